@@ -1,0 +1,61 @@
+import type { EsmmConfig } from '../config/types.js';
+import type { FlatMetrics } from '../eval/evaluate.js';
+import { saveModel } from '../models/persist.js';
+import { metricsJson } from '../report/table.js';
+import type { TrainProgress } from '../train/progress.js';
+import type { EpochRecord, TrainResult } from '../train/trainer.js';
+import { evaluateModel } from './evaluate-model.js';
+import { loadData, type LoadedData } from './load-data.js';
+import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
+import { trainModel } from './train-model.js';
+
+export interface RunOptions {
+  /** Save the model (and metrics.json, history.json) here. */
+  outDir?: string;
+  log?: (line: string) => void;
+  onProgress?: (p: TrainProgress) => void;
+  onEpoch?: (r: EpochRecord) => void;
+  /** Reuse data already loaded and encoded (compare trains several models on the same rows). */
+  prepared?: { data: LoadedData; features: PreparedFeatures };
+}
+
+export interface RunResult {
+  result: TrainResult;
+  data: LoadedData;
+  features: PreparedFeatures;
+  /** Metrics on the test split (or the validation split when there is no test split). */
+  metrics: FlatMetrics;
+  /** Which split `metrics` were computed on. */
+  evaluatedOn: 'test' | 'valid' | 'train';
+  /** Everything written to metrics.json. */
+  summary: Record<string, unknown>;
+}
+
+/** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
+export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
+  const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
+  const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);
+  const result = await trainModel(config, features, {
+    ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
+    ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
+  });
+  const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';
+  const metrics = await evaluateModel(result.model, features[evaluatedOn]!);
+  const summary = {
+    model: config.model.name,
+    evaluated_on: evaluatedOn,
+    metrics,
+    best_epoch: result.bestEpoch,
+    stopped_early: result.stoppedEarly,
+    skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
+    oov: features.oov,
+    history: result.history,
+  };
+  if (opts.outDir !== undefined) {
+    await saveModel(result.model, opts.outDir, {
+      'metrics.json': metricsJson(summary),
+      'history.json': metricsJson({ history: result.history, step_loss: result.stepLoss }),
+    });
+  }
+  return { result, data, features, metrics, evaluatedOn, summary };
+}

@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { compareModels } from '../../api/compare.js';
+import { metricsJson, printTable } from '../../report/table.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { formatProgress } from '../../train/progress.js';
+import { log, parseFlags, requireFlag } from '../args.js';
+import { configOverrides } from '../overrides.js';
+
+/** esmm compare --config FILE --models esmm,esm2,naive_cvr,division,esmm_ns [--json FILE] [--out DIR] */
+export async function compareCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags('compare', argv, {
+    config: { type: 'string' },
+    models: { type: 'string' },
+    json: { type: 'string' },
+    out: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    rows: { type: 'string' },
+    quiet: { type: 'boolean' },
+  });
+  const config = loadConfig(requireFlag('compare', values.config, 'config'), configOverrides('compare', values));
+  const models = (values.models ?? 'esmm,esm2,naive_cvr,division,esmm_ns').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const out = values.out;
+  const result = await compareModels(config, models, {
+    log,
+    ...(values.quiet === true ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`), onEpoch: () => process.stderr.write('\n') }),
+    ...(out !== undefined ? { outDir: (m: string) => join(out, m) } : {}),
+  });
+  process.stdout.write(`\nevaluated on the ${result.evaluatedOn} split\n${printTable(result.metrics)}\n`);
+  if (values.json !== undefined) {
+    writeFileAtomic(values.json, metricsJson(result));
+    log(`comparison written to ${values.json}`);
+  }
+  return 0;
+}

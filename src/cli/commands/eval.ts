@@ -1,0 +1,20 @@
+import { loadModel } from '../../models/persist.js';
+import { readAll } from '../../data/reader.js';
+import { evaluateModel } from '../../api/evaluate-model.js';
+import { metricsJson, printTable } from '../../report/table.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { parseFlags, requireFlag } from '../args.js';
+
+/** esmm eval --model DIR --data FILE [--json FILE]: a table on stdout, flat JSON to FILE. */
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags('eval', argv, { model: { type: 'string' }, data: { type: 'string' }, json: { type: 'string' } });
+  const model = await loadModel(requireFlag('eval', values.model, 'model'));
+  const file = requireFlag('eval', values.data, 'data');
+  const { data } = await readAll(file, { schema: model.config.schema });
+  const metrics = await evaluateModel(model, data);
+  process.stdout.write(`${printTable({ [model.spec.name]: metrics })}\n\n`);
+  process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${Number.isFinite(v) ? v.toFixed(6) : 'n/a'}`).join('\n')}\n`);
+  if (values.json !== undefined) writeFileAtomic(values.json, metricsJson(metrics));
+  await model.release();
+  return 0;
+}

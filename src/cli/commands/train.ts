@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { trainAndEvaluate } from '../../api/pipeline.js';
+import { printTable } from '../../report/table.js';
+import { formatProgress } from '../../train/progress.js';
+import { log, parseFlags, requireFlag } from '../args.js';
+import { configOverrides } from '../overrides.js';
+
+/** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] */
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags('train', argv, {
+    config: { type: 'string' },
+    out: { type: 'string' },
+    model: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    rows: { type: 'string' },
+    quiet: { type: 'boolean' },
+  });
+  const config = loadConfig(requireFlag('train', values.config, 'config'), configOverrides('train', values));
+  const outDir = values.out ?? join('runs', config.model.name);
+  const quiet = values.quiet === true;
+  const { metrics, evaluatedOn } = await trainAndEvaluate(config, {
+    outDir,
+    log,
+    ...(quiet ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`) }),
+    onEpoch: (r) => {
+      if (!quiet) process.stderr.write('\n');
+      const v = r.valid;
+      log(`epoch ${r.epoch}: train loss ${r.train.loss?.toFixed(5)}${v !== undefined ? `  valid auc_ctr ${v.auc_ctr?.toFixed(4)} auc_ctcvr ${v.auc_ctcvr?.toFixed(4)} auc_cvr_clicked ${v.auc_cvr_clicked?.toFixed(4)}` : ''}  ${Math.round(r.samplesPerSecond)} samples/s`);
+    },
+  });
+  process.stdout.write(`${printTable({ [`${config.model.name} (${evaluatedOn})`]: metrics })}\n`);
+  log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')})`);
+  return 0;
+}

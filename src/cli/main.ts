@@ -1,0 +1,47 @@
+import { isUserError } from '../errors.js';
+import { synthCommand } from './commands/synth.js';
+import { convertCommand } from './commands/convert.js';
+import { trainCommand } from './commands/train.js';
+import { predictCommand } from './commands/predict.js';
+import { evalCommand } from './commands/eval.js';
+import { compareCommand } from './commands/compare.js';
+import { demoCommand } from './commands/demo.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  train: { run: trainCommand, help: 'train --config FILE|NAME [--out DIR]         train a model, write DIR/ and DIR/metrics.json' },
+  predict: { run: predictCommand, help: 'predict --model DIR --data FILE --out FILE     pctr,pcvr,pctcvr per input row' },
+  eval: { run: evalCommand, help: 'eval --model DIR --data FILE [--json FILE]     AUC/GAUC/logloss per task, spaces named' },
+  compare: { run: compareCommand, help: 'compare --config FILE --models a,b,c [--json FILE]   train each model, one table' },
+  demo: { run: demoCommand, help: 'demo                                           simulate a funnel and compare models on it' },
+  synth: { run: synthCommand, help: 'synth --out DIR [--rows N] [--seed S]          write a simulated funnel with ground truth' },
+  convert: { run: convertCommand, help: 'convert ali-ccp --skeleton F --common F --out F.parquet' },
+};
+
+export function usage(): string {
+  return ['usage: esmm <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  esmm ${c.help}`)].join('\n');
+}
+
+/** CLI entry: returns the exit code. User errors print one line; bugs keep their stack. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`esmm: unknown command '${name}'\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (isUserError(e)) {
+      process.stderr.write(`esmm ${name}: error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,24 @@
+import type { ModelConfig, TrainConfig } from './types.js';
+
+/** Defaults follow the ESMM paper (embedding dim 18, MLP 360x200x80, Adam) where it says. */
+export const DEFAULT_MODEL: ModelConfig = {
+  name: 'esmm',
+  embedding_dim: 18,
+  tower: [360, 200, 80],
+  activation: 'relu',
+  dropout: 0,
+  bottom: { type: 'embedding' },
+  loss_weights: {},
+  loss_weighting: 'fixed',
+  multi_valued_pooling: 'sum',
+};
+
+export const DEFAULT_TRAIN: TrainConfig = {
+  epochs: 1,
+  batch_size: 2048,
+  learning_rate: 0.001,
+  embedding_optimizer: 'adagrad',
+  optimizer: 'adam',
+  weight_decay: 0,
+  seed: 1,
+};

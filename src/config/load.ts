@@ -1,0 +1,235 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { UserError } from '../errors.js';
+import type { Schema } from '../data/schema.js';
+import { synthSchema } from '../synth/schema.js';
+import { MODEL_NAMES } from '../models/names.js';
+import { ConfigChecker, type Obj } from './check.js';
+import { DEFAULT_MODEL, DEFAULT_TRAIN } from './defaults.js';
+import type { BottomConfig, DataConfig, EsmmConfig, FeaturesConfig, ModelConfig, TrainConfig } from './types.js';
+
+/** Folder of the built-in configs shipped with the package (configs/*.yaml). */
+function builtinDir(): string {
+  // Works both from src/ (vitest) and dist/src/ (compiled): walk up until configs/ exists.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'configs');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return join(process.cwd(), 'configs');
+}
+
+/** Names of the built-in configs (`esmm train --config esmm`). */
+export function builtinConfigNames(): string[] {
+  return ['esmm', 'esm2', 'naive_cvr', 'division', 'esmm_ns', 'demo'].filter((n) => existsSync(join(builtinDir(), `${n}.yaml`)));
+}
+
+/**
+ * Load a config from a YAML/JSON file, or a built-in one by name (`esmm`, `esm2`, ...).
+ * Unknown keys and bad values are refused with the key path in the message.
+ */
+export function loadConfig(pathOrBuiltinName: string, overrides: Obj = {}): EsmmConfig {
+  let file = pathOrBuiltinName;
+  if (!existsSync(file) && !/[/\\.]/.test(pathOrBuiltinName)) {
+    const builtin = join(builtinDir(), `${pathOrBuiltinName}.yaml`);
+    if (!existsSync(builtin)) {
+      throw new UserError(`no such config file or built-in config; built-ins: ${builtinConfigNames().join(', ')}`, { file: pathOrBuiltinName });
+    }
+    file = builtin;
+  }
+  if (!existsSync(file)) throw new UserError('config file not found', { file });
+  const text = readFileSync(file, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = extname(file) === '.json' ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    throw new UserError(`cannot parse config: ${(e as Error).message.split('\n')[0]}`, { file });
+  }
+  const merged = deepMerge(parsed ?? {}, overrides);
+  return parseConfig(merged, file, dirname(resolve(file)));
+}
+
+/** Validate a config object (already parsed) and fill in defaults. */
+export function parseConfig(value: unknown, source: string, baseDir: string): EsmmConfig {
+  const c = new ConfigChecker(source);
+  const root = c.object(value, '');
+  c.onlyKeys(root, '', ['data', 'schema', 'features', 'model', 'train']);
+  const data = parseData(c, root.data ?? {});
+  const schema = parseSchema(c, root.schema ?? (data.synth !== undefined ? 'synth' : undefined));
+  const features = parseFeatures(c, root.features ?? {});
+  const model = parseModel(c, root.model ?? {});
+  const train = parseTrain(c, root.train ?? {});
+  if (data.train === undefined && data.synth === undefined) c.fail('data.train', 'expected a training file (or data.synth for simulated data)');
+  if (data.train !== undefined && data.synth !== undefined) c.fail('data.synth', 'give either data files (data.train) or data.synth, not both');
+  return { data, schema, features, model, train, baseDir, source };
+}
+
+function parseData(c: ConfigChecker, v: unknown): DataConfig {
+  const o = c.object(v, 'data');
+  c.onlyKeys(o, 'data', ['train', 'valid', 'test', 'format', 'skip_invalid', 'synth']);
+  const out: DataConfig = {};
+  for (const k of ['train', 'valid', 'test'] as const) if (o[k] !== undefined) out[k] = c.string(o[k], `data.${k}`);
+  if (o.format !== undefined) out.format = c.oneOf(o.format, 'data.format', ['csv', 'tsv', 'jsonl', 'parquet'] as const);
+  if (o.skip_invalid !== undefined) out.skip_invalid = c.boolean(o.skip_invalid, 'data.skip_invalid');
+  if (o.synth !== undefined) {
+    const s = c.object(o.synth, 'data.synth');
+    if (s.rows !== undefined) c.positiveInt(s.rows, 'data.synth.rows');
+    if (s.seed !== undefined) c.number(s.seed, 'data.synth.seed', { integer: true });
+    out.synth = s;
+  }
+  return out;
+}
+
+function parseSchema(c: ConfigChecker, v: unknown): Schema {
+  if (v === 'synth') return synthSchema();
+  if (v === undefined) c.fail('schema', 'missing: say which columns are labels and features');
+  const o = c.object(v, 'schema');
+  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth']);
+  const l = c.object(o.labels, 'schema.labels');
+  c.onlyKeys(l, 'schema.labels', ['click', 'buy', 'actions']);
+  const schema: Schema = {
+    labels: {
+      click: c.string(l.click, 'schema.labels.click'),
+      buy: c.string(l.buy, 'schema.labels.buy'),
+      ...(l.actions !== undefined ? { actions: c.stringList(l.actions, 'schema.labels.actions') } : {}),
+    },
+    categorical: o.categorical === undefined ? [] : c.stringList(o.categorical, 'schema.categorical'),
+  };
+  if (o.multi_valued !== undefined) {
+    if (!Array.isArray(o.multi_valued)) c.fail('schema.multi_valued', 'expected a list of {name, separator}');
+    schema.multi_valued = o.multi_valued.map((m, i) => {
+      const key = `schema.multi_valued[${i}]`;
+      const mo = c.object(m, key);
+      c.onlyKeys(mo, key, ['name', 'separator', 'weight_separator']);
+      return {
+        name: c.string(mo.name, `${key}.name`),
+        separator: mo.separator === undefined ? '|' : c.string(mo.separator, `${key}.separator`),
+        ...(mo.weight_separator !== undefined ? { weight_separator: c.string(mo.weight_separator, `${key}.weight_separator`) } : {}),
+      };
+    });
+  }
+  if (o.numeric !== undefined) schema.numeric = c.stringList(o.numeric, 'schema.numeric');
+  if (o.group !== undefined) schema.group = c.string(o.group, 'schema.group');
+  if (o.truth !== undefined) schema.truth = c.stringList(o.truth, 'schema.truth');
+  checkLeakage(c, schema);
+  return schema;
+}
+
+/** A label or truth column used as a feature gives AUC 1.0 (a pitfall seen in other projects). */
+function checkLeakage(c: ConfigChecker, s: Schema): void {
+  const labels = new Set([s.labels.click, s.labels.buy, ...(s.labels.actions ?? [])]);
+  const truth = new Set(s.truth ?? []);
+  const seen = new Set<string>();
+  const features = [...s.categorical, ...(s.multi_valued ?? []).map((m) => m.name), ...(s.numeric ?? [])];
+  for (const f of features) {
+    if (labels.has(f)) c.fail('schema', `label column '${f}' is also listed as a feature (label leakage)`);
+    if (truth.has(f)) c.fail('schema', `truth column '${f}' is also listed as a feature (leakage)`);
+    if (seen.has(f)) c.fail('schema', `column '${f}' is listed twice as a feature`);
+    seen.add(f);
+  }
+  if (features.length === 0) c.fail('schema', 'no feature columns: list categorical, multi_valued or numeric columns');
+}
+
+function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
+  const o = c.object(v, 'features');
+  c.onlyKeys(o, 'features', ['min_count', 'hash_buckets', 'numeric_transform', 'quantile_buckets', 'fields']);
+  const f: FeaturesConfig = {};
+  if (o.min_count !== undefined) f.min_count = c.positiveInt(o.min_count, 'features.min_count');
+  if (o.hash_buckets !== undefined) f.hash_buckets = c.positiveInt(o.hash_buckets, 'features.hash_buckets');
+  if (o.numeric_transform !== undefined) f.numeric_transform = c.oneOf(o.numeric_transform, 'features.numeric_transform', ['standardize_tanh', 'quantile'] as const);
+  if (o.quantile_buckets !== undefined) f.quantile_buckets = c.positiveInt(o.quantile_buckets, 'features.quantile_buckets');
+  if (o.fields !== undefined) {
+    const fo = c.object(o.fields, 'features.fields');
+    f.fields = {};
+    for (const [name, spec] of Object.entries(fo)) {
+      const key = `features.fields.${name}`;
+      const so = c.object(spec, key);
+      c.onlyKeys(so, key, ['min_count', 'hash_buckets', 'transform', 'buckets']);
+      f.fields[name] = {
+        ...(so.min_count !== undefined ? { min_count: c.positiveInt(so.min_count, `${key}.min_count`) } : {}),
+        ...(so.hash_buckets !== undefined ? { hash_buckets: c.positiveInt(so.hash_buckets, `${key}.hash_buckets`) } : {}),
+        ...(so.transform !== undefined ? { transform: c.oneOf(so.transform, `${key}.transform`, ['standardize_tanh', 'quantile'] as const) } : {}),
+        ...(so.buckets !== undefined ? { buckets: c.positiveInt(so.buckets, `${key}.buckets`) } : {}),
+      };
+    }
+  }
+  return f;
+}
+
+function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
+  const o = c.object(v, 'model');
+  c.onlyKeys(o, 'model', ['name', 'embedding_dim', 'tower', 'activation', 'dropout', 'bottom', 'loss_weights', 'loss_weighting', 'multi_valued_pooling']);
+  const m: ModelConfig = { ...DEFAULT_MODEL, bottom: { ...DEFAULT_MODEL.bottom }, loss_weights: {} };
+  if (o.name !== undefined) m.name = c.oneOf(o.name, 'model.name', MODEL_NAMES);
+  if (o.embedding_dim !== undefined) m.embedding_dim = c.positiveInt(o.embedding_dim, 'model.embedding_dim');
+  if (o.tower !== undefined) m.tower = c.intList(o.tower, 'model.tower');
+  if (o.activation !== undefined) m.activation = c.oneOf(o.activation, 'model.activation', ['relu', 'tanh', 'sigmoid'] as const);
+  if (o.dropout !== undefined) m.dropout = c.number(o.dropout, 'model.dropout', { min: 0, max: 0.95 });
+  if (o.loss_weighting !== undefined) m.loss_weighting = c.oneOf(o.loss_weighting, 'model.loss_weighting', ['fixed', 'uncertainty', 'gradnorm'] as const);
+  if (o.multi_valued_pooling !== undefined) m.multi_valued_pooling = c.oneOf(o.multi_valued_pooling, 'model.multi_valued_pooling', ['sum', 'mean'] as const);
+  if (o.loss_weights !== undefined) {
+    const lw = c.object(o.loss_weights, 'model.loss_weights');
+    for (const [k, w] of Object.entries(lw)) m.loss_weights[k] = c.number(w, `model.loss_weights.${k}`, { min: 0 });
+  }
+  if (o.bottom !== undefined) m.bottom = parseBottom(c, o.bottom);
+  return m;
+}
+
+function parseBottom(c: ConfigChecker, v: unknown): BottomConfig {
+  const o = c.object(v, 'model.bottom');
+  c.onlyKeys(o, 'model.bottom', ['type', 'hidden', 'experts', 'expert', 'task_experts', 'levels']);
+  const b: BottomConfig = { type: c.oneOf(o.type, 'model.bottom.type', ['embedding', 'shared_bottom', 'mmoe', 'ple'] as const) };
+  if (o.hidden !== undefined) b.hidden = c.intList(o.hidden, 'model.bottom.hidden');
+  if (o.experts !== undefined) b.experts = c.positiveInt(o.experts, 'model.bottom.experts');
+  if (o.expert !== undefined) b.expert = c.intList(o.expert, 'model.bottom.expert');
+  if (o.task_experts !== undefined) b.task_experts = c.positiveInt(o.task_experts, 'model.bottom.task_experts');
+  if (o.levels !== undefined) b.levels = c.positiveInt(o.levels, 'model.bottom.levels');
+  return b;
+}
+
+function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
+  const o = c.object(v, 'train');
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate']);
+  const t: TrainConfig = { ...DEFAULT_TRAIN };
+  if (o.epochs !== undefined) t.epochs = c.positiveInt(o.epochs, 'train.epochs');
+  if (o.batch_size !== undefined) t.batch_size = c.positiveInt(o.batch_size, 'train.batch_size');
+  if (o.learning_rate !== undefined) t.learning_rate = c.number(o.learning_rate, 'train.learning_rate', { min: 0, exclusiveMin: true });
+  if (o.embedding_learning_rate !== undefined) t.embedding_learning_rate = c.number(o.embedding_learning_rate, 'train.embedding_learning_rate', { min: 0, exclusiveMin: true });
+  if (o.embedding_optimizer !== undefined) t.embedding_optimizer = c.oneOf(o.embedding_optimizer, 'train.embedding_optimizer', ['adagrad', 'adam', 'ftrl', 'sgd'] as const);
+  if (o.optimizer !== undefined) t.optimizer = c.oneOf(o.optimizer, 'train.optimizer', ['adam', 'adamw', 'sgd'] as const);
+  if (o.weight_decay !== undefined) t.weight_decay = c.number(o.weight_decay, 'train.weight_decay', { min: 0 });
+  if (o.clip_norm !== undefined) t.clip_norm = c.number(o.clip_norm, 'train.clip_norm', { min: 0, exclusiveMin: true });
+  if (o.seed !== undefined) t.seed = c.number(o.seed, 'train.seed', { integer: true });
+  if (o.checkpoint_every !== undefined) t.checkpoint_every = c.positiveInt(o.checkpoint_every, 'train.checkpoint_every');
+  if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
+  if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
+  if (o.early_stopping !== undefined) {
+    const e = c.object(o.early_stopping, 'train.early_stopping');
+    c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);
+    t.early_stopping = {
+      metric: e.metric === undefined ? 'auc_ctcvr' : c.string(e.metric, 'train.early_stopping.metric'),
+      patience: e.patience === undefined ? 1 : c.positiveInt(e.patience, 'train.early_stopping.patience'),
+    };
+  }
+  return t;
+}
+
+function deepMerge(base: unknown, over: Obj): unknown {
+  if (Object.keys(over).length === 0) return base;
+  const out: Obj = base !== null && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Obj) } : {};
+  for (const [k, v] of Object.entries(over)) {
+    const cur = out[k];
+    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && cur !== null && typeof cur === 'object' && !Array.isArray(cur)
+      ? deepMerge(cur, v as Obj)
+      : v;
+  }
+  return out;
+}
+
+/** Resolve a data path relative to the config file's folder. */
+export function resolveDataPath(config: EsmmConfig, p: string): string {
+  return resolve(config.baseDir, p);
+}

@@ -1,0 +1,297 @@
+/**
+ * Reads CSV, TSV, JSON lines and Parquet files through DuckDB into RawChunks, validating every
+ * row against the schema. See docs in ReadOptions; errors are one-line UserErrors naming the
+ * file, the 1-based data row and the column.
+ *
+ *   for await (const chunk of readChunks('train.csv', { schema })) { ... }
+ *   const { data, stats } = await readAll('train.csv', { schema, skipInvalid: true });
+ */
+import { statSync } from 'node:fs';
+import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
+import { UserError } from '../errors.js';
+import type { RawChunk } from './batch.js';
+import type { Schema } from './schema.js';
+import { concatChunks, emptyRawChunk, RawChunkBuilder, type RawColumns } from './chunks.js';
+import { connectDuckDB, sqlString, translateDuckDBError } from './duckdb.js';
+import { defaultDelimiter, detectFormat, type FileFormat } from './format.js';
+import { readCsvHeader } from './csvHeader.js';
+import { findBadJsonLine } from './jsonlErrors.js';
+import { planRead, PROBLEM_SEP, sourceSql, type ProblemReason, type ReadPlan, type SourceColumn } from './sql.js';
+import { validateSchema } from './validateSchema.js';
+
+export const DEFAULT_CHUNK_ROWS = 65_536;
+
+export interface ReadOptions {
+  schema: Schema;
+  /** Rows per RawChunk (the last may be shorter). Default 65,536. */
+  chunkRows?: number;
+  /**
+   * Skip rows with a bad label, a buy (or action) without a click, or a bad numeric cell, and
+   * count them in ReadStats, instead of failing. Structural problems (missing column, ragged row,
+   * unterminated quote, empty file) always fail.
+   */
+  skipInvalid?: boolean;
+  /** Format; default from the extension (.csv .tsv .jsonl .ndjson .parquet). */
+  format?: FileFormat;
+  /** Field delimiter for csv/tsv; default ',' or tab. */
+  delimiter?: string;
+  /** Predict time: label columns may be absent and then read as 0. */
+  labelsOptional?: boolean;
+  /**
+   * Stage-coded logs (AliExpress style): this column holds 0 = impression, 1 = click,
+   * 2 = conversion, and the schema's click/buy labels are derived from it (click = stage >= 1,
+   * buy = stage >= 2) instead of being read from columns.
+   */
+  stageColumn?: string;
+}
+
+export interface SkippedRow {
+  row: number;
+  reason: ProblemReason;
+  column: string;
+  value: string;
+}
+
+export interface ReadStats {
+  /** Data rows read from the file (kept + skipped). */
+  rows: number;
+  /** Rows delivered in chunks. */
+  kept: number;
+  skipped: number;
+  /** Skipped rows by reason: bad_label, buy_without_click, action_without_click, bad_numeric. */
+  skippedByReason: Record<string, number>;
+  /** The first few skipped rows, for reports. */
+  skippedExamples: SkippedRow[];
+}
+
+/** The chunks of a file; `stats` is complete once iteration has finished. */
+export interface ChunkStream extends AsyncIterable<RawChunk> {
+  readonly stats: ReadStats;
+}
+
+const MAX_EXAMPLES = 5;
+
+export function readChunks(file: string, opts: ReadOptions): ChunkStream {
+  const stats: ReadStats = { rows: 0, kept: 0, skipped: 0, skippedByReason: {}, skippedExamples: [] };
+  return {
+    stats,
+    [Symbol.asyncIterator]: () => streamFile(file, opts, stats),
+  };
+}
+
+/** The whole file as one RawChunk. */
+export async function readAll(file: string, opts: ReadOptions): Promise<{ data: RawChunk; stats: ReadStats }> {
+  const stream = readChunks(file, { ...opts, chunkRows: opts.chunkRows ?? DEFAULT_CHUNK_ROWS });
+  const chunks: RawChunk[] = [];
+  let columns: RawColumns | undefined;
+  for await (const chunk of stream) chunks.push(chunk);
+  if (chunks.length === 0) {
+    columns = await emptyColumns(file, opts);
+    return { data: emptyRawChunk(file, columns), stats: stream.stats };
+  }
+  return { data: concatChunks(chunks), stats: stream.stats };
+}
+
+async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): AsyncGenerator<RawChunk> {
+  const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new UserError(`chunkRows must be a positive integer, got ${chunkRows}`);
+  const con = await connectDuckDB();
+  try {
+    const { plan, format } = await prepare(con, file, opts);
+    const expected = await countRows(con, plan, file, format);
+    if (expected === 0) throw new UserError('no data rows (the file has no rows after the header)', { file });
+
+    const columns: RawColumns = {
+      labels: plan.labels,
+      categorical: plan.categorical,
+      multiValued: plan.multiValued,
+      numeric: plan.numeric,
+      ...(plan.group !== undefined ? { group: plan.group } : {}),
+      truth: plan.truth,
+    };
+    let builder = new RawChunkBuilder(file, columns, chunkRows);
+    const result = await con.stream(plan.sql);
+    const L = plan.labels.length;
+    const C = plan.categorical.length;
+    const M = plan.multiValued.length;
+    const N = plan.numeric.length;
+    const T = plan.truth.length;
+    const hasGroup = plan.group !== undefined ? 1 : 0;
+    const problemIndex = L + C + M + N + T + hasGroup;
+    let keep = new Int32Array(2048);
+
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const n = chunk.rowCount;
+      if (n > keep.length) keep = new Int32Array(n);
+      const base = stats.rows; // rows before this DuckDB chunk; row i is base + i + 1
+      const problems = chunk.getColumnVector(problemIndex);
+      let kept = 0;
+      for (let i = 0; i < n; i++) {
+        const problem = problems.getItem(i) as string | null;
+        if (problem === null) keep[kept++] = i;
+        else recordProblem(problem, file, base + i + 1, opts, stats);
+      }
+      stats.rows += n;
+      const vec = (j: number): DuckDBVector => chunk.getColumnVector(j);
+      let from = 0;
+      while (from < kept) {
+        const take = Math.min(kept - from, builder.capacity - builder.rows);
+        const at = builder.rows;
+        if (at === 0) builder.firstRow = base + keep[from]! + 1;
+        let col = 0;
+        for (let l = 0; l < L; l++) copyCodes(vec(col++), keep, from, take, builder.labels[l]!, at);
+        for (let c = 0; c < C; c++) copyText(vec(col++), keep, from, take, builder.categorical[c]!, at);
+        for (let m = 0; m < M; m++) copyText(vec(col++), keep, from, take, builder.multiValued[m]!, at);
+        for (let x = 0; x < N; x++) copyDoubles(vec(col++), keep, from, take, builder.numeric[x]!, at);
+        for (let t = 0; t < T; t++) copyDoubles(vec(col++), keep, from, take, builder.truth[t]!, at);
+        if (builder.group !== undefined) copyText(vec(col++), keep, from, take, builder.group, at);
+        builder.rows += take;
+        stats.kept += take;
+        from += take;
+        if (builder.full) {
+          yield builder.build();
+          builder = new RawChunkBuilder(file, columns, chunkRows);
+        }
+      }
+    }
+    if (stats.rows !== expected) {
+      // The stream ended early: DuckDB swallowed an error (see duckdb.ts). Should not happen
+      // after the count pre-check, but never hand back a silently truncated file.
+      throw new UserError(`reading stopped after row ${stats.rows} of ${expected}`, { file, row: stats.rows + 1 });
+    }
+    if (builder.rows > 0) yield builder.build();
+  } finally {
+    con.closeSync();
+  }
+}
+
+function copyCodes(v: DuckDBVector, keep: Int32Array, from: number, take: number, out: Uint8Array, at: number): void {
+  for (let k = 0; k < take; k++) out[at + k] = v.getItem(keep[from + k]!) as number;
+}
+
+function copyText(v: DuckDBVector, keep: Int32Array, from: number, take: number, out: string[], at: number): void {
+  for (let k = 0; k < take; k++) out[at + k] = v.getItem(keep[from + k]!) as string;
+}
+
+function copyDoubles(v: DuckDBVector, keep: Int32Array, from: number, take: number, out: Float64Array, at: number): void {
+  for (let k = 0; k < take; k++) {
+    const x = v.getItem(keep[from + k]!) as number | null;
+    out[at + k] = x === null ? NaN : x;
+  }
+}
+
+/** Throws the row's problem as a UserError, or counts it when skipping. */
+function recordProblem(problem: string, file: string, row: number, opts: ReadOptions, stats: ReadStats): void {
+  const [reason, column, value] = problem.split(PROBLEM_SEP) as [ProblemReason, string, string];
+  if (opts.skipInvalid !== true) throw new UserError(describeProblem(reason, column, value, opts), { file, row, column });
+  stats.skipped++;
+  stats.skippedByReason[reason] = (stats.skippedByReason[reason] ?? 0) + 1;
+  if (stats.skippedExamples.length < MAX_EXAMPLES) stats.skippedExamples.push({ row, reason, column, value });
+}
+
+function describeProblem(reason: ProblemReason, column: string, value: string, opts: ReadOptions): string {
+  const shown = value === '' ? 'an empty cell' : `'${value}'`;
+  const click = opts.schema.labels.click;
+  switch (reason) {
+    case 'bad_label':
+      return column === opts.stageColumn
+        ? `stage must be 0 (impression), 1 (click) or 2 (conversion), got ${shown}`
+        : `label must be 0 or 1, got ${shown}`;
+    case 'buy_without_click':
+      return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or pass skipInvalid to drop such rows`;
+    case 'action_without_click':
+      return `post-click action without a click ('${column}'=1 but '${click}'=0)`;
+    case 'bad_numeric':
+      return /^\s*[+-]?(nan|inf|infinity)\s*$/i.test(value)
+        ? `${value.trim()} is not allowed in a numeric column (leave the cell empty for a missing value)`
+        : `not a number: ${shown}`;
+  }
+}
+
+/** Checks the schema, finds the file's columns and builds the read query. */
+async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): Promise<{ plan: ReadPlan; format: FileFormat }> {
+  validateSchema(opts.schema);
+  const format = detectFormat(file, opts.format);
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new UserError('file not found', { file });
+  }
+  if (size === 0) throw new UserError(format === 'csv' || format === 'tsv' ? 'empty file: no header row' : 'empty file', { file });
+  const delimiter = opts.delimiter ?? defaultDelimiter(format);
+  const columns = await describeSource(con, file, format, delimiter);
+  const source = sourceSql(file, format, delimiter, columns);
+  const plan = planRead(source, file, columns, opts.schema, {
+    labelsOptional: opts.labelsOptional === true,
+    ...(opts.stageColumn !== undefined ? { stageColumn: opts.stageColumn } : {}),
+  });
+  return { plan, format };
+}
+
+async function describeSource(con: DuckDBConnection, file: string, format: FileFormat, delimiter: string): Promise<SourceColumn[]> {
+  if (format === 'csv' || format === 'tsv') {
+    return readCsvHeader(file, delimiter).map((name) => ({ name, kind: 'text' }));
+  }
+  const source =
+    format === 'parquet'
+      ? `read_parquet(${sqlString(file)})`
+      : `read_json(${sqlString(file)}, format='newline_delimited', records=true)`;
+  let rows: unknown[][];
+  try {
+    rows = await (await con.run(`DESCRIBE SELECT * FROM ${source}`)).getRows();
+  } catch (e) {
+    throw await translateError(e, file, format);
+  }
+  if (rows.length === 0) throw new UserError('empty file: no columns', { file });
+  return rows.map(([name, type]) => ({
+    name: String(name),
+    // JSON is read as text like CSV, so ids such as 0012 and 12 stay distinct.
+    kind: format === 'jsonl' ? 'text' : kindOfType(String(type)),
+  }));
+}
+
+function kindOfType(type: string): SourceColumn['kind'] {
+  if (type === 'VARCHAR') return 'text';
+  if (/^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*|BOOLEAN)$/.test(type)) return 'number';
+  return 'other';
+}
+
+async function countRows(con: DuckDBConnection, plan: ReadPlan, file: string, format: FileFormat): Promise<number> {
+  try {
+    const rows = await (await con.run(plan.countSql)).getRows();
+    return Number(rows[0]![0]);
+  } catch (e) {
+    throw await translateError(e, file, format);
+  }
+}
+
+async function translateError(e: unknown, file: string, format: FileFormat): Promise<UserError> {
+  if (format === 'jsonl') {
+    const bad = await findBadJsonLine(file).catch(() => undefined);
+    if (bad !== undefined) return new UserError(bad.message, { file, row: bad.row });
+    return translateDuckDBError(e, file, (line) => line);
+  }
+  // CSV: DuckDB counts records from 1 with the header as line 1.
+  return translateDuckDBError(e, file, (line) => line - 1);
+}
+
+/** Column layout of a file whose rows were all skipped (to return an empty chunk). */
+async function emptyColumns(file: string, opts: ReadOptions): Promise<RawColumns> {
+  const con = await connectDuckDB();
+  try {
+    const { plan } = await prepare(con, file, opts);
+    return {
+      labels: plan.labels,
+      categorical: plan.categorical,
+      multiValued: plan.multiValued,
+      numeric: plan.numeric,
+      ...(plan.group !== undefined ? { group: plan.group } : {}),
+      truth: plan.truth,
+    };
+  } finally {
+    con.closeSync();
+  }
+}

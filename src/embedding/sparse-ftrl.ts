@@ -1,0 +1,78 @@
+/**
+ * Per-coordinate FTRL-proximal (McMahan et al. 2013), alpha = lr:
+ *   n' = n + g^2;  sigma = (sqrt(n') - sqrt(n)) / alpha;  z += g - sigma * w;  n = n'
+ *   w = 0 if |z| <= l1, else -(z - sign(z) * l1) / ((beta + sqrt(n)) / alpha + l2)
+ * State per row: z (dim floats), n (dim floats).
+ *
+ * Embeddings need a random start (all-zero rows never break symmetry), so a new row's z is set so
+ * that the closed form above returns its initial weights: z0 = -w0 * (beta/alpha + l2) - sign(w0) * l1.
+ * As in any FTRL, changing alpha later changes what the closed form returns for existing rows.
+ */
+import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import { hyper } from './sparse-optimizer.js';
+
+type FtrlConfig = Extract<SparseOptimizerConfig, { type: 'ftrl' }>;
+
+export class SparseFtrl implements SparseOptimizer {
+  readonly config: Required<FtrlConfig>;
+
+  constructor(cfg: FtrlConfig) {
+    this.config = {
+      type: 'ftrl',
+      lr: cfg.lr,
+      l1: hyper(cfg.l1, 0, 'l1', (v) => v >= 0, '>= 0'),
+      l2: hyper(cfg.l2, 0, 'l2', (v) => v >= 0, '>= 0'),
+      beta: hyper(cfg.beta, 1, 'beta', (v) => v >= 0, '>= 0'),
+    };
+  }
+
+  stateWords(dim: number): number {
+    return 2 * dim;
+  }
+
+  initRowState(data: Float32Array, _dataI32: Int32Array, base: number, dim: number): void {
+    const { lr, l1, l2, beta } = this.config;
+    const denom = lr > 0 ? beta / lr + l2 : 0;
+    for (let d = 0; d < dim; d++) {
+      const w = data[base + d];
+      data[base + dim + d] = w === 0 ? 0 : -w * denom - Math.sign(w) * l1;
+      data[base + 2 * dim + d] = 0;
+    }
+  }
+
+  applyRows(
+    data: Float32Array,
+    _dataI32: Int32Array,
+    rowIndex: Int32Array,
+    start: number,
+    end: number,
+    grad: Float32Array,
+    dim: number,
+    stride: number,
+  ): void {
+    const { lr, l1, l2, beta } = this.config;
+    if (lr === 0) return; // alpha = 0 freezes FTRL (sigma would divide by zero)
+    const invAlpha = 1 / lr;
+    for (let k = start; k < end; k++) {
+      const b = rowIndex[k] * stride;
+      const zb = b + dim;
+      const nb = b + 2 * dim;
+      const a = k * dim;
+      for (let d = 0; d < dim; d++) {
+        const g = grad[a + d];
+        const n = data[nb + d];
+        const nNew = n + g * g;
+        const sqrtNew = Math.sqrt(nNew);
+        const z = data[zb + d] + g - (sqrtNew - Math.sqrt(n)) * invAlpha * data[b + d];
+        data[zb + d] = z;
+        data[nb + d] = nNew;
+        const absZ = z < 0 ? -z : z;
+        data[b + d] = absZ <= l1 ? 0 : -(z - (z < 0 ? -l1 : l1)) / ((beta + sqrtNew) * invAlpha + l2);
+      }
+    }
+  }
+
+  setLearningRate(lr: number): void {
+    this.config.lr = lr;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Row-wise sparse optimizers for embedding tables.
+ *
+ * A table stores each materialised row as one contiguous record of floats:
+ *   [ weights (dim) | optimizer state (stateWords) | slot (1 int, the table's own bookkeeping) ]
+ * so that one update touches one memory region per row (random access dominates the cost).
+ * Optimizer state that is integral (Adam's per-row step count) lives in an Int32Array view of the
+ * same buffer. An optimizer applies one step to a whole batch of unique rows in one call, so the
+ * per-row loop stays monomorphic and tight.
+ */
+import { UserError } from '../errors.js';
+import { SparseAdagrad } from './sparse-adagrad.js';
+import { SparseAdam } from './sparse-adam.js';
+import { SparseFtrl } from './sparse-ftrl.js';
+import { SparseSgd } from './sparse-sgd.js';
+
+export type SparseOptimizerConfig =
+  /** Row-wise Adagrad (one accumulator per row, FBGEMM style): the default. */
+  | { type: 'adagrad'; lr: number; initialAccumulator?: number; eps?: number }
+  /** Lazy Adam: moments (and a step count, for bias correction) of touched rows only. */
+  | { type: 'adam'; lr: number; beta1?: number; beta2?: number; eps?: number }
+  /** Per-coordinate FTRL-proximal; lr is FTRL's alpha. */
+  | { type: 'ftrl'; lr: number; l1?: number; l2?: number; beta?: number }
+  | { type: 'sgd'; lr: number };
+
+export interface SparseOptimizer {
+  /** The configuration with defaults filled in and the current learning rate. */
+  readonly config: Required<SparseOptimizerConfig>;
+  /** 4-byte words of optimizer state per row for a row of `dim` weights. */
+  stateWords(dim: number): number;
+  /**
+   * Initialise the state of a freshly materialised row whose weights are already at
+   * data[base .. base+dim); its state words start at base+dim.
+   */
+  initRowState(data: Float32Array, dataI32: Int32Array, base: number, dim: number): void;
+  /**
+   * One optimizer step for each unique row k in start..end-1: its record starts at
+   * rowIndex[k]*stride and its (already de-duplicated) gradient is grad[k*dim .. (k+1)*dim).
+   */
+  applyRows(
+    data: Float32Array,
+    dataI32: Int32Array,
+    rowIndex: Int32Array,
+    start: number,
+    end: number,
+    grad: Float32Array,
+    dim: number,
+    stride: number,
+  ): void;
+  setLearningRate(lr: number): void;
+}
+
+export const DEFAULT_SPARSE_OPTIMIZER: SparseOptimizerConfig = { type: 'adagrad', lr: 0.05 };
+
+export function createSparseOptimizer(cfg: SparseOptimizerConfig): SparseOptimizer {
+  checkLearningRate(cfg.lr);
+  switch (cfg.type) {
+    case 'adagrad':
+      return new SparseAdagrad(cfg);
+    case 'adam':
+      return new SparseAdam(cfg);
+    case 'ftrl':
+      return new SparseFtrl(cfg);
+    case 'sgd':
+      return new SparseSgd(cfg);
+    default: {
+      // Config may come from YAML: report an unknown type as the user's mistake.
+      const type = (cfg as { type: unknown }).type;
+      throw new UserError(`unknown sparse optimizer type ${JSON.stringify(type)} (expected adagrad, adam, ftrl or sgd)`);
+    }
+  }
+}
+
+export function checkLearningRate(lr: number): void {
+  if (!(Number.isFinite(lr) && lr >= 0)) throw new UserError(`learning rate must be a finite number >= 0, got ${lr}`);
+}
+
+/** Reads an optional hyper-parameter, applying its default and checking its range. */
+export function hyper(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  ok: (v: number) => boolean,
+  rangeText: string,
+): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
+    throw new UserError(`optimizer ${name} must be ${rangeText}, got ${String(value)}`);
+  }
+  return v;
+}

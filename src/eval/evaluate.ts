@@ -1,0 +1,98 @@
+import type { EncodedChunk } from '../data/batch.js';
+import { auc } from '../metrics/auc.js';
+import { gauc } from '../metrics/gauc.js';
+import { logloss } from '../metrics/logloss.js';
+import { calibration } from '../metrics/calibration.js';
+import type { Predictions } from '../models/model.js';
+
+/** Flat metric map as written to metrics.json and `esmm eval --json`. NaN is written as null. */
+export type FlatMetrics = Record<string, number>;
+
+/** Truth column written by the simulator: the conversion that would have happened on a click. */
+export const POTENTIAL_BUY = 'potential_buy';
+export const TRUE_PCVR = 'true_pcvr';
+
+/**
+ * Score predictions against labels, always naming the space each metric is computed on:
+ * - `*_ctr`, `*_ctcvr`, `*_action`: all impressions (the entire space);
+ * - `auc_cvr_clicked`: pCVR against buy on clicked rows only (what real logs allow);
+ * - `auc_cvr_entire_space`: pCVR against the simulator's potential conversion on every impression
+ *   (only when the file carries that truth column; no real log can provide it).
+ */
+export function evaluatePredictions(data: EncodedChunk, pred: Predictions): FlatMetrics {
+  const m: FlatMetrics = { rows: data.rows };
+  const click = data.labels.click;
+  const buy = data.labels.buy;
+  const tasks: { name: string; labels: Float32Array; scores: Float32Array }[] = [
+    { name: 'ctr', labels: click, scores: pred.pctr },
+    { name: 'ctcvr', labels: buy, scores: pred.pctcvr },
+  ];
+  if (pred.paction !== undefined && data.labels.action !== undefined) {
+    // pAction is p(action | click); on the entire space the comparable score is pCTR x pAction.
+    const ctavr = new Float32Array(data.rows);
+    for (let i = 0; i < data.rows; i++) ctavr[i] = pred.pctr[i]! * pred.paction[i]!;
+    tasks.push({ name: 'action', labels: data.labels.action, scores: ctavr });
+  }
+  const aucs: number[] = [];
+  const gaucs: number[] = [];
+  for (const t of tasks) {
+    m[`auc_${t.name}`] = auc(t.labels, t.scores);
+    aucs.push(m[`auc_${t.name}`]!);
+    m[`logloss_${t.name}`] = logloss(t.labels, t.scores);
+    const cal = calibration(t.labels, t.scores);
+    m[`calibration_${t.name}`] = cal.ratio;
+    m[`ece_${t.name}`] = cal.ece;
+    if (data.group !== undefined) {
+      const g = gauc(t.labels, t.scores, data.group);
+      m[`gauc_${t.name}`] = g.gauc;
+      m[`groups_${t.name}`] = g.groups;
+      gaucs.push(g.gauc);
+    }
+  }
+  m.auc_macro = mean(aucs);
+  if (gaucs.length > 0) m.gauc_macro = mean(gaucs);
+
+  // pCVR on the click space: the only CVR evaluation a real log allows.
+  const clicked: number[] = [];
+  for (let i = 0; i < data.rows; i++) if (click[i] === 1) clicked.push(i);
+  const cBuy = new Float32Array(clicked.length);
+  const cScore = new Float32Array(clicked.length);
+  clicked.forEach((r, k) => {
+    cBuy[k] = buy[r]!;
+    cScore[k] = pred.pcvr[r]!;
+  });
+  m.clicked_rows = clicked.length;
+  m.auc_cvr_clicked = auc(cBuy, cScore);
+  m.logloss_cvr_clicked = clicked.length > 0 ? logloss(cBuy, cScore) : Number.NaN;
+
+  m.mean_pcvr = mean(Array.from(pred.pcvr));
+  const potential = data.truth.get(POTENTIAL_BUY);
+  if (potential !== undefined) {
+    m.auc_cvr_entire_space = auc(potential, pred.pcvr);
+    m.logloss_cvr_entire_space = logloss(potential, pred.pcvr);
+  }
+  const truePcvr = data.truth.get(TRUE_PCVR);
+  if (truePcvr !== undefined) {
+    m.true_mean_pcvr = mean(Array.from(truePcvr));
+    m.calibration_cvr_entire_space = m.mean_pcvr / m.true_mean_pcvr;
+  }
+  return m;
+}
+
+function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i]!;
+    if (Number.isFinite(v)) {
+      s += v;
+      n++;
+    }
+  }
+  return n === 0 ? Number.NaN : s / n;
+}
+
+/** Whether a larger value of the metric is better (AUC-like) or smaller (logloss, ece). */
+export function higherIsBetter(metric: string): boolean {
+  return !/^(logloss|ece)/.test(metric);
+}

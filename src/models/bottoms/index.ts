@@ -1,0 +1,20 @@
+import type { BottomConfig } from '../../config/types.js';
+import type { Bottom } from './bottom.js';
+import { embeddingBottom } from './embedding.js';
+import { sharedBottom } from './shared-bottom.js';
+
+const BOTTOMS: Partial<Record<BottomConfig['type'], Bottom>> = {
+  embedding: embeddingBottom,
+  shared_bottom: sharedBottom,
+};
+
+/** Register a bottom (MMoE, PLE live in their own files and register here). */
+export function registerBottom(type: BottomConfig['type'], bottom: Bottom): void {
+  BOTTOMS[type] = bottom;
+}
+
+export function getBottom(type: BottomConfig['type']): Bottom {
+  const b = BOTTOMS[type];
+  if (b === undefined) throw new Error(`bottom '${type}' is not available`);
+  return b;
+}

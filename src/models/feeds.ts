@@ -1,0 +1,49 @@
+import type { Batch } from '../train/batch.js';
+import type { ModelGraph } from './build-graph.js';
+import type { EmbeddingSet } from './embeddings.js';
+
+/** Input tensors for one run, keyed by graph input name. */
+export type Feeds = Record<string, Float32Array | { data: Float32Array; dims: number[] }>;
+
+/**
+ * Per-run input buffers of a model graph, allocated once for the largest batch: gathered
+ * embeddings per group; labels, numerics and params are views or references, never copies.
+ */
+export class FeedBuilder {
+  private readonly embBuffers: Map<string, Float32Array>;
+
+  constructor(
+    readonly mg: ModelGraph,
+    readonly maxBatch: number,
+  ) {
+    this.embBuffers = new Map(mg.embInputs.map((e) => [e.input, new Float32Array(maxBatch * e.width)]));
+  }
+
+  /** The gathered-embedding buffer of a group (valid for the last `build`). */
+  embeddingBuffer(input: string): Float32Array {
+    return this.embBuffers.get(input)!;
+  }
+
+  build(batch: Batch, embeddings: EmbeddingSet, params: Map<string, Float32Array>, extra: Feeds = {}): Feeds {
+    const n = batch.size;
+    const feeds: Feeds = { ...extra };
+    for (const e of this.mg.embInputs) {
+      const buf = this.embBuffers.get(e.input)!;
+      embeddings.gather(e.group, batch, buf);
+      feeds[e.input] = { data: buf.subarray(0, n * e.width), dims: [n, e.width] };
+    }
+    if (this.mg.numericInput !== undefined) {
+      feeds[this.mg.numericInput] = { data: batch.numeric, dims: [n, this.mg.layout.numericDim] };
+    }
+    for (const l of this.mg.labelInputs) {
+      const v = batch.labels.get(l.key);
+      if (v !== undefined) feeds[l.input] = { data: v.subarray(0, n), dims: [n, 1] };
+    }
+    for (const p of this.mg.graph.params()) {
+      const v = params.get(p.value.name);
+      if (v === undefined) throw new Error(`no value for parameter ${p.value.name}`);
+      feeds[p.value.name] = { data: v, dims: p.value.shape as number[] };
+    }
+    return feeds;
+  }
+}

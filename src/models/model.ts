@@ -1,0 +1,77 @@
+import type { EncodedChunk } from '../data/batch.js';
+import type { EsmmConfig } from '../config/types.js';
+import type { FeatureSpec } from '../features/spec.js';
+import { encodeModel } from '../graph/onnx.js';
+import { GraphSession } from '../runtime/session.js';
+import { BatchAssembler } from '../train/batch.js';
+import { buildModelGraph, type ModelGraph, type PredictionName } from './build-graph.js';
+import type { EmbeddingSet } from './embeddings.js';
+import { FeedBuilder } from './feeds.js';
+import type { FeatureLayout } from './layout.js';
+import type { FunnelModelSpec } from './spec.js';
+
+/** Probabilities for every row: pCTR, pCVR, pCTCVR (and ESM2's pAction). */
+export type Predictions = Partial<Record<PredictionName, Float32Array>> & { pctr: Float32Array; pcvr: Float32Array; pctcvr: Float32Array };
+
+const PREDICT_BATCH = 8192;
+
+/**
+ * A funnel model with its state: dense parameters, embedding tables and the FeatureSpec that maps
+ * raw values to ids. Predicts on encoded chunks with a forward-only ONNX graph (params fed as
+ * inputs, so the same session serves while training continues).
+ */
+export class FunnelModel {
+  private inference: { mg: ModelGraph; session: GraphSession; feeds: FeedBuilder } | undefined;
+
+  constructor(
+    readonly config: EsmmConfig,
+    readonly spec: FunnelModelSpec,
+    readonly layout: FeatureLayout,
+    readonly features: FeatureSpec,
+    readonly params: Map<string, Float32Array>,
+    readonly embeddings: EmbeddingSet,
+  ) {}
+
+  /** Names of the probabilities this model outputs. */
+  get predictionNames(): PredictionName[] {
+    return (['pctr', 'pcvr', 'pctcvr', 'paction'] as const).filter((p) => this.spec.outputs[p] !== undefined);
+  }
+
+  private async inferenceSession(): Promise<{ mg: ModelGraph; session: GraphSession; feeds: FeedBuilder }> {
+    if (this.inference === undefined) {
+      const mg = buildModelGraph(this.spec, this.layout, this.config.model, { training: false, seed: this.config.train.seed });
+      const session = await GraphSession.create(encodeModel(mg.graph, { paramsAs: 'inputs' }), threadOpts(this.config.train.threads));
+      this.inference = { mg, session, feeds: new FeedBuilder(mg, PREDICT_BATCH) };
+    }
+    return this.inference;
+  }
+
+  /** Predict every row of an encoded chunk, in order. */
+  async predictEncoded(chunk: EncodedChunk): Promise<Predictions> {
+    const { mg, session, feeds } = await this.inferenceSession();
+    const out = Object.fromEntries(mg.predictions.map((p) => [p, new Float32Array(chunk.rows)])) as Predictions;
+    const assembler = new BatchAssembler(chunk, PREDICT_BATCH, []);
+    for (let start = 0; start < chunk.rows; start += PREDICT_BATCH) {
+      const end = Math.min(chunk.rows, start + PREDICT_BATCH);
+      const batch = assembler.assemble(start, end);
+      const result = await session.run(feeds.build(batch, this.embeddings, this.params), mg.predictions);
+      for (const p of mg.predictions) out[p]!.set(result[p]!.subarray(0, end - start), start);
+    }
+    return out;
+  }
+
+  /** Forward-only ONNX bytes with the current parameters baked in as initializers. */
+  inferenceOnnx(metadata: Record<string, string> = {}): Uint8Array {
+    const mg = buildModelGraph(this.spec, this.layout, this.config.model, { training: false, seed: this.config.train.seed });
+    return encodeModel(mg.graph, { paramsAs: 'initializers', paramValues: this.params, metadata });
+  }
+
+  async release(): Promise<void> {
+    if (this.inference !== undefined) await this.inference.session.release();
+    this.inference = undefined;
+  }
+}
+
+export function threadOpts(threads: number | undefined): { intraOpThreads?: number } {
+  return threads === undefined ? {} : { intraOpThreads: threads };
+}

@@ -1,0 +1,58 @@
+import type { ProbExpr } from './funnel.js';
+
+/**
+ * Declarative description of a funnel model: which towers exist, which embeddings they read,
+ * what each loss is attached to, and how the three user-facing probabilities are composed.
+ * ESMM, ESM2, the baselines and N-stage chains are all values of this type (models/registry.ts).
+ */
+
+/**
+ * A label a loss is scored against: `click`, `buy`, `action` (any post-click action column) or
+ * `col:NAME` for one specific label column (N-stage chains).
+ */
+export type LabelKey = 'click' | 'buy' | 'action' | `col:${string}`;
+
+export interface TowerDecl {
+  /** Tower name, used for parameter names (ctr, cvr, ...). */
+  name: string;
+  /** What the tower predicts, for reports. */
+  predicts: string;
+  /** Embedding group the tower reads (towers sharing a group share embeddings). */
+  embeddings: string;
+}
+
+export interface LossDecl {
+  /** Loss name (ctr, ctcvr, ...), the key of `model.loss_weights`. */
+  name: string;
+  prob: ProbExpr;
+  label: LabelKey;
+  /**
+   * Rows the loss averages over. `impressions`: the entire space (ESMM's point). `clicked`: only
+   * rows with click = 1 (the naive CVR baseline, which suffers sample selection bias).
+   */
+  space: 'impressions' | 'clicked';
+}
+
+/** How a user-facing probability is computed from towers. */
+export type OutputExpr = ProbExpr | { kind: 'ratio'; num: ProbExpr; den: ProbExpr };
+
+export interface FunnelModelSpec {
+  name: string;
+  description: string;
+  towers: TowerDecl[];
+  losses: LossDecl[];
+  outputs: { pctr: OutputExpr; pcvr: OutputExpr; pctcvr: OutputExpr; paction?: OutputExpr };
+  /** True when the model needs post-click action labels (ESM2, chains). */
+  needsActions: boolean;
+}
+
+export function isRatio(e: OutputExpr): e is { kind: 'ratio'; num: ProbExpr; den: ProbExpr } {
+  return e.kind === 'ratio';
+}
+
+/** Embedding groups used by a spec, in first-use order. */
+export function embeddingGroups(spec: FunnelModelSpec): string[] {
+  const out: string[] = [];
+  for (const t of spec.towers) if (!out.includes(t.embeddings)) out.push(t.embeddings);
+  return out;
+}

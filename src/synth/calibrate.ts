@@ -1,0 +1,87 @@
+/**
+ * Intercepts chosen so that the expected funnel rates hit the configured targets: bisection on a
+ * calibration sample of impressions drawn from its own stream (so it does not depend on `rows`).
+ */
+import type { SynthConfig } from './config.js';
+import { scoreImpression, sigmoid, type Intercepts } from './funnel.js';
+import { Rng } from './prng.js';
+import { drawExposure, type Exposure, type SynthWorld } from './world.js';
+
+export function calibrateIntercepts(world: SynthWorld, cfg: SynthConfig): Intercepts {
+  const n = cfg.calibrationRows;
+  const rng = new Rng(cfg.seed, 2);
+  const sClick = new Float64Array(n);
+  const sConv = new Float64Array(n);
+  const exposure: Exposure = { user: 0, item: 0, position: 0 };
+  const scores = { click: 0, conv: 0 };
+  for (let i = 0; i < n; i++) {
+    drawExposure(world, cfg, rng, exposure);
+    scoreImpression(world, cfg, exposure.user, exposure.item, exposure.position, scores);
+    sClick[i] = scores.click;
+    sConv[i] = scores.conv;
+  }
+
+  // E[p(click)] = ctr.
+  const click = solveIncreasing((b) => {
+    let v = 0;
+    let dv = 0;
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(b + sClick[i]!);
+      v += p;
+      dv += p * (1 - p);
+    }
+    return [v / n, dv / n];
+  }, cfg.ctr);
+  // Rates given click are means weighted by p(click): that is what carts / clicks and
+  // buys / clicks converge to.
+  const weight = Float64Array.from(sClick, (s) => sigmoid(click + s));
+  let weightSum = 0;
+  for (let i = 0; i < n; i++) weightSum += weight[i]!;
+  const cart = solveIncreasing((b) => {
+    let v = 0;
+    let dv = 0;
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(b + sConv[i]!);
+      v += weight[i]! * p;
+      dv += weight[i]! * p * (1 - p);
+    }
+    return [v / weightSum, dv / weightSum];
+  }, cfg.cartRate);
+  const pCart = Float64Array.from(sConv, (s) => sigmoid(cart + s));
+  const L = cfg.cartLogOdds;
+  // p(buy | click) = p(cart) p(buy | cart) + (1 - p(cart)) p(buy | no cart)   (ESM2)
+  const buy = solveIncreasing((b) => {
+    let v = 0;
+    let dv = 0;
+    for (let i = 0; i < n; i++) {
+      const pc = pCart[i]!;
+      const p1 = sigmoid(b + L + sConv[i]!);
+      const p0 = sigmoid(b + sConv[i]!);
+      v += weight[i]! * (pc * p1 + (1 - pc) * p0);
+      dv += weight[i]! * (pc * p1 * (1 - p1) + (1 - pc) * p0 * (1 - p0));
+    }
+    return [v / weightSum, dv / weightSum];
+  }, cfg.cvr);
+  return { click, cart, buy };
+}
+
+/**
+ * Solve f(b) = target for f increasing in b, given [f(b), f'(b)]: Newton steps, falling back to
+ * bisection whenever a step leaves the bracket that still holds the root.
+ */
+function solveIncreasing(f: (b: number) => [number, number], target: number): number {
+  let lo = -40;
+  let hi = 40;
+  let b = 0;
+  for (let it = 0; it < 100; it++) {
+    const [v, dv] = f(b);
+    const gap = v - target;
+    if (Math.abs(gap) < 1e-12 * target) return b;
+    if (gap < 0) lo = b;
+    else hi = b;
+    const step = b - gap / dv;
+    b = dv > 0 && step > lo && step < hi ? step : (lo + hi) / 2;
+    if (hi - lo < 1e-12) break;
+  }
+  return b;
+}

@@ -1,0 +1,10 @@
+export { DEFAULT_SYNTH_CONFIG, DEFAULT_EFFECTS, resolveSynthConfig } from './config.js';
+export type { SynthConfig, SynthConfigInput, SynthEffects } from './config.js';
+export { simulate, splitRanges } from './simulate.js';
+export type { SynthResult, SplitRanges } from './simulate.js';
+export { writeSynth, writeSynthResult } from './write.js';
+export { funnelStats, formatFunnelStats } from './stats.js';
+export type { FunnelStats, SynthSummary } from './stats.js';
+export { synthSchema, SYNTH_FEATURE_COLUMNS, SYNTH_LABEL_COLUMNS, SYNTH_TRUTH_COLUMNS } from './schema.js';
+export { Rng } from './prng.js';
+export type { Intercepts } from './funnel.js';
