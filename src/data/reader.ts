@@ -200,7 +200,7 @@ function describeProblem(reason: ProblemReason, column: string, value: string, o
         ? `stage must be 0 (impression), 1 (click) or 2 (conversion), got ${shown}`
         : `label must be 0 or 1, got ${shown}`;
     case 'buy_without_click':
-      return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or pass skipInvalid to drop such rows`;
+      return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or enable skipping invalid rows`;
     case 'action_without_click':
       return `post-click action without a click ('${column}'=1 but '${click}'=0)`;
     case 'bad_numeric':

@@ -1,5 +1,6 @@
 /**
- * Deterministic initial rows: row(id) ~ Normal(0, std^2) per coordinate, computed from a hash of
+ * Deterministic initial rows: row(id) ~ approximately Normal(0, std^2) per coordinate (see
+ * writeInitialRow), computed from a hash of
  * (table seed, id, coordinate) alone. The same id therefore gets the same initial vector whatever
  * order ids are touched in, whether it was materialised or not, and after save/load.
  */
@@ -28,10 +29,16 @@ export function tableSeedKey(name: string, seed: number): number {
   return mix32(hashString(name) ^ mix32(lo ^ mix32(hi + 0x9e3779b9)));
 }
 
-const TWO_PI = 2 * Math.PI;
-const INV_2_32 = 1 / 4294967296;
+/**
+ * Sum of four 16-bit uniforms (Irwin-Hall, n = 4), centred and scaled to unit variance: an
+ * approximately normal value bounded at +-sqrt(12) = 3.46 std (a truncated-normal-like init, as
+ * TensorFlow uses for embeddings). Two hashes and no log/sqrt/cos per value: about 8x cheaper than
+ * Box-Muller, which matters when a cold batch meets tens of thousands of new ids.
+ */
+const IRWIN_HALL_MEAN = 2 * 65535;
+const IRWIN_HALL_INV_STD = 1 / Math.sqrt((4 * (65536 * 65536 - 1)) / 12);
 
-/** Writes the initial row of `id` into out[offset .. offset+dim) (Box-Muller on hashed uniforms). */
+/** Writes the initial row of `id` into out[offset .. offset+dim). */
 export function writeInitialRow(
   seedKey: number,
   id: number,
@@ -41,13 +48,10 @@ export function writeInitialRow(
   offset: number,
 ): void {
   const h = mix32(seedKey ^ mix32(id + 0x632be5ab));
-  for (let d = 0; d < dim; d += 2) {
-    // Uniforms in (0, 1): never 0, so log is finite.
-    const u1 = (mix32((h + Math.imul(d + 1, 0x9e3779b9)) >>> 0) + 0.5) * INV_2_32;
-    const u2 = (mix32((h + Math.imul(d + 2, 0x85ebca6b)) >>> 0) + 0.5) * INV_2_32;
-    const r = std * Math.sqrt(-2 * Math.log(u1));
-    const angle = TWO_PI * u2;
-    out[offset + d] = r * Math.cos(angle);
-    if (d + 1 < dim) out[offset + d + 1] = r * Math.sin(angle);
+  const scale = std * IRWIN_HALL_INV_STD;
+  for (let d = 0; d < dim; d++) {
+    const a = mix32((h + Math.imul(2 * d + 1, 0x9e3779b9)) >>> 0);
+    const b = mix32((h + Math.imul(2 * d + 2, 0x9e3779b9)) >>> 0);
+    out[offset + d] = ((a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16) - IRWIN_HALL_MEAN) * scale;
   }
 }

@@ -5,8 +5,10 @@
  * State per row: z (dim floats), n (dim floats).
  *
  * Embeddings need a random start (all-zero rows never break symmetry), so a new row's z is set so
- * that the closed form above returns its initial weights: z0 = -w0 * (beta/alpha + l2) - sign(w0) * l1.
- * As in any FTRL, changing alpha later changes what the closed form returns for existing rows.
+ * that the closed form above returns its initial weights when l1 = 0: z0 = -w0 * (beta/alpha + l2).
+ * With l1 > 0 the first update then shrinks the initial weights by l1 (to exactly 0 when
+ * |z| <= l1), which is what the l1 penalty is for. As in any FTRL, changing alpha later changes
+ * what the closed form returns for existing rows.
  */
 import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
 import { hyper } from './sparse-optimizer.js';
@@ -31,11 +33,10 @@ export class SparseFtrl implements SparseOptimizer {
   }
 
   initRowState(data: Float32Array, _dataI32: Int32Array, base: number, dim: number): void {
-    const { lr, l1, l2, beta } = this.config;
+    const { lr, l2, beta } = this.config;
     const denom = lr > 0 ? beta / lr + l2 : 0;
     for (let d = 0; d < dim; d++) {
-      const w = data[base + d];
-      data[base + dim + d] = w === 0 ? 0 : -w * denom - Math.sign(w) * l1;
+      data[base + dim + d] = -data[base + d] * denom;
       data[base + 2 * dim + d] = 0;
     }
   }

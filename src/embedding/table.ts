@@ -30,7 +30,7 @@ export interface EmbeddingTableOptions {
   rows: number;
   dim: number;
   optimizer?: SparseOptimizerConfig;
-  /** Standard deviation of the normal initial weights (default 0.01). */
+  /** Standard deviation of the (approximately normal, bounded at 3.46 std) initial weights; default 0.01. */
   initStd?: number;
   /** Integer seed of the initial weights (default 0); mixed with `name`. */
   seed?: number;

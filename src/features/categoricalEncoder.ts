@@ -7,13 +7,13 @@
  * - hash: id = 1 + fnv1a32(utf8(value)) mod buckets; size = buckets + 1. Nothing is OOV except
  *   the empty cell (collisions are shared instead).
  */
+import { fnv1a32 } from './hash.js';
+
 export const OOV_ID = 0;
 
 export type CategoricalEncoderJSON =
   | { encoding: 'vocabulary'; min_count: number; values: string[] }
   | { encoding: 'hash'; buckets: number };
-
-import { fnv1a32 } from './hash.js';
 
 export interface CategoricalEncoder {
   readonly encoding: 'vocabulary' | 'hash';

@@ -54,7 +54,8 @@ export class GraphSession {
     const out = await this.runTensors(feeds, fetch);
     const result: Record<string, Float32Array> = {};
     for (const [name, t] of Object.entries(out)) {
-      result[name] = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+      // Non-float32 outputs (float64 graphs, int64 or bool results) are converted elementwise.
+      result[name] = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number | bigint>, Number);
     }
     return result;
   }

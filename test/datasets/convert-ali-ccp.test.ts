@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { convertAliCcp } from '../../src/datasets/convert-ali-ccp.js';
 import { ALI_CCP_FIELDS, aliCcpColumn } from '../../src/datasets/ali-ccp-fields.js';
+import { copyJoinedSql, createCommonTableSql } from '../../src/datasets/ali-ccp-sql.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/ali-ccp-raw');
 const SKELETON = path.join(FIXTURES, 'sample_skeleton_fixture.csv');
@@ -105,9 +106,30 @@ describe('convertAliCcp on the hand-written fixture', () => {
     expect(rows[4]!.f121).toBeNull();
   });
 
-  it('ignores unknown fields and keeps the last value of a repeated single-valued field', () => {
+  it('ignores unknown fields and keeps the first value of a repeated single-valued field', () => {
     expect(Object.values(rows[5]!).some((v) => String(v).includes('9991'))).toBe(false);
-    expect(rows[11]!.f210).toBe('2102');
+    expect(rows[11]!.f210).toBe('2101');
+  });
+});
+
+describe('the conversion query', () => {
+  it('streams the skeleton through a lookup join instead of buffering it', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(createCommonTableSql(COMMON, 'common_table'));
+      const copy = copyJoinedSql(SKELETON, 'common_table', path.join(os.tmpdir(), 'never-written.parquet'));
+      const query = copy.replace(/^COPY \(/, '').replace(/\) TO '[^']*' \(FORMAT parquet, COMPRESSION zstd\)$/, '');
+      const plan = (await connection.runAndReadAll(`EXPLAIN ${query}`)).getRows().map((r) => String(r[1])).join('\n');
+      // A DELIM join materialises its whole left side (the skeleton); a RIGHT join builds a hash
+      // table from it. Either would make memory grow with the skeleton.
+      expect(plan).toContain('SINGLE');
+      expect(plan).not.toContain('DELIM');
+      expect(plan).not.toContain('RIGHT');
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 });
 
