@@ -15,6 +15,7 @@ import { concatChunks, emptyRawChunk, RawChunkBuilder, type RawColumns } from '.
 import { connectDuckDB, sqlString, translateDuckDBError } from './duckdb.js';
 import { defaultDelimiter, detectFormat, type FileFormat } from './format.js';
 import { readCsvHeader } from './csvHeader.js';
+import { TextColumnReader } from './fastText.js';
 import { findBadJsonLine } from './jsonlErrors.js';
 import { planRead, PROBLEM_SEP, sourceSql, type ProblemReason, type ReadPlan, type SourceColumn } from './sql.js';
 import { validateSchema } from './validateSchema.js';
@@ -119,6 +120,12 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
     const hasGroup = plan.group !== undefined ? 1 : 0;
     const problemIndex = L + C + M + N + T + hasGroup;
     let keep = new Int32Array(2048);
+    let all = Int32Array.from({ length: 2048 }, (_, i) => i);
+    const problems: string[] = [];
+    const problemText = new TextColumnReader();
+    const categoricalText = plan.categorical.map(() => new TextColumnReader());
+    const multiText = plan.multiValued.map(() => new TextColumnReader());
+    const groupText = new TextColumnReader();
 
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -126,11 +133,12 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
       const n = chunk.rowCount;
       if (n > keep.length) keep = new Int32Array(n);
       const base = stats.rows; // rows before this DuckDB chunk; row i is base + i + 1
-      const problems = chunk.getColumnVector(problemIndex);
+      if (all.length < n) all = Int32Array.from({ length: n }, (_, i) => i);
+      problemText.copy(chunk.getColumnVector(problemIndex), all, 0, n, problems, 0);
       let kept = 0;
       for (let i = 0; i < n; i++) {
-        const problem = problems.getItem(i) as string | null;
-        if (problem === null) keep[kept++] = i;
+        const problem = problems[i]!;
+        if (problem === '') keep[kept++] = i;
         else recordProblem(problem, file, base + i + 1, opts, stats);
       }
       stats.rows += n;
@@ -142,11 +150,11 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
         if (at === 0) builder.firstRow = base + keep[from]! + 1;
         let col = 0;
         for (let l = 0; l < L; l++) copyCodes(vec(col++), keep, from, take, builder.labels[l]!, at);
-        for (let c = 0; c < C; c++) copyText(vec(col++), keep, from, take, builder.categorical[c]!, at);
-        for (let m = 0; m < M; m++) copyText(vec(col++), keep, from, take, builder.multiValued[m]!, at);
+        for (let c = 0; c < C; c++) categoricalText[c]!.copy(vec(col++), keep, from, take, builder.categorical[c]!, at);
+        for (let m = 0; m < M; m++) multiText[m]!.copy(vec(col++), keep, from, take, builder.multiValued[m]!, at);
         for (let x = 0; x < N; x++) copyDoubles(vec(col++), keep, from, take, builder.numeric[x]!, at);
         for (let t = 0; t < T; t++) copyDoubles(vec(col++), keep, from, take, builder.truth[t]!, at);
-        if (builder.group !== undefined) copyText(vec(col++), keep, from, take, builder.group, at);
+        if (builder.group !== undefined) groupText.copy(vec(col++), keep, from, take, builder.group, at);
         builder.rows += take;
         stats.kept += take;
         from += take;
@@ -169,10 +177,6 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
 
 function copyCodes(v: DuckDBVector, keep: Int32Array, from: number, take: number, out: Uint8Array, at: number): void {
   for (let k = 0; k < take; k++) out[at + k] = v.getItem(keep[from + k]!) as number;
-}
-
-function copyText(v: DuckDBVector, keep: Int32Array, from: number, take: number, out: string[], at: number): void {
-  for (let k = 0; k < take; k++) out[at + k] = v.getItem(keep[from + k]!) as string;
 }
 
 function copyDoubles(v: DuckDBVector, keep: Int32Array, from: number, take: number, out: Float64Array, at: number): void {

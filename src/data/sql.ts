@@ -1,10 +1,10 @@
 /**
  * Builds the DuckDB queries that read one file for one schema: the source (read_csv, read_json,
  * read_parquet), the projection that turns cells into label codes, strings and doubles, and a
- * `problem` column that is NULL for a good row and names the first row-level problem otherwise.
+ * `problem` column that is '' for a good row and names the first row-level problem otherwise.
  *
  * Row-level checks run in SQL so JavaScript touches only the columns it keeps; the row loop in
- * reader.ts then looks at one (almost always NULL) string per row.
+ * reader.ts then looks at one (almost always empty) string per row.
  */
 import { UserError } from '../errors.js';
 import { labelColumns, requiredColumns, type Schema } from './schema.js';
@@ -121,11 +121,13 @@ export function planRead(source: string, file: string, available: SourceColumn[]
         ? `${n} IS NOT NULL AND NOT isfinite(${n})`
         : `${sqlIdent(name)} IS NOT NULL AND trim(CAST(${sqlIdent(name)} AS VARCHAR)) <> '' AND (${n} IS NULL OR NOT isfinite(${n}))`;
     problems.push(problem(bad, 'bad_numeric', name, rawText(col)));
-    outer.push(`CASE WHEN isfinite(${n}) THEN ${n} END`);
+    // Never NULL (missing is NaN): a NULL-free vector has no validity mask to test per cell.
+    outer.push(`coalesce(CASE WHEN isfinite(${n}) THEN ${n} END, 'NaN'::DOUBLE)`);
   });
   if (schema.group !== undefined) outer.push(textOf(byName.get(schema.group)!));
 
-  outer.push(problems.length > 0 ? `CASE ${problems.join(' ')} END` : 'NULL::VARCHAR');
+  // '' for a good row (never NULL, see fastText.ts).
+  outer.push(problems.length > 0 ? `coalesce(CASE ${problems.join(' ')} END, '')` : "''");
   const innerSql = `SELECT ${[...inner, '*'].join(', ')} FROM ${source}`;
   return {
     sql: `SELECT ${outer.join(', ')} FROM (${innerSql})`,

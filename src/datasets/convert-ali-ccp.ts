@@ -4,9 +4,15 @@
  * single-valued fields hold the feature id, multi-valued ones `id:value|id:value`).
  *
  * DuckDB does the whole job in SQL: the common side becomes an in-database table (spilled to
- * tempDir past memoryLimit), the skeleton side streams through a join into COPY ... TO parquet.
- * The output is written to a temporary name and renamed at the end, so a failure never leaves a
- * partial file behind.
+ * tempDir past memoryLimit), the skeleton side streams through a lookup join into
+ * COPY ... TO parquet, so memory does not grow with the skeleton. The output is written to a
+ * temporary name and renamed at the end, so a failure never leaves a partial file behind.
+ *
+ * Row order: by default the output keeps the skeleton's line order, which makes it reproducible.
+ * DuckDB's parallel hash join does not keep it, so the streaming stage then runs on one thread
+ * (the common stage stays parallel). The order also needs the common table to fit in memoryLimit:
+ * a join that spills may reorder rows. keepOrder: false uses every core, and the order of the
+ * rows then varies from run to run.
  */
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,12 +20,17 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { UserError } from '../errors.js';
 import { findFirstMalformedLine, type AliCcpFileKind } from './ali-ccp-line-check.js';
 import { copyJoinedSql, createCommonTableSql, duplicateCommonIndexSql } from './ali-ccp-sql.js';
+import { estimateLineCount, registerRowCounter, type RowCounter } from './row-counter.js';
 import { sqlString } from './sql-text.js';
 
 export interface ConvertProgress {
   /** 'common': reading the common features; 'skeleton': streaming samples into the output. */
   stage: AliCcpFileKind;
-  /** DuckDB's estimate of the stage's progress, 0 to 100; -1 when it has none yet. */
+  /** Lines of the stage's file processed so far. */
+  rows: number;
+  /** Lines in the stage's file, estimated from its size and the length of its first lines. */
+  estimatedRows: number;
+  /** rows / estimatedRows as a percentage, capped at 99 until the stage ends (then 100). */
   percentage: number;
 }
 
@@ -39,6 +50,8 @@ export interface ConvertAliCcpOptions {
   tempDir?: string;
   /** DuckDB worker threads (default: DuckDB's choice, one per core). */
   threads?: number;
+  /** Keep the skeleton's line order (default true; see the note at the top of this file). */
+  keepOrder?: boolean;
 }
 
 export interface ConvertAliCcpResult {
@@ -48,6 +61,7 @@ export interface ConvertAliCcpResult {
 }
 
 const COMMON_TABLE = 'ali_ccp_common';
+const ROW_COUNTER = 'esmm_count_row';
 
 export async function convertAliCcp(options: ConvertAliCcpOptions): Promise<ConvertAliCcpResult> {
   const { skeleton, common, out } = options;
@@ -62,9 +76,12 @@ export async function convertAliCcp(options: ConvertAliCcpOptions): Promise<Conv
   const connection = await instance.connect();
   try {
     await configure(connection, options, spillDir);
-    await runStage(connection, 'common', common, createCommonTableSql(common, COMMON_TABLE), options);
+    const counter = registerRowCounter(connection, ROW_COUNTER);
+    await runStage(connection, counter, 'common', common, createCommonTableSql(common, COMMON_TABLE, counter.name), options);
     await refuseDuplicateIndex(connection, common);
-    const written = await runStage(connection, 'skeleton', skeleton, copyJoinedSql(skeleton, COMMON_TABLE, partial), options);
+    if (options.keepOrder ?? true) await connection.run('SET threads = 1');
+    const copy = copyJoinedSql(skeleton, COMMON_TABLE, partial, counter.name);
+    const written = await runStage(connection, counter, 'skeleton', skeleton, copy, options);
     await rename(partial, out);
     return { out, rows: written };
   } catch (error) {
@@ -78,13 +95,8 @@ export async function convertAliCcp(options: ConvertAliCcpOptions): Promise<Conv
 }
 
 async function configure(connection: DuckDBConnection, options: ConvertAliCcpOptions, spillDir: string): Promise<void> {
-  const settings = [
-    `SET memory_limit = ${sqlString(options.memoryLimit ?? '2GB')}`,
-    `SET temp_directory = ${sqlString(spillDir)}`,
-    // Progress is polled through the connection; never let DuckDB draw its own bar on stdout.
-    'SET enable_progress_bar = true',
-    'SET enable_progress_bar_print = false',
-  ];
+  const settings = [`SET temp_directory = ${sqlString(spillDir)}`];
+  if (options.memoryLimit !== undefined) settings.push(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
   if (options.threads !== undefined) settings.push(`SET threads = ${Math.max(1, Math.floor(options.threads))}`);
   for (const sql of settings) await connection.run(sql);
 }
@@ -92,19 +104,24 @@ async function configure(connection: DuckDBConnection, options: ConvertAliCcpOpt
 /** Runs one statement, reporting progress meanwhile; returns the rows it changed or wrote. */
 async function runStage(
   connection: DuckDBConnection,
+  counter: RowCounter,
   stage: AliCcpFileKind,
   file: string,
   sql: string,
   options: ConvertAliCcpOptions,
 ): Promise<number> {
   const { onProgress } = options;
-  const timer =
-    onProgress === undefined
-      ? undefined
-      : setInterval(() => onProgress({ stage, percentage: connection.progress.percentage }), options.progressIntervalMs ?? 2000);
+  counter.reset();
+  const estimatedRows = onProgress === undefined ? 0 : await estimateLineCount(file);
+  const report = (done: boolean): void => {
+    const rows = counter.count();
+    const percentage = done ? 100 : Math.min(99, (100 * rows) / Math.max(1, estimatedRows));
+    onProgress?.({ stage, rows, estimatedRows, percentage });
+  };
+  const timer = onProgress === undefined ? undefined : setInterval(() => report(false), options.progressIntervalMs ?? 2000);
   try {
     const result = await connection.run(sql);
-    onProgress?.({ stage, percentage: 100 });
+    report(true);
     return Number(result.rowsChanged);
   } catch (error) {
     throw await explainFailure(stage, file, error);

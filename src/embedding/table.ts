@@ -5,16 +5,19 @@
  * returns the gradient of that input, and `update` changes only the touched rows.
  *
  * Layout and choices (the gather + update pair is the hot spot of a training step):
- * - `rowOfId` (Int32Array over the whole id space, -1 = untouched) maps an id to a materialised
- *   row. Rows are created on first UPDATE, in touch order, and stored as records of
- *   [weights | optimizer state | slot] in one Float32Array that doubles (capped at `rows`), so a
- *   row's weights and state share cache lines.
+ * - `idMap` (Int32Array of two words per id over the whole id space) holds, for each id, its
+ *   materialised row + 1 (0 = untouched) and its slot in the current update (below): one cache
+ *   line gives both. It starts all zero, so the OS backs untouched parts of the id space lazily.
+ *   Rows are created on first UPDATE, in touch order, and stored as records of
+ *   [weights | optimizer state] in one Float32Array that doubles (capped at `rows`), so a row's
+ *   weights and state share cache lines.
  * - A gather of an untouched id writes the id's deterministic initial vector WITHOUT materialising
  *   it: evaluation and serving over unseen ids never grow the table. The initial vector depends
  *   only on (name, seed, id), so it is the same whether or when the row is materialised.
- * - Duplicate ids in a batch are summed before one optimizer step per row, without a Map: each
- *   record's `slot` word names its position in this step's `uniqueRows`; it is trusted only if
- *   `slot < uniqueCount && uniqueRows[slot] === row`, so stale slots never need clearing.
+ * - Duplicate ids in a batch are summed before one optimizer step per row, without a Map: an
+ *   id's slot word names its position in this step's `uniqueRows`; it is trusted only if
+ *   `slot < uniqueCount && uniqueRows[slot] === row`, so stale slots never need clearing. The
+ *   resolve pass thus touches only `idMap`; records are touched once, when the optimizer steps.
  * - `l2` adds l2 * w to the summed gradient of touched rows only (lazy weight decay).
  */
 import type { MultiIds } from '../data/batch.js';
@@ -44,8 +47,6 @@ export interface SavedEmbeddingTable {
 }
 
 const SAVE_FORMAT = 'esmm.embedding-table/1';
-/** Slot word of a row that has never been part of an update's unique list. */
-const NO_SLOT = 0x7fffffff;
 const FIRST_CAPACITY = 1024;
 /**
  * Rows per touch-then-work block. Copying a row right after its first load leaves the CPU few
@@ -64,11 +65,12 @@ export class EmbeddingTable {
 
   private readonly optimizer: SparseOptimizer;
   private readonly seedKey: number;
-  /** 4-byte words per record: dim weights, optimizer state, one slot word (+ one pad word, see constructor). */
+  /** 4-byte words per record: dim weights, optimizer state (+ one pad word, see constructor). */
   private readonly stride: number;
-  private readonly slotOffset: number;
+  private readonly stateWords: number;
 
-  private readonly rowOfId: Int32Array;
+  /** [2*id] = row + 1 (0: untouched), [2*id + 1] = slot in the current update (validated, never cleared). */
+  private readonly idMap: Int32Array;
   private data: Float32Array = new Float32Array(0);
   private dataI32: Int32Array = new Int32Array(this.data.buffer);
   private data64: Float64Array = new Float64Array(this.data.buffer);
@@ -109,10 +111,11 @@ export class EmbeddingTable {
     this.l2 = l2;
     this.optimizer = createSparseOptimizer(opts.optimizer ?? DEFAULT_SPARSE_OPTIMIZER);
     this.seedKey = tableSeedKey(opts.name, seed);
-    this.slotOffset = this.dim + this.optimizer.stateWords(this.dim);
+    this.stateWords = this.optimizer.stateWords(this.dim);
+    const words = this.dim + this.stateWords;
     // Pad records to an even number of words when dim is even, so gather can copy float pairs.
-    this.stride = this.slotOffset + 1 + ((this.dim & 1) === 0 && (this.slotOffset & 1) === 0 ? 1 : 0);
-    this.rowOfId = new Int32Array(this.rows).fill(-1);
+    this.stride = words + ((this.dim & 1) === 0 && (words & 1) === 1 ? 1 : 0);
+    this.idMap = new Int32Array(2 * this.rows);
     this.initScratch = new Float32Array(this.dim);
   }
 
@@ -125,7 +128,7 @@ export class EmbeddingTable {
   gather(ids: Int32Array, out: Float32Array, outStride: number, outOffset: number): void {
     const n = ids.length;
     this.checkLayout('gather output', n, out.length, outStride, outOffset);
-    const rowOfId = this.rowOfId;
+    const idMap = this.idMap;
     const data = this.data;
     const dataI32 = this.dataI32;
     const blockRows = this.blockRows;
@@ -151,7 +154,7 @@ export class EmbeddingTable {
       for (let i = start; i < end; i++) {
         const id = ids[i];
         if (id >>> 0 >= rows) this.badId(id);
-        blockRows[i - start] = rowOfId[id];
+        blockRows[i - start] = idMap[2 * id] - 1;
       }
       for (let i = start; i < end; i++) {
         const row = blockRows[i - start];
@@ -185,7 +188,7 @@ export class EmbeddingTable {
     const n = this.checkMultiIds(m);
     this.checkLayout('gatherPooled output', n, out.length, outStride, outOffset);
     const { ids, offsets, weights } = m;
-    const rowOfId = this.rowOfId;
+    const idMap = this.idMap;
     const data = this.data;
     const stride = this.stride;
     const dim = this.dim;
@@ -200,7 +203,7 @@ export class EmbeddingTable {
         if (id >>> 0 >= rows) this.badId(id);
         const w = weights === undefined ? 1 : weights[j];
         weightSum += w;
-        const row = rowOfId[id];
+        const row = idMap[2 * id] - 1;
         if (row >= 0) {
           const b = row * stride;
           for (let d = 0; d < dim; d++) out[o + d] += w * data[b + d];
@@ -225,49 +228,34 @@ export class EmbeddingTable {
     const n = ids.length;
     this.checkLayout('update gradient', n, grad.length, gradStride, gradOffset);
     this.beginStep(n);
-    const rowOfId = this.rowOfId;
-    const blockRows = this.blockRows;
+    const idMap = this.idMap;
     const uniqueRows = this.uniqueRows;
     const gradSum = this.gradSum;
-    const stride = this.stride;
-    const slotOffset = this.slotOffset;
     const dim = this.dim;
     const rows = this.rows;
-    let dataI32 = this.dataI32;
     let unique = 0;
     let sink = 0;
     for (let start = 0; start < n; start += PREFETCH_BLOCK) {
       const end = Math.min(n, start + PREFETCH_BLOCK);
-      // Touch passes (see gather): bring the id map entries and record slot words into cache.
+      // Touch pass (see gather): bring the ids' map entries into cache.
       for (let i = start; i < end; i++) {
         const id = ids[i];
         if (id >>> 0 >= rows) this.badId(id);
-        blockRows[i - start] = rowOfId[id];
+        sink += idMap[2 * id];
       }
+      // Resolve pass: find or open each id's slot and sum its gradient there.
       for (let i = start; i < end; i++) {
-        const row = blockRows[i - start];
-        if (row >= 0) sink += dataI32[row * stride] ^ dataI32[row * stride + slotOffset];
-      }
-      // Resolve pass: find or open each row's slot and sum its gradient there.
-      for (let i = start; i < end; i++) {
-        let row = blockRows[i - start];
-        if (row < 0) {
-          // An earlier duplicate in this block may have materialised it already.
-          row = rowOfId[ids[i]];
-          if (row < 0) {
-            row = this.materialise(ids[i]);
-            dataI32 = this.dataI32; // storage may have grown
-          }
-        }
-        const slotWord = row * stride + slotOffset;
-        let slot = dataI32[slotWord];
+        const id = ids[i];
+        let row = idMap[2 * id] - 1;
+        if (row < 0) row = this.materialise(id);
+        let slot = idMap[2 * id + 1];
         const g = gradOffset + i * gradStride;
-        if (slot < unique && uniqueRows[slot] === row) {
+        if (slot < unique && slot >= 0 && uniqueRows[slot] === row) {
           const a = slot * dim;
           for (let d = 0; d < dim; d++) gradSum[a + d] += grad[g + d];
         } else {
           slot = unique++;
-          dataI32[slotWord] = slot;
+          idMap[2 * id + 1] = slot;
           uniqueRows[slot] = row;
           const a = slot * dim;
           for (let d = 0; d < dim; d++) gradSum[a + d] = grad[g + d];
@@ -320,7 +308,7 @@ export class EmbeddingTable {
   /** Bytes held: id map, row records (weights + optimizer state + slot, incl. spare capacity), scratch. */
   byteSize(): number {
     return (
-      this.rowOfId.byteLength +
+      this.idMap.byteLength +
       this.data.byteLength +
       this.uniqueRows.byteLength +
       this.blockRows.byteLength +
@@ -334,7 +322,7 @@ export class EmbeddingTable {
     const { rows, dim, stride } = this;
     const out = new Float32Array(rows * dim);
     for (let id = 0; id < rows; id++) {
-      const row = this.rowOfId[id];
+      const row = this.idMap[2 * id] - 1;
       if (row >= 0) {
         const b = row * stride;
         for (let d = 0; d < dim; d++) out[id * dim + d] = this.data[b + d];
@@ -352,10 +340,10 @@ export class EmbeddingTable {
    */
   save(): SavedEmbeddingTable {
     const { dim, stride, allocated } = this;
-    const stateWords = this.slotOffset - dim;
+    const stateWords = this.stateWords;
     const idOfRow = new Int32Array(allocated);
     for (let id = 0; id < this.rows; id++) {
-      const row = this.rowOfId[id];
+      const row = this.idMap[2 * id] - 1;
       if (row >= 0) idOfRow[row] = id;
     }
     const weights = new Float32Array(allocated * dim);
@@ -395,7 +383,7 @@ export class EmbeddingTable {
       l2: meta.l2 as number,
     });
     const allocated = meta.allocatedRows as number;
-    const stateWords = table.slotOffset - table.dim;
+    const stateWords = table.stateWords;
     if (!Number.isInteger(allocated) || allocated < 0 || allocated > table.rows || meta.stateWords !== stateWords) {
       throw new UserError(`embedding table '${table.name}': inconsistent checkpoint metadata`);
     }
@@ -412,14 +400,13 @@ export class EmbeddingTable {
     const { dim, stride } = table;
     for (let row = 0; row < allocated; row++) {
       const id = idOfRow[row];
-      if (id >>> 0 >= table.rows || table.rowOfId[id] !== -1) {
+      if (id >>> 0 >= table.rows || table.idMap[2 * id] !== 0) {
         throw new UserError(`${what}: checkpoint has a bad or repeated id ${id}`);
       }
-      table.rowOfId[id] = row;
+      table.idMap[2 * id] = row + 1;
       const b = row * stride;
       table.data.set(weights.subarray(row * dim, (row + 1) * dim), b);
       table.dataI32.set(state.subarray(row * stateWords, (row + 1) * stateWords), b + dim);
-      table.dataI32[b + table.slotOffset] = NO_SLOT;
     }
     table.allocated = allocated;
     return table;
@@ -430,13 +417,12 @@ export class EmbeddingTable {
   /** Slot of `id`'s row in this step's unique list, materialising the row and opening a slot as needed. */
   private slotOf(id: number): number {
     if (id >>> 0 >= this.rows) this.badId(id);
-    let row = this.rowOfId[id];
+    let row = this.idMap[2 * id] - 1;
     if (row < 0) row = this.materialise(id);
-    const slotWord = row * this.stride + this.slotOffset;
-    const slot = this.dataI32[slotWord];
-    if (slot < this.uniqueCount && this.uniqueRows[slot] === row) return slot;
+    const slot = this.idMap[2 * id + 1];
+    if (slot < this.uniqueCount && slot >= 0 && this.uniqueRows[slot] === row) return slot;
     const fresh = this.uniqueCount++;
-    this.dataI32[slotWord] = fresh;
+    this.idMap[2 * id + 1] = fresh;
     this.uniqueRows[fresh] = row;
     this.gradSum.fill(0, fresh * this.dim, (fresh + 1) * this.dim);
     return fresh;
@@ -478,8 +464,7 @@ export class EmbeddingTable {
     const base = row * this.stride;
     writeInitialRow(this.seedKey, id, this.initStd, this.dim, this.data, base);
     this.optimizer.initRowState(this.data, this.dataI32, base, this.dim);
-    this.dataI32[base + this.slotOffset] = NO_SLOT;
-    this.rowOfId[id] = row;
+    this.idMap[2 * id] = row + 1;
     return row;
   }
 

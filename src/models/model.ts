@@ -1,4 +1,5 @@
 import type { EncodedChunk } from '../data/batch.js';
+import { rowsToRawChunk, type CellValue } from '../data/rows.js';
 import type { EsmmConfig } from '../config/types.js';
 import type { FeatureSpec } from '../features/spec.js';
 import { encodeModel } from '../graph/onnx.js';
@@ -9,6 +10,9 @@ import type { EmbeddingSet } from './embeddings.js';
 import { FeedBuilder } from './feeds.js';
 import type { FeatureLayout } from './layout.js';
 import type { FunnelModelSpec } from './spec.js';
+
+/** One row's probabilities. */
+export type RowPrediction = { pctr: number; pcvr: number; pctcvr: number; paction?: number };
 
 /** Probabilities for every row: pCTR, pCVR, pCTCVR (and ESM2's pAction). */
 export type Predictions = Partial<Record<PredictionName, Float32Array>> & { pctr: Float32Array; pcvr: Float32Array; pctcvr: Float32Array };
@@ -58,6 +62,17 @@ export class FunnelModel {
       for (const p of mg.predictions) out[p]!.set(result[p]!.subarray(0, end - start), start);
     }
     return out;
+  }
+
+  /**
+   * Score raw rows (column -> value, as in the training file; label columns not needed).
+   * Unseen categorical values map to the out-of-vocabulary id.
+   */
+  async predict(rows: Record<string, CellValue>[]): Promise<RowPrediction[]> {
+    const raw = rowsToRawChunk(rows, this.config.schema, { labelsOptional: true });
+    const pred = await this.predictEncoded(this.features.transform(raw));
+    const names = this.predictionNames;
+    return rows.map((_, i) => Object.fromEntries(names.map((n) => [n, pred[n]![i]!])) as RowPrediction);
   }
 
   /** Forward-only ONNX bytes with the current parameters baked in as initializers. */

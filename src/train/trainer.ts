@@ -2,20 +2,16 @@ import type { EncodedChunk } from '../data/batch.js';
 import type { EsmmConfig } from '../config/types.js';
 import type { FeatureSpec } from '../features/spec.js';
 import { UserError } from '../errors.js';
-import { encodeModel } from '../graph/onnx.js';
-import { GraphSession } from '../runtime/session.js';
-import { DenseOptimizer } from '../optim/dense.js';
-import type { SparseOptimizerConfig } from '../embedding/sparse-optimizer.js';
 import { Rng } from '../util/random.js';
-import { buildModelGraph, LOSS_WEIGHTS_INPUT, type ModelGraph } from '../models/build-graph.js';
+import { buildModelGraph } from '../models/build-graph.js';
 import { EmbeddingSet } from '../models/embeddings.js';
-import { FeedBuilder, type Feeds } from '../models/feeds.js';
 import { layoutOf } from '../models/layout-of.js';
-import { FunnelModel, threadOpts } from '../models/model.js';
+import { FunnelModel } from '../models/model.js';
 import { funnelSpec } from '../models/registry.js';
 import { embeddingGroups } from '../models/spec.js';
 import { evaluatePredictions, higherIsBetter, type FlatMetrics } from '../eval/evaluate.js';
 import { BatchAssembler } from './batch.js';
+import { sparseOptimizerConfig, TrainStep } from './step.js';
 import type { TrainProgress } from './progress.js';
 import { snapshotModel, restoreSnapshot, type ModelSnapshot } from './snapshot.js';
 
@@ -45,12 +41,6 @@ export interface TrainOptions {
   maxSteps?: number;
 }
 
-/** Embedding optimizer settings from the train config (Adagrad's larger step is its usual setting). */
-export function sparseOptimizerConfig(cfg: EsmmConfig['train']): SparseOptimizerConfig {
-  const lr = cfg.embedding_learning_rate ?? (cfg.embedding_optimizer === 'adagrad' || cfg.embedding_optimizer === 'ftrl' ? cfg.learning_rate * 10 : cfg.learning_rate);
-  return { type: cfg.embedding_optimizer, lr };
-}
-
 /**
  * Train a funnel model on encoded data: shuffled mini-batches (seeded), one ORT run per step for
  * forward + backward, dense Adam on parameters, sparse row-wise updates on the touched embedding
@@ -62,23 +52,14 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   const layout = layoutOf(features, config.model.embedding_dim);
   const tc = config.train;
   const mg = buildModelGraph(spec, layout, config.model, { training: true, seed: tc.seed });
-  const session = await GraphSession.create(encodeModel(mg.graph, { paramsAs: 'inputs' }), threadOpts(tc.threads));
-
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
-  const paramOrder = mg.paramGrads.map((p) => params.get(p.param)!);
-  const dense = new DenseOptimizer(paramOrder, {
-    type: tc.optimizer, lr: tc.learning_rate, weightDecay: tc.weight_decay, ...(tc.clip_norm !== undefined ? { clipNorm: tc.clip_norm } : {}),
-  });
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling);
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
 
   const batchSize = Math.min(tc.batch_size, train.rows);
   const assembler = new BatchAssembler(train, batchSize, mg.labelInputs.map((l) => l.key));
-  const feedBuilder = new FeedBuilder(mg, batchSize);
-  const lossWeights = Float32Array.from(mg.lossNames.map((n) => config.model.loss_weights[n] ?? 1));
-  const fetch = ['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...mg.paramGrads.map((p) => p.output), ...mg.embGrads.map((e) => e.output)];
+  const step = await TrainStep.create(mg, params, embeddings, config, batchSize);
   const shuffleRng = new Rng(tc.seed);
-  const dropoutRng = new Rng(tc.seed ^ 0x5bd1e995);
   const order = new Int32Array(train.rows);
   const stepsPerEpoch = Math.ceil(train.rows / batchSize);
 
@@ -99,19 +80,15 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
     for (let start = 0; start < train.rows; start += batchSize) {
       const end = Math.min(train.rows, start + batchSize);
       const batch = assembler.assemble(start, end, order);
-      const extra: Feeds = { [LOSS_WEIGHTS_INPUT]: { data: lossWeights, dims: [lossWeights.length] }, ...dropoutMasks(mg, batch.size, config.model.dropout, dropoutRng) };
-      const feeds = feedBuilder.build(batch, embeddings, params, extra);
-      const out = await session.run(feeds, fetch);
+      const losses = await step.run(batch, config.model.dropout);
       globalStep++;
-      const loss = out.loss![0]!;
+      const loss = losses.loss!;
       if (!Number.isFinite(loss)) {
+        await step.release();
         throw new UserError(`training diverged: loss is ${loss} at step ${globalStep} (epoch ${epoch}); lower train.learning_rate or set train.clip_norm`);
       }
-      dense.step(mg.paramGrads.map((p) => out[p.output]!));
-      for (const e of mg.embGrads) embeddings.update(e.group, batch, out[e.output]!);
       stepLoss.push(loss);
-      sums.loss = (sums.loss ?? 0) + loss;
-      for (const n of mg.lossNames) sums[n] = (sums[n] ?? 0) + out[`loss_${n}`]![0]!;
+      for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
       steps++;
       const now = performance.now();
       if (opts.onProgress !== undefined && (now - lastReport > 1000 || end === train.rows)) {
@@ -143,22 +120,11 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
     }
     if (opts.maxSteps !== undefined && globalStep >= opts.maxSteps) break;
   }
-  await session.release();
+  await step.release();
   if (best !== undefined && best.epoch !== history.length) restoreSnapshot(model, best.snapshot);
   return { model, history, stepLoss, bestEpoch: best?.epoch ?? history.length, stoppedEarly };
 }
 
 function means(sums: Record<string, number>, n: number): Record<string, number> {
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
-}
-
-/** Bernoulli keep-masks for each dropout layer (seeded). */
-function dropoutMasks(mg: ModelGraph, n: number, rate: number, rng: Rng): Feeds {
-  const feeds: Feeds = {};
-  for (const m of mg.maskInputs) {
-    const data = new Float32Array(n * m.width);
-    for (let i = 0; i < data.length; i++) data[i] = rng.next() >= rate ? 1 : 0;
-    feeds[m.input] = { data, dims: [n, m.width] };
-  }
-  return feeds;
 }

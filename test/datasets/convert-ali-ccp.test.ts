@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { convertAliCcp } from '../../src/datasets/convert-ali-ccp.js';
+import { convertAliCcp, type ConvertProgress } from '../../src/datasets/convert-ali-ccp.js';
 import { ALI_CCP_FIELDS, aliCcpColumn } from '../../src/datasets/ali-ccp-fields.js';
 import { copyJoinedSql, createCommonTableSql } from '../../src/datasets/ali-ccp-sql.js';
 
@@ -49,7 +49,7 @@ describe('convertAliCcp on the hand-written fixture', () => {
   let dir: string;
   let rows: Row[];
   let written: number;
-  const progressStages = new Set<string>();
+  const progress: ConvertProgress[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'esmm-aliccp-'));
@@ -58,7 +58,7 @@ describe('convertAliCcp on the hand-written fixture', () => {
       skeleton: SKELETON,
       common: COMMON,
       out,
-      onProgress: (p) => progressStages.add(p.stage),
+      onProgress: (p) => progress.push(p),
     });
     written = result.rows;
     rows = await readParquet(out);
@@ -74,7 +74,12 @@ describe('convertAliCcp on the hand-written fixture', () => {
     expect(rows.map((r) => r.click)).toEqual([0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 1, 0]);
     expect(rows.map((r) => r.buy)).toEqual([0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
     expect(rows.map((r) => r.f205)).toEqual(['2051', '2052', '2053', '2054', '2051', '2055', '2056', '2057', '2058', '2059', '2050', '2051']);
-    expect(progressStages).toEqual(new Set(['common', 'skeleton']));
+  });
+
+  it('reports the rows of each stage as they stream, ending at 100%', () => {
+    const last = (stage: string) => progress.filter((p) => p.stage === stage).at(-1);
+    expect(last('common')).toEqual({ stage: 'common', rows: 3, estimatedRows: 3, percentage: 100 });
+    expect(last('skeleton')).toEqual({ stage: 'skeleton', rows: 12, estimatedRows: 12, percentage: 100 });
   });
 
   it('row 1: user fields from the common features, item/cross/context from the skeleton', () => {

@@ -1,0 +1,28 @@
+/**
+ * esmm's public API, in the order of the workflow:
+ *   loadConfig -> loadData -> prepareFeatures -> trainModel -> evaluateModel -> printTable,
+ * plus loadModel(dir) and model.predict(rows) for serving.
+ */
+export { loadConfig, parseConfig, builtinConfigNames } from './config/load.js';
+export type { EsmmConfig, DataConfig, ModelConfig, TrainConfig, FeaturesConfig, BottomConfig } from './config/types.js';
+export { loadData } from './api/load-data.js';
+export type { LoadedData } from './api/load-data.js';
+export { prepareFeatures } from './api/prepare-features.js';
+export type { PreparedFeatures } from './api/prepare-features.js';
+export { trainModel } from './api/train-model.js';
+export { evaluateModel } from './api/evaluate-model.js';
+export { trainAndEvaluate } from './api/pipeline.js';
+export { compareModels } from './api/compare.js';
+export { printTable, metricsJson } from './report/table.js';
+export { loadModel, saveModel } from './models/persist.js';
+export { FunnelModel } from './models/model.js';
+export type { Predictions, RowPrediction } from './models/model.js';
+export { funnelSpec } from './models/registry.js';
+export type { FunnelModelSpec } from './models/spec.js';
+export { evaluatePredictions } from './eval/evaluate.js';
+export type { FlatMetrics } from './eval/evaluate.js';
+export type { TrainResult, EpochRecord } from './train/trainer.js';
+export type { Schema } from './data/schema.js';
+export { UserError } from './errors.js';
+export * as metrics from './metrics/index.js';
+export { simulate, writeSynth, synthSchema } from './synth/index.js';
