@@ -69,6 +69,26 @@ describe('formats', () => {
   });
 });
 
+describe('text cells', () => {
+  it('reads non-ASCII, long (> 12 bytes), quoted and many distinct values exactly', async () => {
+    // Kinds: non-ASCII, longer than DuckDB's 12 inlined bytes, short ids (0012 vs 12), quotes, and
+    // 12-byte values equal in their first 8 bytes (so cache-slot collisions must compare all bytes).
+    const kinds = [
+      (i: number) => `é${i}北`,
+      (i: number) => `a-long-identifier-${i}`,
+      (i: number) => `${i % 97}`,
+      (i: number) => `0${i % 97}`,
+      (i: number) => `q"${i % 11}`,
+      (i: number) => `prefix__${1000 + (i % 9000)}`,
+    ];
+    const values = Array.from({ length: 60_000 }, (_, i) => kinds[i % kinds.length]!(i));
+    const csvCell = (v: string) => (v.includes('"') ? `"${v.replaceAll('"', '""')}"` : v);
+    const file = tempFile('t.csv', 'c,b,id\n' + values.map((v) => `0,0,${csvCell(v)}`).join('\n') + '\n');
+    const { data } = await readAll(file, { schema: { labels: { click: 'c', buy: 'b' }, categorical: ['id'] } });
+    expect(data.categorical.get('id')).toEqual(values);
+  });
+});
+
 describe('chunking', () => {
   const schema: Schema = { labels: { click: 'c', buy: 'b' }, categorical: ['id'], numeric: ['x'] };
   const file = tempFile(

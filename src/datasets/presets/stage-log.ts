@@ -11,24 +11,20 @@ import type { Schema } from '../../data/schema.js';
 import { UserError } from '../../errors.js';
 import { plainColumnNames } from '../column-names.js';
 import { sqlIdent, sqlString } from '../sql-text.js';
-import { isFloatingType } from './sql-parts.js';
+import { isFloatingType, sourceColumn } from './sql-parts.js';
 import type { DatasetPreset, SourceColumn } from './types.js';
 
 const STAGE = 'stage';
 const GROUP = 'user_id';
 const LABELS = ['click', 'buy'];
 
-const stageSql = (columns: readonly SourceColumn[]): string => {
-  const stage = columns.find((c) => c.name.trim().toLowerCase() === STAGE);
-  if (stage === undefined) throw new UserError(`missing column '${STAGE}'`);
-  return `TRY_CAST(${sqlIdent(stage.name)} AS INTEGER)`;
-};
+const stageSql = (columns: readonly SourceColumn[]): string => `TRY_CAST(${sourceColumn(columns, STAGE)} AS INTEGER)`;
 
 const isTimeType = (type: string): boolean => /^(DATE|TIME|TIMESTAMP|INTERVAL)/i.test(type);
 
 /** Feature columns of the source with their plain names. */
 function featureColumns(columns: readonly SourceColumn[], file?: string): { source: SourceColumn; plain: string }[] {
-  const kept = columns.filter((c) => c.name.trim().toLowerCase() !== STAGE && !isTimeType(c.type));
+  const kept = columns.filter((c) => c.name.trim() !== STAGE && !isTimeType(c.type));
   const plain = plainColumnNames(kept.map((c) => c.name), file);
   return kept.map((source, i) => {
     const name = plain[i]!;
@@ -42,6 +38,7 @@ function featureColumns(columns: readonly SourceColumn[], file?: string): { sour
 export const stageLogPreset: DatasetPreset = {
   name: 'stage-log',
   description: "log with a 'stage' column (0 impression, 1 click, 2 conversion); other columns are features",
+  requiredColumns: [STAGE],
   source: (file) => {
     const ext = path.extname(file).toLowerCase();
     if (ext === '.parquet') return `read_parquet(${sqlString(file)})`;
