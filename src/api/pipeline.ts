@@ -15,6 +15,10 @@ export interface RunOptions {
   log?: (line: string) => void;
   onProgress?: (p: TrainProgress) => void;
   onEpoch?: (r: EpochRecord) => void;
+  /** Continue from the checkpoint in outDir (written every train.checkpoint_every steps and each epoch). */
+  resume?: boolean;
+  /** Polled after each step; true stops the run after a checkpoint (SIGINT). */
+  shouldStop?: () => boolean;
   /** Reuse data already loaded and encoded (compare trains several models on the same rows). */
   prepared?: { data: LoadedData; features: PreparedFeatures };
 }
@@ -38,7 +42,11 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
     ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
+    ...(opts.outDir !== undefined ? { checkpointDir: opts.outDir, dataFingerprint: dataFingerprint(data) } : {}),
+    ...(opts.resume === true ? { resume: true } : {}),
+    ...(opts.shouldStop !== undefined ? { shouldStop: opts.shouldStop } : {}),
   });
+  if (result.interrupted) return { result, data, features, metrics: {}, evaluatedOn: 'train', summary: { interrupted: true } };
   const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';
   const metrics = await evaluateModel(result.model, features[evaluatedOn]!);
   const summary = {
@@ -46,6 +54,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     evaluated_on: evaluatedOn,
     metrics,
     best_epoch: result.bestEpoch,
+    resumed_from_step: result.resumedFromStep,
     stopped_early: result.stoppedEarly,
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
     oov: features.oov,
@@ -58,4 +67,9 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     });
   }
   return { result, data, features, metrics, evaluatedOn, summary };
+}
+
+/** Which rows a run trained on: file paths, sizes and row counts (a resumed run must see the same). */
+function dataFingerprint(d: LoadedData): string {
+  return JSON.stringify({ files: d.files, rows: [d.train.rows, d.valid?.rows, d.test?.rows] });
 }

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EsmmConfig } from '../config/types.js';
 import { FeatureSpec } from '../features/spec.js';
-import { EmbeddingTable } from '../embedding/table.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import { EmbeddingSet } from './embeddings.js';
 import type { FeatureLayout } from './layout.js';
 import { FunnelModel } from './model.js';
 import { funnelSpec } from './registry.js';
+import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from './table-files.js';
 
 /** Bumped when the model directory layout changes incompatibly. */
 export const MODEL_FORMAT_VERSION = 1;
@@ -22,7 +22,7 @@ interface Manifest {
   config: Omit<EsmmConfig, 'baseDir' | 'source'> & { source: string };
   layout: FeatureLayout;
   params: { name: string; length: number; offset: number }[];
-  tables: { group: string; index: number; meta: Record<string, unknown>; buffers: Record<string, string> }[];
+  tables: TableEntry[];
   /** sha256 of every other file in the directory. */
   checksums: Record<string, string>;
 }
@@ -42,34 +42,15 @@ export async function saveModel(model: FunnelModel, dir: string, extraFiles: Rec
       checksums[name] = sha256(data);
     };
     put('features.json', JSON.stringify(model.features.toJSON()));
-    const params: Manifest['params'] = [];
-    let total = 0;
-    for (const [name, v] of model.params) {
-      params.push({ name, length: v.length, offset: total });
-      total += v.length;
-    }
-    const flat = new Float32Array(total);
-    for (const p of params) flat.set(model.params.get(p.name)!, p.offset);
-    put('params.bin', new Uint8Array(flat.buffer));
-    const tables: Manifest['tables'] = [];
-    for (const [group, ts] of model.embeddings.tables) {
-      ts.forEach((t, index) => {
-        const saved = t.save();
-        const buffers: Record<string, string> = {};
-        for (const [k, b] of Object.entries(saved.buffers)) {
-          const file = `emb/${group}.${index}.${k}.bin`;
-          put(file, b);
-          buffers[k] = file;
-        }
-        tables.push({ group, index, meta: saved.meta, buffers });
-      });
-    }
+    const packed = packFloats(model.params);
+    put('params.bin', packed.bytes);
+    const tables = writeTables(model.embeddings.tables, put);
     put('model.onnx', model.inferenceOnnx({ esmm_model: model.spec.name }));
     for (const [name, text] of Object.entries(extraFiles)) put(name, text);
     const { baseDir: _b, ...config } = model.config;
     const manifest: Manifest = {
       format: 'esmm-model', version: MODEL_FORMAT_VERSION, created: new Date().toISOString(),
-      config, layout: model.layout, params, tables, checksums,
+      config, layout: model.layout, params: packed.index, tables, checksums,
     };
     writeFileSync(join(tmp, MANIFEST), JSON.stringify(manifest, null, 1));
   });
@@ -89,7 +70,7 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   if (manifest.version !== MODEL_FORMAT_VERSION) {
     throw new UserError(`model format version ${manifest.version} is not supported by this esmm (expects ${MODEL_FORMAT_VERSION}); retrain or use a matching esmm`, { file: manifestPath });
   }
-  const read = (name: string): Buffer => {
+  const read = (name: string): Uint8Array => {
     const path = join(dir, name);
     if (!existsSync(path)) throw new UserError('model file is missing', { file: path });
     const data = readFileSync(path);
@@ -98,20 +79,9 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
     }
     return data;
   };
-  const features = FeatureSpec.fromJSON(JSON.parse(read('features.json').toString('utf8')));
-  const flatBytes = read('params.bin');
-  const flat = new Float32Array(flatBytes.buffer.slice(flatBytes.byteOffset, flatBytes.byteOffset + flatBytes.byteLength));
-  const params = new Map(manifest.params.map((p) => [p.name, flat.slice(p.offset, p.offset + p.length)]));
-  const tables = new Map<string, EmbeddingTable[]>();
-  for (const t of manifest.tables) {
-    const buffers = Object.fromEntries(Object.entries(t.buffers).map(([k, file]) => {
-      const b = read(file);
-      return [k, new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))];
-    }));
-    const list = tables.get(t.group) ?? [];
-    list[t.index] = EmbeddingTable.load({ meta: t.meta, buffers });
-    tables.set(t.group, list);
-  }
+  const features = FeatureSpec.fromJSON(JSON.parse(Buffer.from(read('features.json')).toString('utf8')));
+  const params = unpackFloats(read('params.bin'), manifest.params);
+  const tables = readTables(manifest.tables, read);
   const config: EsmmConfig = { ...manifest.config, baseDir: dir };
   const spec = funnelSpec(config.model.name, config.schema);
   const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables);

@@ -1,7 +1,7 @@
 import type { EsmmConfig } from '../config/types.js';
 import { encodeModel } from '../graph/onnx.js';
 import { GraphSession } from '../runtime/session.js';
-import { DenseOptimizer } from '../optim/dense.js';
+import { DenseOptimizer, type DenseOptimizerConfig, type DenseOptimizerState } from '../optim/dense.js';
 import type { SparseOptimizerConfig } from '../embedding/sparse-optimizer.js';
 import { LOSS_WEIGHTS_INPUT, type ModelGraph } from '../models/build-graph.js';
 import type { EmbeddingSet } from '../models/embeddings.js';
@@ -9,6 +9,11 @@ import { FeedBuilder, type Feeds } from '../models/feeds.js';
 import { threadOpts } from '../models/model.js';
 import { Rng } from '../util/random.js';
 import type { Batch } from './batch.js';
+import { addGraphAdam, GraphAdamState, type DenseOptimizerHandle } from './graph-adam.js';
+import { emptyTimings, type StepTimings } from './step-timings.js';
+
+export type { DenseOptimizerHandle } from './graph-adam.js';
+export type { StepTimings } from './step-timings.js';
 
 /** Losses of one step: `loss` (the weighted total) and one entry per named loss. */
 export type StepLosses = Record<string, number>;
@@ -19,15 +24,35 @@ export function sparseOptimizerConfig(cfg: EsmmConfig['train']): SparseOptimizer
   return { type: cfg.embedding_optimizer, lr };
 }
 
+/** Dense optimizer settings from the train config. */
+function denseConfig(tc: EsmmConfig['train']): DenseOptimizerConfig & { clipNorm?: number } {
+  return { type: tc.optimizer, lr: tc.learning_rate, weightDecay: tc.weight_decay, ...(tc.clip_norm !== undefined ? { clipNorm: tc.clip_norm } : {}) };
+}
+
+/** The dense update: in the graph (Adam/AdamW without clipping) or in JavaScript (SGD, clipping). */
+type Dense = { kind: 'graph'; adam: GraphAdamState } | { kind: 'js'; opt: DenseOptimizer; grads: Float32Array[] };
+
 /**
  * One training step of a model graph: gather embeddings, run forward + backward in ORT, apply the
  * dense optimizer to the parameters (in place) and the sparse optimizer to the touched rows.
+ *
+ * Speed (DESIGN.md): ORT writes every output into buffers allocated here once (`runInto`); Adam
+ * and AdamW run inside the graph (the updated parameters come out of the same ORT run), other
+ * settings use the JS DenseOptimizer on the gradient outputs. Steps are strictly sequential: the
+ * gather of step t+1 reads rows after step t's sparse update, exactly as a plain loop would.
  */
 export class TrainStep {
   private readonly feeds: FeedBuilder;
-  private readonly fetch: string[];
-  private readonly dense: DenseOptimizer;
+  private readonly dense: Dense;
   private readonly lossWeights: Float32Array;
+  private readonly lossOut: Map<string, Float32Array>;
+  /** Embedding-input gradients, [maxBatch * width] per group. */
+  private readonly embGradOut: Float32Array[];
+  private readonly masks: Float32Array[];
+  private readonly outputs: Record<string, Float32Array> = {};
+  private outputsFor = -1;
+  /** Cumulative phase times since the last `resetTimings` (cheap to keep: five clock reads a step). */
+  timings: StepTimings = emptyTimings();
   readonly dropoutRng: Rng;
 
   private constructor(
@@ -36,49 +61,123 @@ export class TrainStep {
     readonly params: Map<string, Float32Array>,
     readonly embeddings: EmbeddingSet,
     config: EsmmConfig,
-    maxBatch: number,
+    readonly maxBatch: number,
+    dense: Dense,
   ) {
-    const tc = config.train;
     this.feeds = new FeedBuilder(mg, maxBatch);
-    this.fetch = ['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...mg.paramGrads.map((p) => p.output), ...mg.embGrads.map((e) => e.output)];
-    this.dense = new DenseOptimizer(mg.paramGrads.map((p) => params.get(p.param)!), {
-      type: tc.optimizer, lr: tc.learning_rate, weightDecay: tc.weight_decay, ...(tc.clip_norm !== undefined ? { clipNorm: tc.clip_norm } : {}),
-    });
+    this.dense = dense;
     this.lossWeights = Float32Array.from(mg.lossNames.map((n) => config.model.loss_weights[n] ?? 1));
-    this.dropoutRng = new Rng(tc.seed ^ 0x5bd1e995);
+    this.lossOut = new Map(['loss', ...mg.lossNames.map((n) => `loss_${n}`)].map((n) => [n, new Float32Array(1)]));
+    this.embGradOut = mg.embGrads.map((_, i) => new Float32Array(maxBatch * mg.embInputs[i]!.width));
+    this.masks = mg.maskInputs.map((m) => new Float32Array(maxBatch * m.width));
+    this.dropoutRng = new Rng(config.train.seed ^ 0x5bd1e995);
   }
 
+  /**
+   * With Adam or AdamW (and no clip_norm) this adds the in-graph update to `mg.graph` (once per
+   * graph; a second TrainStep on the same graph reuses it).
+   */
   static async create(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number): Promise<TrainStep> {
-    const session = await GraphSession.create(encodeModel(mg.graph, { paramsAs: 'inputs' }), threadOpts(config.train.threads));
-    return new TrainStep(mg, session, params, embeddings, config, maxBatch);
+    const tc = config.train;
+    const cfg = denseConfig(tc);
+    new DenseOptimizer([], cfg); // validates the settings (lr, betas, ...) with the JS optimizer's messages
+    const paramArrays = mg.paramGrads.map((p) => {
+      const v = params.get(p.param);
+      if (v === undefined) throw new Error(`no value for parameter ${p.param}`);
+      return v;
+    });
+    const base = ['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...mg.embGrads.map((e) => e.output)];
+    let dense: Dense;
+    let fetch: string[];
+    if ((cfg.type === 'adam' || cfg.type === 'adamw') && cfg.clipNorm === undefined) {
+      const adamCfg = { type: cfg.type, lr: cfg.lr, beta1: cfg.beta1 ?? 0.9, beta2: cfg.beta2 ?? 0.999, eps: cfg.eps ?? 1e-8, weightDecay: cfg.weightDecay ?? (cfg.type === 'adamw' ? 0.01 : 0) };
+      fetch = [...base, ...addGraphAdam(mg.graph, mg.paramGrads, adamCfg)];
+      dense = { kind: 'graph', adam: new GraphAdamState(mg.paramGrads.map((p) => p.param), paramArrays, adamCfg) };
+    } else {
+      fetch = [...base, ...mg.paramGrads.map((p) => p.output)];
+      dense = { kind: 'js', opt: new DenseOptimizer(paramArrays, cfg), grads: paramArrays.map((p) => new Float32Array(p.length)) };
+    }
+    const session = await GraphSession.create(encodeModel(mg.graph, { paramsAs: 'inputs', outputs: fetch }), threadOpts(tc.threads));
+    return new TrainStep(mg, session, params, embeddings, config, maxBatch, dense);
   }
 
-  /** Dense optimizer state (for checkpoints). */
-  get optimizer(): DenseOptimizer {
-    return this.dense;
+  /** Dense optimizer (step count, learning rate, state for checkpoints). */
+  get optimizer(): DenseOptimizerHandle {
+    return this.dense.kind === 'graph' ? this.dense.adam : this.dense.opt;
+  }
+
+  /** True when the dense update runs inside the ORT graph. */
+  get denseInGraph(): boolean {
+    return this.dense.kind === 'graph';
+  }
+
+  /** Dense optimizer state: step count, first then second moments (Adam), momentum (SGD). */
+  getOptimizerState(): DenseOptimizerState {
+    return this.optimizer.state();
+  }
+
+  setOptimizerState(s: DenseOptimizerState): void {
+    this.optimizer.restore(s);
+  }
+
+  resetTimings(): void {
+    this.timings = emptyTimings();
   }
 
   /** Run one step on a batch and update all weights. Returns the losses before the update. */
   async run(batch: Batch, dropout: number): Promise<StepLosses> {
-    const extra: Feeds = { [LOSS_WEIGHTS_INPUT]: { data: this.lossWeights, dims: [this.lossWeights.length] }, ...this.dropoutMasks(batch.size, dropout) };
-    const out = await this.session.run(this.feeds.build(batch, this.embeddings, this.params, extra), this.fetch);
-    const losses: StepLosses = { loss: out.loss![0]! };
-    for (const n of this.mg.lossNames) losses[n] = out[`loss_${n}`]![0]!;
+    const n = batch.size;
+    if (n > this.maxBatch) throw new Error(`batch of ${n} rows exceeds the step's ${this.maxBatch}`);
+    const t0 = performance.now();
+    const extra: Feeds = { [LOSS_WEIGHTS_INPUT]: { data: this.lossWeights, dims: [this.lossWeights.length] } };
+    this.dropoutMasks(n, dropout, extra);
+    if (this.dense.kind === 'graph') this.dense.adam.addFeeds(extra);
+    const feeds = this.feeds.build(batch, this.embeddings, this.params, extra);
+    const t1 = performance.now();
+    await this.session.runInto(feeds, this.outputsForBatch(n));
+    const t2 = performance.now();
+
+    const losses: StepLosses = { loss: this.lossOut.get('loss')![0]! };
+    for (const name of this.mg.lossNames) losses[name] = this.lossOut.get(`loss_${name}`)![0]!;
+    const tm = this.timings;
+    tm.steps++;
+    tm.gather += t1 - t0;
+    tm.ort += t2 - t1;
     if (!Number.isFinite(losses.loss!)) return losses; // the caller stops; weights stay as they were
-    this.dense.step(this.mg.paramGrads.map((p) => out[p.output]!));
-    for (const e of this.mg.embGrads) this.embeddings.update(e.group, batch, out[e.output]!);
+    if (this.dense.kind === 'graph') this.dense.adam.commit();
+    else this.dense.opt.step(this.dense.grads);
+    const t3 = performance.now();
+    this.mg.embGrads.forEach((e, i) => this.embeddings.update(e.group, batch, this.embGradOut[i]!));
+    tm.dense += t3 - t2;
+    tm.sparse += performance.now() - t3;
     return losses;
   }
 
-  /** Bernoulli keep-masks for each dropout layer (seeded). */
-  private dropoutMasks(n: number, rate: number): Feeds {
-    const feeds: Feeds = {};
-    for (const m of this.mg.maskInputs) {
-      const data = new Float32Array(n * m.width);
+  /** The output buffers for a batch of n rows (rebuilt only when n changes, e.g. the last batch). */
+  private outputsForBatch(n: number): Record<string, Float32Array> {
+    const out = this.outputs;
+    if (this.outputsFor !== n) {
+      for (const [name, buf] of this.lossOut) out[name] = buf;
+      this.mg.embGrads.forEach((e, i) => {
+        out[e.output] = this.embGradOut[i]!.subarray(0, n * this.mg.embInputs[i]!.width);
+      });
+      if (this.dense.kind === 'js') {
+        const grads = this.dense.grads;
+        this.mg.paramGrads.forEach((p, k) => (out[p.output] = grads[k]!));
+      }
+      this.outputsFor = n;
+    }
+    if (this.dense.kind === 'graph') this.dense.adam.addOutputs(out); // moment buffers alternate
+    return out;
+  }
+
+  /** Bernoulli keep-masks for each dropout layer (seeded), in preallocated buffers. */
+  private dropoutMasks(n: number, rate: number, feeds: Feeds): void {
+    this.mg.maskInputs.forEach((m, k) => {
+      const data = this.masks[k]!.subarray(0, n * m.width);
       for (let i = 0; i < data.length; i++) data[i] = this.dropoutRng.next() >= rate ? 1 : 0;
       feeds[m.input] = { data, dims: [n, m.width] };
-    }
-    return feeds;
+    });
   }
 
   async release(): Promise<void> {

@@ -11,9 +11,10 @@ import { funnelSpec } from '../models/registry.js';
 import { embeddingGroups } from '../models/spec.js';
 import { evaluatePredictions, higherIsBetter, type FlatMetrics } from '../eval/evaluate.js';
 import { BatchAssembler } from './batch.js';
-import { sparseOptimizerConfig, TrainStep } from './step.js';
+import { fingerprintOf, hasCheckpoint, loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';
 import type { TrainProgress } from './progress.js';
 import { snapshotModel, restoreSnapshot, type ModelSnapshot } from './snapshot.js';
+import { sparseOptimizerConfig, TrainStep } from './step.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -32,6 +33,10 @@ export interface TrainResult {
   stepLoss: number[];
   bestEpoch: number;
   stoppedEarly: boolean;
+  /** True when a stop was requested (SIGINT) and the run ended early after a checkpoint. */
+  interrupted: boolean;
+  /** The step a resumed run started from (0 for a fresh run). */
+  resumedFromStep: number;
 }
 
 export interface TrainOptions {
@@ -39,12 +44,21 @@ export interface TrainOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Stop after this many steps in total (tests, benchmarks). */
   maxSteps?: number;
+  /** Write checkpoints into this directory (every train.checkpoint_every steps and each epoch end). */
+  checkpointDir?: string;
+  /** Continue from the checkpoint in checkpointDir. */
+  resume?: boolean;
+  /** Polled after every step; when it returns true the run checkpoints and stops (SIGINT). */
+  shouldStop?: () => boolean;
+  /** Fingerprint of the data, so a checkpoint is never resumed on other rows. */
+  dataFingerprint?: string;
 }
 
 /**
  * Train a funnel model on encoded data: shuffled mini-batches (seeded), one ORT run per step for
- * forward + backward, dense Adam on parameters, sparse row-wise updates on the touched embedding
- * rows; validation and early stopping each epoch, keeping the best epoch's weights.
+ * forward + backward, dense optimizer on parameters, sparse row-wise updates on the touched
+ * embedding rows; validation and early stopping each epoch, keeping the best epoch's weights.
+ * With a checkpoint dir it can be killed at any point and resumed to the same final weights.
  */
 export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, valid: EncodedChunk | undefined, opts: TrainOptions = {}): Promise<TrainResult> {
   if (train.rows === 0) throw new UserError('the training set has no rows');
@@ -55,6 +69,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling);
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
+  const fingerprint = fingerprintOf({ model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined }, rows: train.rows, data: opts.dataFingerprint ?? '' });
 
   const batchSize = Math.min(tc.batch_size, train.rows);
   const assembler = new BatchAssembler(train, batchSize, mg.labelInputs.map((l) => l.key));
@@ -63,66 +78,115 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   const order = new Int32Array(train.rows);
   const stepsPerEpoch = Math.ceil(train.rows / batchSize);
 
-  const history: EpochRecord[] = [];
-  const stepLoss: number[] = [];
-  let best: { epoch: number; score: number; snapshot: ModelSnapshot } | undefined;
-  let sinceBest = 0;
-  let stoppedEarly = false;
-  let globalStep = 0;
+  let pos: LoopPosition = {
+    globalStep: 0, epoch: 1, batchInEpoch: 0, epochShuffleState: shuffleRng.getState(), dropoutState: step.dropoutRng.getState(),
+    sums: {}, epochSeconds: 0, history: [], stepLoss: [], best: null, sinceBest: 0,
+  };
+  let best: ModelSnapshot | undefined;
+  if (opts.resume === true) {
+    if (opts.checkpointDir === undefined || !hasCheckpoint(opts.checkpointDir)) throw new UserError('no checkpoint to resume from', { file: opts.checkpointDir ?? '(no --out)' });
+    const ck = loadCheckpoint(opts.checkpointDir, fingerprint);
+    for (const [k, v] of ck.params) params.get(k)!.set(v);
+    step.optimizer.restore(ck.optimizer);
+    for (const [g, ts] of ck.tables) embeddings.tables.set(g, ts);
+    if (ck.best !== undefined) best = { params: ck.best.params, tables: ck.best.tables };
+    pos = ck.position;
+    step.dropoutRng.setState(pos.dropoutState);
+  }
+  const resumedFromStep = pos.globalStep;
 
-  for (let epoch = 1; epoch <= tc.epochs; epoch++) {
+  const checkpoint = async (): Promise<void> => {
+    if (opts.checkpointDir === undefined) return;
+    pos.dropoutState = step.dropoutRng.getState();
+    await saveCheckpoint(opts.checkpointDir, {
+      position: pos, params, optimizer: step.optimizer.state(), tables: embeddings.tables, fingerprint,
+      ...(best !== undefined ? { best: { params: best.params, tables: best.tables } } : {}),
+    });
+  };
+
+  let stoppedEarly = false;
+  let interrupted = false;
+  const stepLimitReached = (): boolean => opts.maxSteps !== undefined && pos.globalStep >= opts.maxSteps;
+
+  for (; pos.epoch <= tc.epochs; pos.epoch++) {
+    const epoch = pos.epoch;
+    shuffleRng.setState(pos.epochShuffleState);
     for (let i = 0; i < order.length; i++) order[i] = i;
     shuffleRng.shuffle(order);
-    const sums: Record<string, number> = {};
-    const t0 = performance.now();
-    let lastReport = t0;
-    let steps = 0;
-    for (let start = 0; start < train.rows; start += batchSize) {
+    const t0 = performance.now() - pos.epochSeconds * 1000;
+    let lastReport = performance.now();
+    for (let b = pos.batchInEpoch; b < stepsPerEpoch; b++) {
+      const start = b * batchSize;
       const end = Math.min(train.rows, start + batchSize);
       const batch = assembler.assemble(start, end, order);
       const losses = await step.run(batch, config.model.dropout);
-      globalStep++;
       const loss = losses.loss!;
       if (!Number.isFinite(loss)) {
         await step.release();
-        throw new UserError(`training diverged: loss is ${loss} at step ${globalStep} (epoch ${epoch}); lower train.learning_rate or set train.clip_norm`);
+        throw new UserError(`training diverged: loss is ${loss} at step ${pos.globalStep + 1} (epoch ${epoch}); lower train.learning_rate or set train.clip_norm`);
       }
-      stepLoss.push(loss);
-      for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v;
-      steps++;
+      pos.globalStep++;
+      pos.batchInEpoch = b + 1;
+      pos.stepLoss.push(loss);
+      for (const [k, v] of Object.entries(losses)) pos.sums[k] = (pos.sums[k] ?? 0) + v;
       const now = performance.now();
+      pos.epochSeconds = (now - t0) / 1000;
       if (opts.onProgress !== undefined && (now - lastReport > 1000 || end === train.rows)) {
         lastReport = now;
-        opts.onProgress({ epoch, epochs: tc.epochs, step: steps, stepsPerEpoch, samplesPerSecond: end / ((now - t0) / 1000), losses: means(sums, steps) });
+        opts.onProgress({ epoch, epochs: tc.epochs, step: b + 1, stepsPerEpoch, samplesPerSecond: end / Math.max(1e-9, pos.epochSeconds), losses: means(pos.sums, b + 1) });
       }
-      if (opts.maxSteps !== undefined && globalStep >= opts.maxSteps) break;
+      const lastOfEpoch = b + 1 === stepsPerEpoch;
+      if (opts.shouldStop?.() === true) {
+        await checkpoint();
+        interrupted = true;
+        break;
+      }
+      if (!lastOfEpoch && tc.checkpoint_every !== undefined && pos.globalStep % tc.checkpoint_every === 0) await checkpoint();
+      if (stepLimitReached()) break;
     }
-    const seconds = (performance.now() - t0) / 1000;
-    const record: EpochRecord = { epoch, steps, seconds, samplesPerSecond: Math.min(train.rows, steps * batchSize) / seconds, train: means(sums, steps) };
+    if (interrupted || (stepLimitReached() && pos.batchInEpoch < stepsPerEpoch)) break;
+
+    const record: EpochRecord = {
+      epoch, steps: stepsPerEpoch, seconds: pos.epochSeconds, samplesPerSecond: train.rows / pos.epochSeconds, train: means(pos.sums, stepsPerEpoch),
+    };
     if (valid !== undefined && valid.rows > 0 && tc.validate !== false) {
       record.valid = evaluatePredictions(valid, await model.predictEncoded(valid));
     }
-    history.push(record);
+    pos.history.push(record);
     opts.onEpoch?.(record);
 
+    let stop = false;
     const es = tc.early_stopping;
     if (es !== undefined && record.valid !== undefined) {
       const score = record.valid[es.metric];
       if (score === undefined) throw new UserError(`unknown early-stopping metric; available: ${Object.keys(record.valid).join(', ')}`, { key: 'train.early_stopping.metric' });
-      const better = best === undefined || (higherIsBetter(es.metric) ? score > best.score : score < best.score);
+      const better = pos.best === null || (higherIsBetter(es.metric) ? score > pos.best.score : score < pos.best.score);
       if (better) {
-        best = { epoch, score, snapshot: snapshotModel(model) };
-        sinceBest = 0;
-      } else if (++sinceBest >= es.patience) {
+        pos.best = { epoch, score };
+        best = snapshotModel(model);
+        pos.sinceBest = 0;
+      } else if (++pos.sinceBest >= es.patience) {
         stoppedEarly = epoch < tc.epochs;
-        break;
+        stop = true;
       }
     }
-    if (opts.maxSteps !== undefined && globalStep >= opts.maxSteps) break;
+    // Position of the next epoch, then an epoch-end checkpoint.
+    pos.batchInEpoch = 0;
+    pos.sums = {};
+    pos.epochSeconds = 0;
+    pos.epochShuffleState = shuffleRng.getState();
+    if (epoch < tc.epochs && !stop) {
+      pos.epoch = epoch + 1;
+      await checkpoint();
+      pos.epoch = epoch; // the for-loop increments it
+    }
+    if (stop || stepLimitReached()) break;
   }
   await step.release();
-  if (best !== undefined && best.epoch !== history.length) restoreSnapshot(model, best.snapshot);
-  return { model, history, stepLoss, bestEpoch: best?.epoch ?? history.length, stoppedEarly };
+  if (best !== undefined && pos.best !== null && pos.best.epoch !== pos.history.length) restoreSnapshot(model, best);
+  return {
+    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
+  };
 }
 
 function means(sums: Record<string, number>, n: number): Record<string, number> {

@@ -18,13 +18,24 @@ export async function trainCommand(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     rows: { type: 'string' },
     quiet: { type: 'boolean' },
+    resume: { type: 'boolean' },
   });
   const config = loadConfig(requireFlag('train', values.config, 'config'), configOverrides('train', values));
   const outDir = values.out ?? join('runs', config.model.name);
   const quiet = values.quiet === true;
-  const { metrics, evaluatedOn } = await trainAndEvaluate(config, {
+  // SIGINT: finish the current step, write a checkpoint, exit 130. A second SIGINT exits at once.
+  let stopRequested = false;
+  const onSigint = (): void => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    log('\ninterrupt: writing a checkpoint after this step (resume with --resume)');
+  };
+  process.on('SIGINT', onSigint);
+  const run = await trainAndEvaluate(config, {
     outDir,
     log,
+    resume: values.resume === true,
+    shouldStop: () => stopRequested,
     ...(quiet ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`) }),
     onEpoch: (r) => {
       if (!quiet) process.stderr.write('\n');
@@ -32,6 +43,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
       log(`epoch ${r.epoch}: train loss ${r.train.loss?.toFixed(5)}${v !== undefined ? `  valid auc_ctr ${v.auc_ctr?.toFixed(4)} auc_ctcvr ${v.auc_ctcvr?.toFixed(4)} auc_cvr_clicked ${v.auc_cvr_clicked?.toFixed(4)}` : ''}  ${Math.round(r.samplesPerSecond)} samples/s`);
     },
   });
+  process.off('SIGINT', onSigint);
+  if (run.result.interrupted) {
+    log(`stopped at step ${run.result.stepLoss.length}; checkpoint in ${join(outDir, 'checkpoint')}`);
+    return 130;
+  }
+  if (run.result.resumedFromStep > 0) log(`resumed from step ${run.result.resumedFromStep}`);
+  const { metrics, evaluatedOn } = run;
   process.stdout.write(`${printTable({ [`${config.model.name} (${evaluatedOn})`]: metrics })}\n`);
   log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')})`);
   return 0;
