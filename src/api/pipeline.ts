@@ -2,9 +2,10 @@ import type { EsmmConfig } from '../config/types.js';
 import type { FlatMetrics } from '../eval/evaluate.js';
 import { saveModel } from '../models/persist.js';
 import { metricsJson } from '../report/table.js';
+import { computeCurves } from '../report/curves.js';
 import type { TrainProgress } from '../train/progress.js';
 import type { EpochRecord, TrainResult } from '../train/trainer.js';
-import { evaluateModel } from './evaluate-model.js';
+import { evaluatePredictions } from '../eval/evaluate.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
@@ -48,7 +49,9 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   });
   if (result.interrupted) return { result, data, features, metrics: {}, evaluatedOn: 'train', summary: { interrupted: true } };
   const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';
-  const metrics = await evaluateModel(result.model, features[evaluatedOn]!);
+  const evalSplit = features[evaluatedOn]!;
+  const predictions = await result.model.predictEncoded(evalSplit);
+  const metrics = evaluatePredictions(evalSplit, predictions);
   const summary = {
     model: config.model.name,
     evaluated_on: evaluatedOn,
@@ -64,6 +67,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     await saveModel(result.model, opts.outDir, {
       'metrics.json': metricsJson(summary),
       'history.json': metricsJson({ history: result.history, step_loss: result.stepLoss }),
+      // ROC points, reliability bins and funnel rates on the evaluated split, for `esmm report`.
+      'curves.json': metricsJson(computeCurves(evalSplit, predictions, config.schema, evaluatedOn)),
     });
   }
   return { result, data, features, metrics, evaluatedOn, summary };

@@ -6,6 +6,9 @@ import { predictCommand } from './commands/predict.js';
 import { evalCommand } from './commands/eval.js';
 import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
+import { exportCommand } from './commands/export.js';
+import { serveCommand } from './commands/serve.js';
+import { reportCommand } from './commands/report.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -14,6 +17,9 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   predict: { run: predictCommand, help: 'predict --model DIR --data FILE --out FILE     pctr,pcvr,pctcvr per input row' },
   eval: { run: evalCommand, help: 'eval --model DIR --data FILE [--json FILE]     AUC/GAUC/logloss per task, spaces named' },
   compare: { run: compareCommand, help: 'compare --config FILE --models a,b,c [--json FILE]   train each model, one table' },
+  export: { run: exportCommand, help: 'export --model DIR --out model.onnx [--embed-features]   one ONNX file over feature ids' },
+  serve: { run: serveCommand, help: 'serve --model DIR [--port P] [--host H] [--max-body B]   HTTP scoring; SIGHUP reloads' },
+  report: { run: reportCommand, help: 'report --model DIR [--compare FILE] [--data FILE] --out report.html   one HTML file' },
   demo: { run: demoCommand, help: 'demo                                           simulate a funnel and compare models on it' },
   synth: { run: synthCommand, help: 'synth --out DIR [--rows N] [--seed S]          write a simulated funnel with ground truth' },
   convert: { run: convertCommand, help: 'convert ali-ccp --skeleton F --common F --out F.parquet' },

@@ -11,6 +11,11 @@ export const DEFAULT_MODEL: ModelConfig = {
   loss_weights: {},
   loss_weighting: 'fixed',
   multi_valued_pooling: 'sum',
+  towers: {},
+  field_groups: {},
+  pooling: {},
+  aitm: { alpha: 0.6 },
+  escm2: { propensity_floor: 0.01, propensity_clip: 1 },
 };
 
 export const DEFAULT_TRAIN: TrainConfig = {

@@ -5,10 +5,10 @@ import YAML from 'yaml';
 import { UserError } from '../errors.js';
 import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
-import { MODEL_NAMES } from '../models/names.js';
 import { ConfigChecker, type Obj } from './check.js';
-import { DEFAULT_MODEL, DEFAULT_TRAIN } from './defaults.js';
-import type { BottomConfig, DataConfig, EsmmConfig, FeaturesConfig, ModelConfig, TrainConfig } from './types.js';
+import { DEFAULT_TRAIN } from './defaults.js';
+import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from './types.js';
+import { checkModelFields, parseModel } from './parse-model.js';
 
 /** Folder of the built-in configs shipped with the package (configs/*.yaml). */
 function builtinDir(): string {
@@ -24,7 +24,7 @@ function builtinDir(): string {
 
 /** Names of the built-in configs (`esmm train --config esmm`). */
 export function builtinConfigNames(): string[] {
-  return ['esmm', 'esm2', 'naive_cvr', 'division', 'esmm_ns', 'demo'].filter((n) => existsSync(join(builtinDir(), `${n}.yaml`)));
+  return ['esmm', 'esm2', 'naive_cvr', 'division', 'esmm_ns', 'aitm', 'escm2_ipw', 'escm2_dr', 'demo'].filter((n) => existsSync(join(builtinDir(), `${n}.yaml`)));
 }
 
 /**
@@ -58,10 +58,11 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
   const root = c.object(value, '');
   c.onlyKeys(root, '', ['data', 'schema', 'features', 'model', 'train']);
   const data = parseData(c, root.data ?? {});
-  const schema = parseSchema(c, root.schema ?? (data.synth !== undefined ? 'synth' : undefined));
+  const schema = parseSchema(c, root.schema ?? (data.synth !== undefined ? 'synth' : undefined), data.synth?.stages);
   const features = parseFeatures(c, root.features ?? {});
   const model = parseModel(c, root.model ?? {});
   const train = parseTrain(c, root.train ?? {});
+  checkModelFields(c, model, schema);
   if (data.train === undefined && data.synth === undefined) c.fail('data.train', 'expected a training file (or data.synth for simulated data)');
   if (data.train !== undefined && data.synth !== undefined) c.fail('data.synth', 'give either data files (data.train) or data.synth, not both');
   return { data, schema, features, model, train, baseDir, source };
@@ -83,8 +84,9 @@ function parseData(c: ConfigChecker, v: unknown): DataConfig {
   return out;
 }
 
-function parseSchema(c: ConfigChecker, v: unknown): Schema {
-  if (v === 'synth') return synthSchema();
+function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema {
+  // `schema: synth` follows the simulator's columns, including an optional chain of stages.
+  if (v === 'synth') return synthSchema(synthStages === undefined ? undefined : c.stringList(synthStages, 'data.synth.stages'));
   if (v === undefined) c.fail('schema', 'missing: say which columns are labels and features');
   const o = c.object(v, 'schema');
   c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth']);
@@ -157,37 +159,6 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
     }
   }
   return f;
-}
-
-function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
-  const o = c.object(v, 'model');
-  c.onlyKeys(o, 'model', ['name', 'embedding_dim', 'tower', 'activation', 'dropout', 'bottom', 'loss_weights', 'loss_weighting', 'multi_valued_pooling']);
-  const m: ModelConfig = { ...DEFAULT_MODEL, bottom: { ...DEFAULT_MODEL.bottom }, loss_weights: {} };
-  if (o.name !== undefined) m.name = c.oneOf(o.name, 'model.name', MODEL_NAMES);
-  if (o.embedding_dim !== undefined) m.embedding_dim = c.positiveInt(o.embedding_dim, 'model.embedding_dim');
-  if (o.tower !== undefined) m.tower = c.intList(o.tower, 'model.tower');
-  if (o.activation !== undefined) m.activation = c.oneOf(o.activation, 'model.activation', ['relu', 'tanh', 'sigmoid'] as const);
-  if (o.dropout !== undefined) m.dropout = c.number(o.dropout, 'model.dropout', { min: 0, max: 0.95 });
-  if (o.loss_weighting !== undefined) m.loss_weighting = c.oneOf(o.loss_weighting, 'model.loss_weighting', ['fixed', 'uncertainty', 'gradnorm'] as const);
-  if (o.multi_valued_pooling !== undefined) m.multi_valued_pooling = c.oneOf(o.multi_valued_pooling, 'model.multi_valued_pooling', ['sum', 'mean'] as const);
-  if (o.loss_weights !== undefined) {
-    const lw = c.object(o.loss_weights, 'model.loss_weights');
-    for (const [k, w] of Object.entries(lw)) m.loss_weights[k] = c.number(w, `model.loss_weights.${k}`, { min: 0 });
-  }
-  if (o.bottom !== undefined) m.bottom = parseBottom(c, o.bottom);
-  return m;
-}
-
-function parseBottom(c: ConfigChecker, v: unknown): BottomConfig {
-  const o = c.object(v, 'model.bottom');
-  c.onlyKeys(o, 'model.bottom', ['type', 'hidden', 'experts', 'expert', 'task_experts', 'levels']);
-  const b: BottomConfig = { type: c.oneOf(o.type, 'model.bottom.type', ['embedding', 'shared_bottom', 'mmoe', 'ple'] as const) };
-  if (o.hidden !== undefined) b.hidden = c.intList(o.hidden, 'model.bottom.hidden');
-  if (o.experts !== undefined) b.experts = c.positiveInt(o.experts, 'model.bottom.experts');
-  if (o.expert !== undefined) b.expert = c.intList(o.expert, 'model.bottom.expert');
-  if (o.task_experts !== undefined) b.task_experts = c.positiveInt(o.task_experts, 'model.bottom.task_experts');
-  if (o.levels !== undefined) b.levels = c.positiveInt(o.levels, 'model.bottom.levels');
-  return b;
 }
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {

@@ -35,6 +35,36 @@ export interface BottomConfig {
   levels?: number;
 }
 
+export type TowerType = 'mlp' | 'fm';
+
+/** One tower's settings (`model.towers.NAME`); unset keys fall back to model.tower/activation/dropout. */
+export interface TowerConfig {
+  type: TowerType;
+  sizes?: number[];
+  activation?: ActivationName;
+  dropout?: number;
+  /** Normalisation after each hidden layer's linear map (layer norm works for any batch size). */
+  norm?: 'none' | 'layer';
+}
+
+/** How a multi-valued field is pooled: sum/mean in the embedding gather, or DIN-style target attention. */
+export type FieldPooling = { type: 'sum' | 'mean' } | { type: 'attention'; target: string };
+
+/** AITM (Xi et al., KDD'21) options. */
+export interface AitmConfig {
+  /** Weight of the behavioural expectation calibrator. */
+  alpha: number;
+  /** Width of the AIT projections h1, h2, h3 (default: the tower's last hidden width). */
+  transfer_dim?: number;
+}
+
+/** ESCM2 (Wang et al., SIGIR'22) options. */
+export interface Escm2Config {
+  /** Propensity pCTR is clipped to [propensity_floor, propensity_clip] before dividing by it. */
+  propensity_floor: number;
+  propensity_clip: number;
+}
+
 export interface ModelConfig {
   name: string;
   embedding_dim: number;
@@ -47,6 +77,14 @@ export interface ModelConfig {
   loss_weighting: 'fixed' | 'uncertainty' | 'gradnorm';
   /** Pooling of multi-valued fields. */
   multi_valued_pooling: 'sum' | 'mean';
+  /** Per-tower settings by tower name (ctr, cvr, stage2_apply, ...). */
+  towers: Record<string, TowerConfig>;
+  /** Field-wise pooling (ESMM paper, Fig. 2): a group's field embeddings are summed before the towers. */
+  field_groups: Record<string, string[]>;
+  /** Per-field pooling of multi-valued fields (overrides multi_valued_pooling for that field). */
+  pooling: Record<string, FieldPooling>;
+  aitm: AitmConfig;
+  escm2: Escm2Config;
 }
 
 export interface TrainConfig {

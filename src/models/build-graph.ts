@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 import { Graph, type Value } from '../graph/graph.js';
 import { gradients } from '../graph/autodiff.js';
 import type { ModelConfig } from '../config/types.js';
@@ -6,7 +7,13 @@ import { buildLogProb, type LogProb, type ProbExpr } from './funnel.js';
 import { embeddingGroups, isRatio, type FunnelModelSpec, type LabelKey, type OutputExpr } from './spec.js';
 import { embeddingWidth, type FeatureLayout } from './layout.js';
 import { getBottom } from './bottoms/index.js';
-import { mlpTower, type BlockContext } from './towers/mlp.js';
+import { dense, type BlockContext } from './towers/mlp.js';
+import { getTower } from './towers/index.js';
+import type { FieldEmbeddings, ResolvedTower } from './towers/types.js';
+import { poolFieldGroups } from './blocks/field-pooling.js';
+import { aitModule } from './blocks/ait.js';
+import { buildRegularizer, type NamedLoss } from './regularizers.js';
+import { combineLosses } from './loss-weighting.js';
 
 /** Names of the user-facing probabilities, in output order. */
 export const PREDICTIONS = ['pctr', 'pcvr', 'pctcvr', 'paction'] as const;
@@ -25,8 +32,8 @@ export interface ModelGraph {
   labelInputs: { key: LabelKey; input: string }[];
   /** Loss names in the order of the `loss_weights` input. */
   lossNames: string[];
-  /** Dropout mask inputs [batch, width] (training graph with dropout only). */
-  maskInputs: { input: string; width: number }[];
+  /** Dropout mask inputs [batch, width] with their drop rate (training graph with dropout only). */
+  maskInputs: { input: string; width: number; rate: number }[];
   /** Prediction outputs present for this model. */
   predictions: PredictionName[];
   /** Training graph only: dense gradient output per parameter, and embedding-input gradients. */
@@ -45,46 +52,72 @@ export const LOSS_WEIGHTS_INPUT = 'loss_weights';
 export const NUMERIC_INPUT = 'numeric';
 
 /**
- * Build the ONNX graph of a funnel model: embedding-group inputs (+ numerics) -> bottom -> one
- * tower per edge -> log-space funnel composition -> losses and predictions. In training mode the
+ * Build the ONNX graph of a funnel model: embedding-group inputs -> field-wise pooling (+ numerics)
+ * -> bottom -> one tower per edge (AITM: with information transfer) -> log-space funnel
+ * composition -> losses, regularisers and their weighting; predictions. In training mode the
  * reverse-mode differentiator appends gradients for all dense parameters and the gathered
  * embeddings.
  */
 export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cfg: ModelConfig, opts: BuildOptions): ModelGraph {
+  refuseUnwiredPooling(cfg);
   const g = new Graph(spec.name, { dtype: opts.dtype ?? 'float32' });
   const rng = new Rng(opts.seed);
-  const maskInputs: { input: string; width: number }[] = [];
+  const maskInputs: ModelGraph['maskInputs'] = [];
   const ctx: BlockContext = {
     g,
     rng,
     activation: cfg.activation,
     dropout: opts.training ? cfg.dropout : 0,
-    dropoutMask: (name, width) => {
+    dropoutMask: (name, width, rate) => {
       const input = `mask/${name}`;
-      maskInputs.push({ input, width });
+      maskInputs.push({ input, width, rate });
       return g.input(input, ['batch', width]);
     },
   };
 
   const width = embeddingWidth(layout);
+  const fieldNames = [...layout.categorical, ...layout.multiValued].map((f) => f.name);
   const numeric = layout.numericDim > 0 ? g.input(NUMERIC_INPUT, ['batch', layout.numericDim]) : undefined;
   const embInputs: ModelGraph['embInputs'] = [];
   const embValues: Value[] = [];
   const logits = new Map<string, Value>();
 
+  // Per embedding group: gathered embeddings -> field-wise pooling -> [fields | numerics] -> bottom.
+  const bottoms = new Map<string, { perTower: Map<string, Value>; width: number; fields: FieldEmbeddings }>();
   for (const group of embeddingGroups(spec)) {
     const name = `emb_${group}`;
     const emb = g.input(name, ['batch', width]);
     embInputs.push({ group, input: name, width });
     embValues.push(emb);
-    // Numerics join every group's input: x = [embeddings | numerics].
-    const x = numeric === undefined ? emb : g.concat([emb, numeric], 1);
-    const xWidth = width + layout.numericDim;
+    const pooled = poolFieldGroups(g, emb, fieldNames, layout.dim, cfg.field_groups);
+    const fields: FieldEmbeddings = { value: pooled.value, count: pooled.slots.length, dim: layout.dim };
+    const fieldsWidth = pooled.slots.length * layout.dim;
+    const x = numeric === undefined ? pooled.value : g.concat([pooled.value, numeric], 1);
     const towers = spec.towers.filter((t) => t.embeddings === group).map((t) => t.name);
-    const bottom = getBottom(cfg.bottom.type)({ ctx, prefix: group, input: x, width: xWidth, towers, cfg: cfg.bottom });
-    for (const t of towers) {
-      logits.set(t, mlpTower(ctx, t, bottom.perTower.get(t)!, bottom.width, cfg.tower));
+    const bottom = getBottom(cfg.bottom.type)({ ctx, prefix: group, input: x, width: fieldsWidth + layout.numericDim, towers, cfg: cfg.bottom });
+    bottoms.set(group, { ...bottom, fields });
+  }
+
+  // Towers in declaration order (AITM's transfer reads an earlier tower's hidden vector).
+  const hidden = new Map<string, { value: Value; width: number }>();
+  for (const t of spec.towers) {
+    const b = bottoms.get(t.embeddings)!;
+    const tc = resolveTower(cfg, t.name);
+    if (opts.training && tc.dropout !== cfg.dropout) {
+      // maskInputs carry each layer's rate, but train/step.ts still draws every mask at model.dropout.
+      throw new UserError('a per-tower dropout rate needs the training step to draw masks at each layer\'s rate (not wired yet); use model.dropout', { key: `model.towers.${t.name}.dropout` });
     }
+    const tctx: BlockContext = { ...ctx, activation: tc.activation, dropout: opts.training ? tc.dropout : 0 };
+    const out = getTower(tc.type)({ ctx: tctx, name: t.name, input: b.perTower.get(t.name)!, width: b.width, fields: b.fields, cfg: tc });
+    let h = out.hidden;
+    if (t.transferFrom !== undefined) {
+      const prev = hidden.get(t.transferFrom);
+      if (prev === undefined) throw new Error(`tower '${t.name}' transfers from '${t.transferFrom}', which is not declared before it`);
+      h = aitModule(ctx, `ait_${t.name}`, prev.value, prev.width, h, out.width);
+    }
+    hidden.set(t.name, { value: h, width: out.width });
+    const head = dense(ctx, `tower_${t.name}/head`, h, out.width, 1);
+    logits.set(t.name, out.logitTerm === undefined ? head : g.add(head, out.logitTerm));
   }
 
   const cache = new Map<ProbExpr, LogProb>();
@@ -123,21 +156,26 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   };
   if (!opts.training) return result;
 
-  // Losses (ESMM eq. 3, ESM2 eq. 10): BCE on entire-space probabilities, from log-probs.
-  const weights = g.input(LOSS_WEIGHTS_INPUT, [spec.losses.length]);
-  let total: Value | undefined;
-  spec.losses.forEach((loss, k) => {
-    const lp = buildLogProb(g, loss.prob, logits, cache);
-    const value = bce(g, lp, labelValue(loss.label), loss.space === 'clicked' ? labelValue('click') : undefined);
-    g.output(`loss_${loss.name}`, value);
-    const weighted = g.reduceSum(g.mul(g.slice(weights, 0, k, k + 1), value), [0], false);
-    total = total === undefined ? weighted : g.add(total, weighted);
-    result.lossNames.push(loss.name);
-  });
-  g.output('loss', total!);
+  // Losses (ESMM eq. 3, ESM2 eq. 10): BCE on entire-space probabilities, from log-probs; then the
+  // model's regularisers (AITM's calibrator, ESCM2's counterfactual risks).
+  const named: NamedLoss[] = spec.losses.map((loss) => ({
+    name: loss.name,
+    value: bce(g, buildLogProb(g, loss.prob, logits, cache), labelValue(loss.label), loss.space === 'clicked' ? labelValue('click') : undefined),
+    task: true,
+  }));
+  for (const r of spec.regularizers ?? []) named.push(...buildRegularizer({ g, logits, cache, label: labelValue, cfg }, r));
+  for (const l of named) {
+    g.output(`loss_${l.name}`, l.value);
+    result.lossNames.push(l.name);
+  }
+  if (cfg.loss_weighting === 'gradnorm') {
+    throw new UserError('loss_weighting gradnorm needs the training loop to update the weights each step (train/gradnorm.ts), which is not wired in yet; use fixed or uncertainty', { key: 'model.loss_weighting' });
+  }
+  const total = combineLosses(ctx, named, g.input(LOSS_WEIGHTS_INPUT, [named.length]), cfg.loss_weighting);
+  g.output('loss', total);
 
   const params = g.params().map((p) => p.value);
-  const grads = gradients(g, total!, [...params, ...embValues]);
+  const grads = gradients(g, total, [...params, ...embValues]);
   params.forEach((p, i) => {
     const output = `grad/${p.name}`;
     g.output(output, grads[i]!);
@@ -149,6 +187,31 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     result.embGrads.push({ group: e.group, output });
   });
   return result;
+}
+
+/**
+ * Per-field pooling other than the model-wide sum/mean needs the embedding gather to know it
+ * (attention: per-item embeddings as a padded [batch, L, dim] input, blocks/attention-pooling.ts);
+ * the feed builder and the training step do not provide that yet, so say so instead of ignoring it.
+ */
+function refuseUnwiredPooling(cfg: ModelConfig): void {
+  for (const [field, p] of Object.entries(cfg.pooling)) {
+    if (p.type !== cfg.multi_valued_pooling) {
+      throw new UserError(`per-field ${p.type} pooling is not wired into the embedding feed yet; use model.multi_valued_pooling (sum or mean) for every field`, { key: `model.pooling.${field}` });
+    }
+  }
+}
+
+/** A tower's settings: model.towers.NAME over the model-wide tower, activation and dropout. */
+export function resolveTower(cfg: ModelConfig, name: string): ResolvedTower {
+  const t = cfg.towers[name];
+  return {
+    type: t?.type ?? 'mlp',
+    sizes: t?.sizes ?? cfg.tower,
+    activation: t?.activation ?? cfg.activation,
+    dropout: t?.dropout ?? cfg.dropout,
+    norm: t?.norm ?? 'none',
+  };
 }
 
 /**

@@ -11,12 +11,15 @@ export type Feeds = Record<string, Float32Array | { data: Float32Array; dims: nu
  */
 export class FeedBuilder {
   private readonly embBuffers: Map<string, Float32Array>;
+  /** Parameter inputs and their shapes, listed once (the graph's value list is long). */
+  private readonly paramInputs: { name: string; dims: number[] }[];
 
   constructor(
     readonly mg: ModelGraph,
     readonly maxBatch: number,
   ) {
     this.embBuffers = new Map(mg.embInputs.map((e) => [e.input, new Float32Array(maxBatch * e.width)]));
+    this.paramInputs = mg.graph.params().map((p) => ({ name: p.value.name, dims: p.value.shape as number[] }));
   }
 
   /** The gathered-embedding buffer of a group (valid for the last `build`). */
@@ -39,10 +42,10 @@ export class FeedBuilder {
       const v = batch.labels.get(l.key);
       if (v !== undefined) feeds[l.input] = { data: v.subarray(0, n), dims: [n, 1] };
     }
-    for (const p of this.mg.graph.params()) {
-      const v = params.get(p.value.name);
-      if (v === undefined) throw new Error(`no value for parameter ${p.value.name}`);
-      feeds[p.value.name] = { data: v, dims: p.value.shape as number[] };
+    for (const p of this.paramInputs) {
+      const v = params.get(p.name);
+      if (v === undefined) throw new Error(`no value for parameter ${p.name}`);
+      feeds[p.name] = { data: v, dims: p.dims };
     }
     return feeds;
   }

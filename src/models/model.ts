@@ -4,7 +4,8 @@ import type { EsmmConfig } from '../config/types.js';
 import type { FeatureSpec } from '../features/spec.js';
 import { encodeModel } from '../graph/onnx.js';
 import { GraphSession } from '../runtime/session.js';
-import { BatchAssembler } from '../train/batch.js';
+import { batchView } from './batch-view.js';
+import { Serial } from '../util/serial.js';
 import { buildModelGraph, type ModelGraph, type PredictionName } from './build-graph.js';
 import type { EmbeddingSet } from './embeddings.js';
 import { FeedBuilder } from './feeds.js';
@@ -26,6 +27,7 @@ const PREDICT_BATCH = 8192;
  */
 export class FunnelModel {
   private inference: { mg: ModelGraph; session: GraphSession; feeds: FeedBuilder } | undefined;
+  private readonly serial = new Serial();
 
   constructor(
     readonly config: EsmmConfig,
@@ -50,15 +52,22 @@ export class FunnelModel {
     return this.inference;
   }
 
-  /** Predict every row of an encoded chunk, in order. */
-  async predictEncoded(chunk: EncodedChunk): Promise<Predictions> {
+  /** Predict every row of an encoded chunk, in order. Overlapping calls run one after the other (shared buffers). */
+  predictEncoded(chunk: EncodedChunk): Promise<Predictions> {
+    return this.serial.run(() => this.predictNow(chunk));
+  }
+
+  private async predictNow(chunk: EncodedChunk): Promise<Predictions> {
     const { mg, session, feeds } = await this.inferenceSession();
+    if (chunk.rows <= PREDICT_BATCH && chunk.rows > 0) {
+      // One run: ORT's output arrays are returned as they are, no copy.
+      const result = await session.run(feeds.build(batchView(chunk, 0, chunk.rows), this.embeddings, this.params), mg.predictions);
+      return Object.fromEntries(mg.predictions.map((p) => [p, result[p]!])) as Predictions;
+    }
     const out = Object.fromEntries(mg.predictions.map((p) => [p, new Float32Array(chunk.rows)])) as Predictions;
-    const assembler = new BatchAssembler(chunk, PREDICT_BATCH, []);
     for (let start = 0; start < chunk.rows; start += PREDICT_BATCH) {
       const end = Math.min(chunk.rows, start + PREDICT_BATCH);
-      const batch = assembler.assemble(start, end);
-      const result = await session.run(feeds.build(batch, this.embeddings, this.params), mg.predictions);
+      const result = await session.run(feeds.build(batchView(chunk, start, end), this.embeddings, this.params), mg.predictions);
       for (const p of mg.predictions) out[p]!.set(result[p]!.subarray(0, end - start), start);
     }
     return out;

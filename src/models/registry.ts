@@ -3,6 +3,9 @@ import type { Schema } from '../data/schema.js';
 import { branch, product, tower } from './funnel.js';
 import type { FunnelModelSpec } from './spec.js';
 import { MODEL_NAMES } from './names.js';
+import { aitm } from './families/aitm.js';
+import { escm2 } from './families/escm2.js';
+import { funnelStages } from './families/stages.js';
 
 /**
  * The named models, each a declaration of the one funnel mechanism (DESIGN.md, "The funnel is
@@ -22,6 +25,12 @@ export function funnelSpec(name: string, schema: Schema): FunnelModelSpec {
       return division();
     case 'chain':
       return chain(schema);
+    case 'aitm':
+      return aitm(schema);
+    case 'escm2_ipw':
+      return escm2('ipw');
+    case 'escm2_dr':
+      return escm2('dr');
     default:
       throw new UserError(`unknown model '${name}'; known: ${MODEL_NAMES.join(', ')}`, { key: 'model.name' });
   }
@@ -133,7 +142,7 @@ function division(): FunnelModelSpec {
  * on the product of towers 1..k against stage k's label, over all impressions.
  */
 function chain(schema: Schema): FunnelModelSpec {
-  const stages = [schema.labels.click, ...(schema.labels.actions ?? []), schema.labels.buy];
+  const stages = funnelStages(schema);
   const towers = stages.map((s, k) => ({
     name: `stage${k + 1}_${s}`,
     predicts: k === 0 ? `p(${s} | impression)` : `p(${s} | ${stages[k - 1]})`,

@@ -19,6 +19,11 @@ export interface TowerDecl {
   predicts: string;
   /** Embedding group the tower reads (towers sharing a group share embeddings). */
   embeddings: string;
+  /**
+   * AITM: the tower whose hidden vector is transferred into this one through the adaptive
+   * information transfer module (must be declared earlier).
+   */
+  transferFrom?: string;
 }
 
 export interface LossDecl {
@@ -33,6 +38,17 @@ export interface LossDecl {
   space: 'impressions' | 'clicked';
 }
 
+/**
+ * Loss terms that are not a BCE against one label (models/regularizers.ts builds them):
+ * - calibrator: AITM's behavioural expectation calibrator over consecutive stage probabilities;
+ * - ipw / dr: ESCM2's counterfactual CVR risk, propensity pCTR (no gradient into it); `dr` also
+ *   trains an imputation tower predicting the CVR error (its loss is named `imputation`).
+ */
+export type RegularizerDecl =
+  | { kind: 'calibrator'; name: string; stages: ProbExpr[] }
+  | { kind: 'ipw'; name: string; cvr: ProbExpr; propensity: ProbExpr }
+  | { kind: 'dr'; name: string; cvr: ProbExpr; propensity: ProbExpr; imputationTower: string; imputationLoss: string };
+
 /** How a user-facing probability is computed from towers. */
 export type OutputExpr = ProbExpr | { kind: 'ratio'; num: ProbExpr; den: ProbExpr };
 
@@ -41,6 +57,8 @@ export interface FunnelModelSpec {
   description: string;
   towers: TowerDecl[];
   losses: LossDecl[];
+  /** Extra loss terms (AITM's calibrator, ESCM2's counterfactual risks). */
+  regularizers?: RegularizerDecl[];
   outputs: { pctr: OutputExpr; pcvr: OutputExpr; pctcvr: OutputExpr; paction?: OutputExpr };
   /** True when the model needs post-click action labels (ESM2, chains). */
   needsActions: boolean;

@@ -69,7 +69,7 @@ export function calibrateIntercepts(world: SynthWorld, cfg: SynthConfig): Interc
  * Solve f(b) = target for f increasing in b, given [f(b), f'(b)]: Newton steps, falling back to
  * bisection whenever a step leaves the bracket that still holds the root.
  */
-function solveIncreasing(f: (b: number) => [number, number], target: number): number {
+export function solveIncreasing(f: (b: number) => [number, number], target: number): number {
   let lo = -40;
   let hi = 40;
   let b = 0;

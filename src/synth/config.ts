@@ -62,6 +62,14 @@ export interface SynthConfig {
   /** Impressions drawn (from their own stream) to calibrate the intercepts by bisection. */
   calibrationRows: number;
   effects: SynthEffects;
+  /**
+   * Optional chain of more than three stages, e.g. ['click', 'apply', 'approve', 'activate']: one
+   * label column per stage, each stage after the first reached from the previous one with
+   * p(stage k | stage k-1) = sigmoid(b_k + sConv) (chain.ts). Empty: the click -> cart -> buy funnel.
+   */
+  stages: string[];
+  /** Target p(stage k | stage k-1) for each stage after the first (default 0.5 each). */
+  stageRates: number[];
 }
 
 export const DEFAULT_EFFECTS: SynthEffects = {
@@ -95,6 +103,8 @@ export const DEFAULT_SYNTH_CONFIG: SynthConfig = {
   split: [0.8, 0.1, 0.1],
   calibrationRows: 200_000,
   effects: DEFAULT_EFFECTS,
+  stages: [],
+  stageRates: [],
 };
 
 /** A user-facing config: every key optional, effects may be given in part. */
@@ -138,7 +148,33 @@ export function resolveSynthConfig(input: SynthConfigInput = {}): SynthConfig {
   const total = cfg.split[0] + cfg.split[1] + cfg.split[2];
   if (Math.abs(total - 1) > 1e-6) throw new UserError(`fractions must sum to 1, got ${total}`, { key: 'split' });
   for (const [k, v] of Object.entries(cfg.effects)) finite(v, `effects.${k}`, 0, 100);
+  checkStages(cfg);
   return cfg;
+}
+
+const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function checkStages(cfg: SynthConfig): void {
+  if (!Array.isArray(cfg.stages)) throw new UserError('must be a list of stage names', { key: 'stages' });
+  if (!Array.isArray(cfg.stageRates)) throw new UserError('must be a list of rates', { key: 'stageRates' });
+  if (cfg.stages.length === 0) {
+    if (cfg.stageRates.length > 0) throw new UserError('needs stages', { key: 'stageRates' });
+    return;
+  }
+  if (cfg.stages.length < 2) throw new UserError('a chain needs at least two stages (click and the final conversion)', { key: 'stages' });
+  const taken = new Set<string>(['user_id', 'item_id', 'item_category', 'user_segment', 'position', 'recent_categories', 'item_price', 'user_activity']);
+  cfg.stages.forEach((s, i) => {
+    if (typeof s !== 'string' || !COLUMN_NAME.test(s) || s.startsWith('true_') || s === 'potential_buy') {
+      throw new UserError(`must be a plain column name not starting with true_, got ${String(s)}`, { key: `stages[${i}]` });
+    }
+    if (taken.has(s)) throw new UserError(`'${s}' is already a column`, { key: `stages[${i}]` });
+    taken.add(s);
+  });
+  if (cfg.stageRates.length === 0) cfg.stageRates = cfg.stages.slice(1).map(() => 0.5);
+  if (cfg.stageRates.length !== cfg.stages.length - 1) {
+    throw new UserError(`needs one rate per stage after the first (${cfg.stages.length - 1})`, { key: 'stageRates' });
+  }
+  cfg.stageRates.forEach((r, i) => probability(r, `stageRates[${i}]`));
 }
 
 function finite(v: unknown, key: string, min: number, max: number): void {

@@ -6,6 +6,7 @@ import { calibrateIntercepts } from './calibrate.js';
 import { funnelProbabilities, scoreImpression, type FunnelProbabilities, type Intercepts } from './funnel.js';
 import { Rng } from './prng.js';
 import { buildWorld, drawExposure, type Exposure, type SynthWorld } from './world.js';
+import { allocateChain, calibrateChain, drawChainRow, type ChainColumns } from './chain.js';
 
 /** Row ranges [start, end) of the three splits, in row order. */
 export interface SplitRanges {
@@ -39,6 +40,11 @@ export interface SynthResult {
   /** Outcome had the impression been clicked; equals the observed one on clicked rows. */
   potentialCart: Uint8Array;
   potentialBuy: Uint8Array;
+  /**
+   * Chain mode (config.stages): stage intercepts and, per stage after the click, labels and
+   * p(stage | previous stage). Then cart is the second stage, buy the last, truePcvr p(last | click).
+   */
+  chain?: ChainColumns & { intercepts: number[] };
 }
 
 export function simulate(input: SynthConfigInput = {}): SynthResult {
@@ -66,6 +72,8 @@ export function simulate(input: SynthConfigInput = {}): SynthResult {
     potentialCart: new Uint8Array(n),
     potentialBuy: new Uint8Array(n),
   };
+  const chainIntercepts = cfg.stages.length > 0 ? calibrateChain(world, cfg, intercepts.click) : undefined;
+  if (chainIntercepts !== undefined) r.chain = { ...allocateChain(chainIntercepts.length, n), intercepts: chainIntercepts };
   const exposure: Exposure = { user: 0, item: 0, position: 0 };
   const scores = { click: 0, conv: 0 };
   const p: FunnelProbabilities = { click: 0, cart: 0, buyCart: 0, buyNoCart: 0, cvr: 0 };
@@ -76,6 +84,24 @@ export function simulate(input: SynthConfigInput = {}): SynthResult {
     // Potential outcomes are drawn for every impression (fixed three uniforms a row), then
     // observed only where the click happened: buy = click * potential_buy.
     const click = rng.bernoulli(p.click);
+    if (r.chain !== undefined) {
+      const [pcvr, potential, potentialFirst] = drawChainRow(r.chain, r.chain.intercepts, scores.conv, click, rng, i);
+      p.cvr = pcvr;
+      p.cart = r.chain.truth[0]![i]!;
+      r.potentialCart[i] = potentialFirst;
+      r.potentialBuy[i] = potential;
+      r.cart[i] = r.chain.labels[0]![i]!;
+      r.buy[i] = r.chain.labels[r.chain.labels.length - 1]![i]!;
+      r.user[i] = exposure.user;
+      r.item[i] = exposure.item;
+      r.position[i] = exposure.position;
+      r.click[i] = click;
+      r.truePctr[i] = p.click;
+      r.truePcvr[i] = p.cvr;
+      r.truePctcvr[i] = p.click * p.cvr;
+      r.truePcart[i] = p.cart;
+      continue;
+    }
     const potentialCart = rng.bernoulli(p.cart);
     const potentialBuy = rng.bernoulli(potentialCart === 1 ? p.buyCart : p.buyNoCart);
     r.user[i] = exposure.user;

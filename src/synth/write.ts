@@ -7,7 +7,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { SynthConfigInput } from './config.js';
-import { SYNTH_FEATURE_COLUMNS, SYNTH_LABEL_COLUMNS, SYNTH_TRUTH_COLUMNS } from './schema.js';
+import { SYNTH_FEATURE_COLUMNS, SYNTH_LABEL_COLUMNS, SYNTH_TRUTH_COLUMNS, stageTruthColumn } from './schema.js';
 import { simulate, type SynthResult } from './simulate.js';
 import { funnelStats, type SynthSummary } from './stats.js';
 
@@ -54,7 +54,7 @@ export async function writeSynthResult(outDir: string, r: SynthResult): Promise<
     ...summary,
     columns: {
       features: SYNTH_FEATURE_COLUMNS,
-      labels: SYNTH_LABEL_COLUMNS,
+      labels: r.config.stages.length > 0 ? r.config.stages : SYNTH_LABEL_COLUMNS,
       truth: SYNTH_TRUTH_COLUMNS,
       truthIn: ['valid.csv', 'test.csv'],
     },
@@ -94,9 +94,19 @@ class RowText {
   }
 
   header(truth: boolean): string {
-    const cols: string[] = [...SYNTH_FEATURE_COLUMNS, ...SYNTH_LABEL_COLUMNS];
-    if (truth) cols.push(...SYNTH_TRUTH_COLUMNS);
+    const stages = this.r.config.stages;
+    const cols: string[] = [...SYNTH_FEATURE_COLUMNS, ...(stages.length > 0 ? stages : SYNTH_LABEL_COLUMNS)];
+    if (truth) cols.push(...SYNTH_TRUTH_COLUMNS, ...stages.slice(1).map(stageTruthColumn));
     return cols.join(',') + '\n';
+  }
+
+  /** Label cells after the features: click,cart,buy or, in chain mode, one per stage. */
+  private labels(i: number): string {
+    const r = this.r;
+    if (r.chain === undefined) return r.click[i]! + ',' + r.cart[i]! + ',' + r.buy[i]!;
+    let s = String(r.click[i]!);
+    for (const l of r.chain.labels) s += ',' + l[i]!;
+    return s;
   }
 
   line(i: number, truth: boolean): string {
@@ -114,11 +124,7 @@ class RowText {
       ',' +
       this.activity[u]! +
       ',' +
-      r.click[i]! +
-      ',' +
-      r.cart[i]! +
-      ',' +
-      r.buy[i]!;
+      this.labels(i);
     if (truth) {
       s +=
         ',' +
@@ -129,6 +135,7 @@ class RowText {
         r.truePctcvr[i]!.toPrecision(7) +
         ',' +
         r.potentialBuy[i]!;
+      if (r.chain !== undefined) for (const t of r.chain.truth) s += ',' + t[i]!.toPrecision(7);
     }
     return s + '\n';
   }

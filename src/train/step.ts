@@ -171,11 +171,15 @@ export class TrainStep {
     return out;
   }
 
-  /** Bernoulli keep-masks for each dropout layer (seeded), in preallocated buffers. */
+  /**
+   * Bernoulli keep-masks for each dropout layer (seeded), in preallocated buffers. A mask input
+   * that carries its own drop rate (per-tower dropout) uses it; otherwise `rate` applies.
+   */
   private dropoutMasks(n: number, rate: number, feeds: Feeds): void {
     this.mg.maskInputs.forEach((m, k) => {
+      const r = (m as { rate?: number }).rate ?? rate;
       const data = this.masks[k]!.subarray(0, n * m.width);
-      for (let i = 0; i < data.length; i++) data[i] = this.dropoutRng.next() >= rate ? 1 : 0;
+      for (let i = 0; i < data.length; i++) data[i] = this.dropoutRng.next() >= r ? 1 : 0;
       feeds[m.input] = { data, dims: [n, m.width] };
     });
   }

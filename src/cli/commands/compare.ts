@@ -4,6 +4,9 @@ import { compareModels } from '../../api/compare.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { formatProgress } from '../../train/progress.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { writeReport } from '../../report/index.js';
 import { log, parseFlags, requireFlag } from '../args.js';
 import { configOverrides } from '../overrides.js';
 
@@ -20,10 +23,12 @@ export async function compareCommand(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     rows: { type: 'string' },
     quiet: { type: 'boolean' },
+    report: { type: 'string' },
   });
   const config = loadConfig(requireFlag('compare', values.config, 'config'), configOverrides('compare', values));
   const models = (values.models ?? 'esmm,esm2,naive_cvr,division,esmm_ns').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const out = values.out;
+  // A report needs a saved model for its curves: without --out, models go to a temp dir.
+  const out = values.out ?? (values.report !== undefined ? mkdtempSync(join(tmpdir(), 'esmm-compare-')) : undefined);
   const result = await compareModels(config, models, {
     log,
     ...(values.quiet === true ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`), onEpoch: () => process.stderr.write('\n') }),
@@ -33,6 +38,11 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (values.json !== undefined) {
     writeFileAtomic(values.json, metricsJson(result));
     log(`comparison written to ${values.json}`);
+  }
+  if (values.report !== undefined && out !== undefined) {
+    const main = models.includes('esmm') ? 'esmm' : models[0]!;
+    const { out: file, charts } = await writeReport({ modelDir: join(out, main), comparison: { metrics: result.metrics, evaluatedOn: result.evaluatedOn } }, values.report);
+    log(`report (${charts} charts; curves of ${main}, table of all models) written to ${file}`);
   }
   return 0;
 }

@@ -3,10 +3,11 @@ import { loadConfig } from '../../config/load.js';
 import { trainAndEvaluate } from '../../api/pipeline.js';
 import { printTable } from '../../report/table.js';
 import { formatProgress } from '../../train/progress.js';
+import { writeReport } from '../../report/index.js';
 import { log, parseFlags, requireFlag } from '../args.js';
 import { configOverrides } from '../overrides.js';
 
-/** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] */
+/** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] */
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('train', argv, {
     config: { type: 'string' },
@@ -19,6 +20,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     rows: { type: 'string' },
     quiet: { type: 'boolean' },
     resume: { type: 'boolean' },
+    report: { type: 'string' },
   });
   const config = loadConfig(requireFlag('train', values.config, 'config'), configOverrides('train', values));
   const outDir = values.out ?? join('runs', config.model.name);
@@ -52,5 +54,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { metrics, evaluatedOn } = run;
   process.stdout.write(`${printTable({ [`${config.model.name} (${evaluatedOn})`]: metrics })}\n`);
   log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')})`);
+  if (values.report !== undefined) {
+    const { out, charts } = await writeReport({ modelDir: outDir }, values.report);
+    log(`report (${charts} charts) written to ${out}`);
+  }
   return 0;
 }

@@ -2,13 +2,17 @@ import type { BottomConfig } from '../../config/types.js';
 import type { Bottom } from './bottom.js';
 import { embeddingBottom } from './embedding.js';
 import { sharedBottom } from './shared-bottom.js';
+import { mmoeBottom } from './mmoe.js';
+import { pleBottom } from './ple.js';
 
 const BOTTOMS: Partial<Record<BottomConfig['type'], Bottom>> = {
   embedding: embeddingBottom,
   shared_bottom: sharedBottom,
+  mmoe: mmoeBottom,
+  ple: pleBottom,
 };
 
-/** Register a bottom (MMoE, PLE live in their own files and register here). */
+/** Register a further bottom (each lives in its own file in this folder). */
 export function registerBottom(type: BottomConfig['type'], bottom: Bottom): void {
   BOTTOMS[type] = bottom;
 }

@@ -1,0 +1,118 @@
+/**
+ * `esmm export`: one self-contained ONNX file that scores feature ids. Inputs (see inputs.ts):
+ * int64 ids per categorical field [batch], padded ids + weights per multi-valued field
+ * [batch, L] (weight 0 = padding), transformed numerics [batch, n]. Outputs: pctr, pcvr, pctcvr
+ * (+ paction for ESM2), each [batch, 1]. Embedding tables and dense parameters are initializers.
+ * metadata_props document the inputs and where the FeatureSpec (raw value -> id) lives.
+ */
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
+import { encodeModel } from '../graph/onnx.js';
+import { buildModelGraph } from '../models/build-graph.js';
+import type { FunnelModel } from '../models/model.js';
+import { MODEL_FORMAT_VERSION } from '../models/persist.js';
+import { embeddingGroups } from '../models/spec.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { buildGatherGraph } from './gather-graph.js';
+import { exportInputs, type ExportInput } from './inputs.js';
+import { spliceModels } from './splice.js';
+
+/** Bumped when the exported model's inputs or metadata change incompatibly. */
+export const EXPORT_FORMAT_VERSION = 1;
+/** Protobuf messages are limited to 2 GiB; leave room for the dense parameters. */
+const MAX_ONNX_BYTES = 1.9e9;
+
+export interface ExportOptions {
+  /** Put the FeatureSpec JSON into metadata_props (`esmm_feature_spec`) instead of a side file. */
+  embedFeatureSpec?: boolean;
+  /** Name of the side file holding the FeatureSpec (relative to the ONNX file), when not embedded. */
+  featureSpecFile?: string;
+}
+
+export interface ExportResult {
+  onnx: Uint8Array;
+  inputs: ExportInput[];
+  outputs: string[];
+  /** FeatureSpec JSON text (to write next to the ONNX file unless embedded). */
+  featureSpec: string;
+  metadata: Record<string, string>;
+}
+
+export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): ExportResult {
+  const groups = embeddingGroups(model.spec);
+  const fields = [...model.layout.categorical, ...model.layout.multiValued];
+  const tableBytes = groups.length * fields.reduce((s, f) => s + f.size, 0) * model.layout.dim * 4;
+  if (tableBytes > MAX_ONNX_BYTES) {
+    throw new UserError(
+      `the embedding tables take ${(tableBytes / 1e9).toFixed(2)} GB, over the 2 GB a single ONNX (protobuf) file can hold; use hashing with fewer buckets or a higher min_count`,
+      { key: 'features' },
+    );
+  }
+  const pooling = model.config.model.multi_valued_pooling;
+  const front = buildGatherGraph(model.layout, model.embeddings, groups, pooling);
+  const frontBytes = encodeModel(front.graph, { paramsAs: 'initializers' });
+  const mg = buildModelGraph(model.spec, model.layout, model.config.model, { training: false, seed: model.config.train.seed });
+  const fed = new Set([...mg.embInputs.map((e) => e.input), ...(mg.numericInput !== undefined ? [mg.numericInput] : [])]);
+  const unsupported = mg.graph.inputs().filter((v) => !fed.has(v.name) && !mg.labelInputs.some((l) => l.input === v.name) && !v.name.startsWith('mask/'));
+  if (unsupported.length > 0) {
+    throw new UserError(`export does not support this model's graph input(s) ${unsupported.map((v) => v.name).join(', ')} yet`, { key: 'model' });
+  }
+  const backBytes = encodeModel(mg.graph, { paramsAs: 'initializers', paramValues: model.params, outputs: mg.predictions });
+  const inputs = exportInputs(model.layout, model.features.numericFields);
+  const featureSpec = JSON.stringify(model.features.toJSON());
+  const metadata: Record<string, string> = {
+    esmm_export_version: String(EXPORT_FORMAT_VERSION),
+    esmm_model_format_version: String(MODEL_FORMAT_VERSION),
+    esmm_model: model.spec.name,
+    esmm_model_description: model.spec.description,
+    esmm_inputs: JSON.stringify(inputs),
+    esmm_outputs: JSON.stringify(mg.predictions),
+    esmm_multi_valued_pooling: pooling,
+    esmm_oov_id: '0',
+    esmm_feature_spec_sha256: createHash('sha256').update(featureSpec).digest('hex'),
+    ...(opts.embedFeatureSpec === true
+      ? { esmm_feature_spec: featureSpec }
+      : { esmm_feature_spec_file: opts.featureSpecFile ?? 'features.json' }),
+  };
+  const onnx = spliceModels(frontBytes, backBytes, { prefix: 'gather/', metadata, docString: docString(model, inputs, mg.predictions, opts) });
+  return { onnx, inputs, outputs: mg.predictions, featureSpec, metadata };
+}
+
+/** Write the export to `out` and, unless embedded, the FeatureSpec next to it. Returns the files written. */
+export function writeExport(model: FunnelModel, out: string, opts: { embedFeatureSpec?: boolean } = {}): { files: string[]; result: ExportResult } {
+  const specFile = `${basename(out).replace(/\.onnx$/i, '')}.features.json`;
+  const result = exportOnnx(model, { ...opts, featureSpecFile: specFile });
+  writeFileAtomic(out, result.onnx);
+  const files = [out];
+  if (opts.embedFeatureSpec !== true) {
+    const path = join(dirname(out), specFile);
+    writeFileAtomic(path, result.featureSpec);
+    files.push(path);
+  }
+  return { files, result };
+}
+
+function docString(model: FunnelModel, inputs: ExportInput[], outputs: string[], opts: ExportOptions): string {
+  const where = opts.embedFeatureSpec === true ? "metadata_props['esmm_feature_spec']" : `the file ${opts.featureSpecFile ?? 'features.json'} next to this model`;
+  return [
+    `esmm ${model.spec.name}: ${model.spec.description}.`,
+    `Inputs are feature ids after the FeatureSpec in ${where} (vocabulary or hashing per field; id 0 = out of vocabulary; ids outside 0..size-1 read as 0).`,
+    ...inputs.map((i) => `  ${i.name} ${i.dtype}[${i.shape.join(', ')}]: ${describe(i)}`),
+    `Multi-valued fields are pooled by ${model.config.model.multi_valued_pooling} over weights (pad with id 0, weight 0).`,
+    `Outputs (float32 [batch, 1]): ${outputs.join(', ')}.`,
+  ].join('\n');
+}
+
+function describe(i: ExportInput): string {
+  switch (i.kind) {
+    case 'categorical':
+      return `ids of field '${i.field}' (0..${i.size! - 1})`;
+    case 'multi_valued_ids':
+      return `padded ids of multi-valued field '${i.field}' (0..${i.size! - 1})`;
+    case 'multi_valued_weights':
+      return `weights of '${i.field}' items (1 without weights, 0 = padding)`;
+    case 'numeric':
+      return `transformed numerics tanh((x - mean) / std), columns ${i.field}`;
+  }
+}

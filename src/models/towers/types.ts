@@ -1,0 +1,45 @@
+import type { Value } from '../../graph/graph.js';
+import type { ActivationName, TowerType } from '../../config/types.js';
+import type { BlockContext } from './mlp.js';
+
+/** Tower types users can put in `model.towers.NAME.type`. */
+export const TOWER_TYPES: readonly TowerType[] = ['mlp', 'fm'];
+
+/** The embedding fields after field-wise pooling, as one [batch, count * dim] value. */
+export interface FieldEmbeddings {
+  value: Value;
+  count: number;
+  dim: number;
+}
+
+/** A tower's settings with every fallback filled in. */
+export interface ResolvedTower {
+  type: TowerType;
+  sizes: number[];
+  activation: ActivationName;
+  dropout: number;
+  norm: 'none' | 'layer';
+}
+
+export interface TowerArgs {
+  ctx: BlockContext;
+  name: string;
+  /** The bottom's output for this tower, [batch, width]. */
+  input: Value;
+  width: number;
+  fields: FieldEmbeddings;
+  cfg: ResolvedTower;
+}
+
+/**
+ * A tower's hidden representation (the head, one dense unit to the logit, is added by the caller
+ * so that AITM's transfer module can sit between the two) and an optional extra additive logit
+ * term [batch, 1] (the FM tower's second-order interactions).
+ */
+export interface TowerOutput {
+  hidden: Value;
+  width: number;
+  logitTerm?: Value;
+}
+
+export type Tower = (args: TowerArgs) => TowerOutput;

@@ -1,0 +1,37 @@
+import type { IncomingMessage } from 'node:http';
+
+export type BodyResult = { ok: true; text: string } | { ok: false; tooLarge: true; bytes: number };
+
+/**
+ * Reads a request body up to `limit` bytes. A declared Content-Length over the limit is refused
+ * before reading; a streamed body stops being collected once it passes the limit (the rest is
+ * discarded as it arrives, so the client can read the 413).
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      resolve({ ok: false, tooLarge: true, bytes: declared });
+      return;
+    }
+    const parts: Buffer[] = [];
+    let bytes = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (over) return;
+      if (bytes > limit) {
+        over = true;
+        parts.length = 0;
+        resolve({ ok: false, tooLarge: true, bytes });
+        return;
+      }
+      parts.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve({ ok: true, text: Buffer.concat(parts).toString('utf8') });
+    });
+    req.on('error', reject);
+  });
+}
