@@ -1,5 +1,18 @@
 import { intFlag, numberFlag } from './args.js';
 
+/** Flags shared by the commands that train (train, compare): config, output and overrides. */
+export const TRAINING_FLAGS = {
+  config: { type: 'string' },
+  out: { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  rows: { type: 'string' },
+  quiet: { type: 'boolean' },
+  report: { type: 'string' },
+} as const;
+
 /** Config overrides from common CLI flags (--model, --epochs, --batch-size, --lr, --seed, --rows). */
 export function configOverrides(command: string, v: { model?: string | undefined; epochs?: string | undefined; 'batch-size'?: string | undefined; lr?: string | undefined; seed?: string | undefined; rows?: string | undefined }): Record<string, unknown> {
   const train: Record<string, unknown> = {};

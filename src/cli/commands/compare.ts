@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { loadConfig } from '../../config/load.js';
 import { compareModels } from '../../api/compare.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -7,25 +6,19 @@ import { formatProgress } from '../../train/progress.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { writeReport } from '../../report/index.js';
-import { log, parseFlags, requireFlag } from '../args.js';
-import { configOverrides } from '../overrides.js';
+import { log, parseFlags } from '../args.js';
+import { TRAINING_FLAGS } from '../overrides.js';
+import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
 
 /** esmm compare --config FILE --models esmm,esm2,naive_cvr,division,esmm_ns [--json FILE] [--out DIR] */
 export async function compareCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('compare', argv, {
-    config: { type: 'string' },
+    ...TRAINING_FLAGS,
+    ...PRESET_FLAGS,
     models: { type: 'string' },
     json: { type: 'string' },
-    out: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    lr: { type: 'string' },
-    seed: { type: 'string' },
-    rows: { type: 'string' },
-    quiet: { type: 'boolean' },
-    report: { type: 'string' },
   });
-  const config = loadConfig(requireFlag('compare', values.config, 'config'), configOverrides('compare', values));
+  const config = await trainingConfig('compare', values);
   const models = (values.models ?? 'esmm,esm2,naive_cvr,division,esmm_ns').split(',').map((s) => s.trim()).filter((s) => s !== '');
   // A report needs a saved model for its curves: without --out, models go to a temp dir.
   const out = values.out ?? (values.report !== undefined ? mkdtempSync(join(tmpdir(), 'esmm-compare-')) : undefined);

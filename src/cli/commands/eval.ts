@@ -1,5 +1,5 @@
 import { loadModel } from '../../models/persist.js';
-import { readAll } from '../../data/reader.js';
+import { readForModel } from '../read-for-model.js';
 import { evaluateModel } from '../../api/evaluate-model.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -10,7 +10,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('eval', argv, { model: { type: 'string' }, data: { type: 'string' }, json: { type: 'string' } });
   const model = await loadModel(requireFlag('eval', values.model, 'model'));
   const file = requireFlag('eval', values.data, 'data');
-  const { data } = await readAll(file, { schema: model.config.schema });
+  const data = await readForModel(model, file, { labelsOptional: false });
   const metrics = await evaluateModel(model, data);
   process.stdout.write(`${printTable({ [model.spec.name]: metrics })}\n\n`);
   process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${Number.isFinite(v) ? v.toFixed(6) : 'n/a'}`).join('\n')}\n`);

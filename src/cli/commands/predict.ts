@@ -1,5 +1,5 @@
 import { loadModel } from '../../models/persist.js';
-import { readAll } from '../../data/reader.js';
+import { readForModel } from '../read-for-model.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { log, parseFlags, requireFlag } from '../args.js';
 
@@ -9,7 +9,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const model = await loadModel(requireFlag('predict', values.model, 'model'));
   const file = requireFlag('predict', values.data, 'data');
   const out = requireFlag('predict', values.out, 'out');
-  const { data } = await readAll(file, { schema: model.config.schema, labelsOptional: true });
+  const data = await readForModel(model, file, { labelsOptional: true });
   const stats = { oov: {} as Record<string, number> };
   const pred = await model.predictEncoded(model.features.transform(data, stats));
   const names = model.predictionNames;

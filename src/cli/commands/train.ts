@@ -1,28 +1,21 @@
 import { join } from 'node:path';
-import { loadConfig } from '../../config/load.js';
 import { trainAndEvaluate } from '../../api/pipeline.js';
 import { printTable } from '../../report/table.js';
 import { formatProgress } from '../../train/progress.js';
 import { writeReport } from '../../report/index.js';
-import { log, parseFlags, requireFlag } from '../args.js';
-import { configOverrides } from '../overrides.js';
+import { log, parseFlags } from '../args.js';
+import { TRAINING_FLAGS } from '../overrides.js';
+import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
 
 /** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] */
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('train', argv, {
-    config: { type: 'string' },
-    out: { type: 'string' },
+    ...TRAINING_FLAGS,
+    ...PRESET_FLAGS,
     model: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    lr: { type: 'string' },
-    seed: { type: 'string' },
-    rows: { type: 'string' },
-    quiet: { type: 'boolean' },
     resume: { type: 'boolean' },
-    report: { type: 'string' },
   });
-  const config = loadConfig(requireFlag('train', values.config, 'config'), configOverrides('train', values));
+  const config = await trainingConfig('train', values);
   const outDir = values.out ?? join('runs', config.model.name);
   const quiet = values.quiet === true;
   // SIGINT: finish the current step, write a checkpoint, exit 130. A second SIGINT exits at once.
