@@ -103,10 +103,6 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   for (const t of spec.towers) {
     const b = bottoms.get(t.embeddings)!;
     const tc = resolveTower(cfg, t.name);
-    if (opts.training && tc.dropout !== cfg.dropout) {
-      // maskInputs carry each layer's rate, but train/step.ts still draws every mask at model.dropout.
-      throw new UserError('a per-tower dropout rate needs the training step to draw masks at each layer\'s rate (not wired yet); use model.dropout', { key: `model.towers.${t.name}.dropout` });
-    }
     const tctx: BlockContext = { ...ctx, activation: tc.activation, dropout: opts.training ? tc.dropout : 0 };
     const out = getTower(tc.type)({ ctx: tctx, name: t.name, input: b.perTower.get(t.name)!, width: b.width, fields: b.fields, cfg: tc });
     let h = out.hidden;
