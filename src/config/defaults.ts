@@ -1,4 +1,4 @@
-import type { ModelConfig, TrainConfig } from './types.js';
+import type { GradNormConfig, ModelConfig, TrainConfig } from './types.js';
 
 /** Defaults follow the ESMM paper (embedding dim 18, MLP 360x200x80, Adam) where it says. */
 export const DEFAULT_MODEL: ModelConfig = {
@@ -17,6 +17,9 @@ export const DEFAULT_MODEL: ModelConfig = {
   aitm: { alpha: 0.6 },
   escm2: { propensity_floor: 0.01, propensity_clip: 1 },
 };
+
+/** GradNorm defaults (the paper's alpha 1.5 is its usual setting for imbalanced tasks). */
+export const DEFAULT_GRADNORM: GradNormConfig = { alpha: 1.5, lr: 0.025 };
 
 export const DEFAULT_TRAIN: TrainConfig = {
   epochs: 1,

@@ -1,7 +1,7 @@
 import { MODEL_NAMES } from '../models/names.js';
 import { TOWER_TYPES } from '../models/towers/types.js';
 import type { ConfigChecker } from './check.js';
-import { DEFAULT_MODEL } from './defaults.js';
+import { DEFAULT_GRADNORM, DEFAULT_MODEL } from './defaults.js';
 import type { Schema } from '../data/schema.js';
 import type { BottomConfig, FieldPooling, ModelConfig, TowerConfig } from './types.js';
 
@@ -12,7 +12,7 @@ export function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
   const o = c.object(v, 'model');
   c.onlyKeys(o, 'model', [
     'name', 'embedding_dim', 'tower', 'activation', 'dropout', 'bottom', 'loss_weights', 'loss_weighting', 'multi_valued_pooling',
-    'towers', 'field_groups', 'pooling', 'aitm', 'escm2',
+    'towers', 'field_groups', 'pooling', 'aitm', 'escm2', 'gradnorm',
   ]);
   const m: ModelConfig = {
     ...DEFAULT_MODEL, bottom: { ...DEFAULT_MODEL.bottom }, loss_weights: {}, towers: {}, field_groups: {}, pooling: {},
@@ -42,6 +42,13 @@ export function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
     c.onlyKeys(a, 'model.aitm', ['alpha', 'transfer_dim']);
     if (a.alpha !== undefined) m.aitm.alpha = c.number(a.alpha, 'model.aitm.alpha', { min: 0 });
     if (a.transfer_dim !== undefined) m.aitm.transfer_dim = c.positiveInt(a.transfer_dim, 'model.aitm.transfer_dim');
+  }
+  if (o.gradnorm !== undefined) {
+    const gn = c.object(o.gradnorm, 'model.gradnorm');
+    c.onlyKeys(gn, 'model.gradnorm', ['alpha', 'lr']);
+    m.gradnorm = { ...DEFAULT_GRADNORM };
+    if (gn.alpha !== undefined) m.gradnorm.alpha = c.number(gn.alpha, 'model.gradnorm.alpha', { min: 0 });
+    if (gn.lr !== undefined) m.gradnorm.lr = c.number(gn.lr, 'model.gradnorm.lr', { min: 0, exclusiveMin: true });
   }
   if (o.escm2 !== undefined) {
     const e = c.object(o.escm2, 'model.escm2');
@@ -97,13 +104,15 @@ function parseFieldGroups(c: ConfigChecker, v: unknown): Record<string, string[]
 function parsePooling(c: ConfigChecker, v: unknown, key: string): FieldPooling {
   if (typeof v === 'string') return { type: c.oneOf(v, key, ['sum', 'mean'] as const) };
   const o = c.object(v, key);
-  c.onlyKeys(o, key, ['type', 'target']);
+  c.onlyKeys(o, key, ['type', 'target', 'max_len']);
   const type = c.oneOf(o.type, `${key}.type`, ['sum', 'mean', 'attention'] as const);
   if (type !== 'attention') {
     if (o.target !== undefined) c.fail(`${key}.target`, 'only attention pooling takes a target');
+    if (o.max_len !== undefined) c.fail(`${key}.max_len`, 'only attention pooling takes a max_len');
     return { type };
   }
-  return { type, target: c.string(o.target, `${key}.target`) };
+  const target = c.string(o.target, `${key}.target`);
+  return o.max_len === undefined ? { type, target } : { type, target, max_len: c.positiveInt(o.max_len, `${key}.max_len`) };
 }
 
 /** Field names in model.field_groups and model.pooling must be features of the schema. */

@@ -48,7 +48,13 @@ export interface TowerConfig {
 }
 
 /** How a multi-valued field is pooled: sum/mean in the embedding gather, or DIN-style target attention. */
-export type FieldPooling = { type: 'sum' | 'mean' } | { type: 'attention'; target: string };
+export type FieldPooling =
+  | { type: 'sum' | 'mean' }
+  /** max_len: the most recent (last) max_len items of a row are kept (default ATTENTION_MAX_LEN). */
+  | { type: 'attention'; target: string; max_len?: number };
+
+/** Default sequence length of attention pooling (`model.pooling.FIELD.max_len`). */
+export const ATTENTION_MAX_LEN = 20;
 
 /** AITM (Xi et al., KDD'21) options. */
 export interface AitmConfig {
@@ -65,6 +71,12 @@ export interface Escm2Config {
   propensity_clip: number;
 }
 
+/** GradNorm (Chen et al., ICML'18): asymmetry alpha and the learning rate of the loss weights. */
+export interface GradNormConfig {
+  alpha: number;
+  lr: number;
+}
+
 export interface ModelConfig {
   name: string;
   embedding_dim: number;
@@ -75,6 +87,8 @@ export interface ModelConfig {
   /** Loss weights by loss name (ctr, ctcvr, action...); missing ones default to 1. */
   loss_weights: Record<string, number>;
   loss_weighting: 'fixed' | 'uncertainty' | 'gradnorm';
+  /** GradNorm settings (loss_weighting: gradnorm); absent: DEFAULT_GRADNORM. */
+  gradnorm?: GradNormConfig;
   /** Pooling of multi-valued fields. */
   multi_valued_pooling: 'sum' | 'mean';
   /** Per-tower settings by tower name (ctr, cvr, stage2_apply, ...). */

@@ -50,7 +50,8 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
     );
   }
   const pooling = model.config.model.multi_valued_pooling;
-  const front = buildGatherGraph(model.layout, model.embeddings, groups, pooling);
+  const modes = fieldModes(model);
+  const front = buildGatherGraph(model.layout, model.embeddings, groups, modes);
   const frontBytes = encodeModel(front.graph, { paramsAs: 'initializers' });
   const mg = buildModelGraph(model.spec, model.layout, model.config.model, { training: false, seed: model.config.train.seed });
   const fed = new Set([...mg.embInputs.map((e) => e.input), ...(mg.numericInput !== undefined ? [mg.numericInput] : [])]);
@@ -69,6 +70,7 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
     esmm_inputs: JSON.stringify(inputs),
     esmm_outputs: JSON.stringify(mg.predictions),
     esmm_multi_valued_pooling: pooling,
+    ...(modes.some((m) => m !== pooling) ? { esmm_field_pooling: JSON.stringify(Object.fromEntries(model.layout.multiValued.map((f, m) => [f.name, modes[m]!]))) } : {}),
     esmm_oov_id: '0',
     esmm_feature_spec_sha256: createHash('sha256').update(featureSpec).digest('hex'),
     ...(opts.embedFeatureSpec === true
@@ -99,9 +101,31 @@ function docString(model: FunnelModel, inputs: ExportInput[], outputs: string[],
     `esmm ${model.spec.name}: ${model.spec.description}.`,
     `Inputs are feature ids after the FeatureSpec in ${where} (vocabulary or hashing per field; id 0 = out of vocabulary; ids outside 0..size-1 read as 0).`,
     ...inputs.map((i) => `  ${i.name} ${i.dtype}[${i.shape.join(', ')}]: ${describe(i)}`),
-    `Multi-valued fields are pooled by ${model.config.model.multi_valued_pooling} over weights (pad with id 0, weight 0).`,
+    `Multi-valued fields are pooled by ${poolingText(model)} over weights (pad with id 0, weight 0).`,
     `Outputs (float32 [batch, 1]): ${outputs.join(', ')}.`,
   ].join('\n');
+}
+
+/**
+ * Sum/mean pooling per multi-valued field. Attention pooling (model.pooling.FIELD: attention) is
+ * refused: the exported front pools in the gather graph and has no per-item sequence input yet.
+ */
+function fieldModes(model: FunnelModel): ('sum' | 'mean')[] {
+  return model.layout.multiValued.map((f) => {
+    const mode = model.embeddings.modeOf(f.name);
+    if (mode === 'attention') {
+      throw new UserError(
+        `export does not support attention pooling yet (model.pooling.${f.name}); score with the saved model (esmm predict / serve) or retrain with sum or mean pooling`,
+        { key: `model.pooling.${f.name}` },
+      );
+    }
+    return mode;
+  });
+}
+
+function poolingText(model: FunnelModel): string {
+  const modes = model.layout.multiValued.map((f) => `${f.name}: ${model.embeddings.modeOf(f.name)}`);
+  return Object.keys(model.config.model.pooling).length === 0 ? model.config.model.multi_valued_pooling : `field (${modes.join(', ')})`;
 }
 
 function describe(i: ExportInput): string {

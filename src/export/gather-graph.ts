@@ -16,7 +16,8 @@ export interface GatherGraph {
   outputs: string[];
 }
 
-export function buildGatherGraph(layout: FeatureLayout, embeddings: EmbeddingSet, groups: string[], pooling: 'sum' | 'mean'): GatherGraph {
+/** `pooling`: per multi-valued field (layout order) or one mode for all. */
+export function buildGatherGraph(layout: FeatureLayout, embeddings: EmbeddingSet, groups: string[], pooling: 'sum' | 'mean' | ('sum' | 'mean')[]): GatherGraph {
   const g = new Graph('esmm_gather');
   const dim = layout.dim;
   const catIds = layout.categorical.map((f) => safeIds(g, g.input(categoricalInputName(f.name), ['batch'], 'int64'), f.size));
@@ -42,7 +43,8 @@ export function buildGatherGraph(layout: FeatureLayout, embeddings: EmbeddingSet
       const rows = gather(g, table, ids, ['batch', len, dim]);
       const w = g.unsqueeze(weights, [2]);
       const sum = g.reduceSum(g.mul(rows, w), [1], false);
-      parts.push(pooling === 'sum' ? sum : meanOf(g, sum, weights));
+      const mode = typeof pooling === 'string' ? pooling : pooling[m]!;
+      parts.push(mode === 'sum' ? sum : meanOf(g, sum, weights));
     });
     const out = parts.length === 1 ? parts[0]! : g.concat(parts, 1);
     const name = `emb_${group}`;

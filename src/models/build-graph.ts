@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import { Graph, type Value } from '../graph/graph.js';
 import { gradients } from '../graph/autodiff.js';
-import type { ModelConfig } from '../config/types.js';
+import { ATTENTION_MAX_LEN, type ModelConfig } from '../config/types.js';
 import { Rng } from '../util/random.js';
 import { buildLogProb, type LogProb, type ProbExpr } from './funnel.js';
 import { embeddingGroups, isRatio, type FunnelModelSpec, type LabelKey, type OutputExpr } from './spec.js';
@@ -12,6 +12,7 @@ import { getTower } from './towers/index.js';
 import type { FieldEmbeddings, ResolvedTower } from './towers/types.js';
 import { poolFieldGroups } from './blocks/field-pooling.js';
 import { aitModule } from './blocks/ait.js';
+import { attentionPool } from './blocks/attention-pooling.js';
 import { buildRegularizer, type NamedLoss } from './regularizers.js';
 import { combineLosses } from './loss-weighting.js';
 
@@ -39,6 +40,28 @@ export interface ModelGraph {
   /** Training graph only: dense gradient output per parameter, and embedding-input gradients. */
   paramGrads: { param: string; output: string }[];
   embGrads: { group: string; output: string }[];
+  /**
+   * Training graph with `loss_weighting: gradnorm` only: per task loss (index into `lossNames`),
+   * the scalar output holding g_i = ||dL_i/dW|| (unweighted; GradNorm's G_i is w_i * g_i), W being
+   * the gathered embeddings of all groups (see gradNormOutputs).
+   */
+  gradNorms?: { loss: string; index: number; output: string }[];
+  /**
+   * Attention-pooled multi-valued fields: per group and field the per-item embeddings input
+   * `seq/<group>/<field>` [batch, maxLen, dim] and the shared mask input `seqmask/<field>`
+   * [batch, maxLen] (EmbeddingSet.gatherSequence fills both).
+   */
+  seqInputs: SeqInput[];
+  /** Training graph only: gradient output `grad/seq/<group>/<field>` per sequence input. */
+  seqGrads: { group: string; field: string; output: string }[];
+}
+
+export interface SeqInput {
+  group: string;
+  field: string;
+  input: string;
+  maskInput: string;
+  maxLen: number;
 }
 
 export interface BuildOptions {
@@ -59,7 +82,7 @@ export const NUMERIC_INPUT = 'numeric';
  * embeddings.
  */
 export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cfg: ModelConfig, opts: BuildOptions): ModelGraph {
-  refuseUnwiredPooling(cfg);
+  const attention = attentionFields(cfg, layout);
   const g = new Graph(spec.name, { dtype: opts.dtype ?? 'float32' });
   const rng = new Rng(opts.seed);
   const maskInputs: ModelGraph['maskInputs'] = [];
@@ -80,6 +103,9 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   const numeric = layout.numericDim > 0 ? g.input(NUMERIC_INPUT, ['batch', layout.numericDim]) : undefined;
   const embInputs: ModelGraph['embInputs'] = [];
   const embValues: Value[] = [];
+  const seqInputs: SeqInput[] = [];
+  const seqValues: Value[] = [];
+  const seqMasks = new Map<string, Value>();
   const logits = new Map<string, Value>();
 
   // Per embedding group: gathered embeddings -> field-wise pooling -> [fields | numerics] -> bottom.
@@ -89,7 +115,25 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     const emb = g.input(name, ['batch', width]);
     embInputs.push({ group, input: name, width });
     embValues.push(emb);
-    const pooled = poolFieldGroups(g, emb, fieldNames, layout.dim, cfg.field_groups);
+    let withSeq = emb;
+    for (const a of attention) {
+      // DIN: the field's slot (zeros in emb) becomes the target-attention pooling of its items
+      // against the candidate item's embedding (the target field's slot).
+      const input = `seq/${group}/${a.field}`;
+      const maskInput = `seqmask/${a.field}`;
+      const keys = g.input(input, ['batch', a.maxLen, layout.dim]);
+      let mask = seqMasks.get(maskInput);
+      if (mask === undefined) {
+        mask = g.input(maskInput, ['batch', a.maxLen]);
+        seqMasks.set(maskInput, mask);
+      }
+      seqInputs.push({ group, field: a.field, input, maskInput, maxLen: a.maxLen });
+      seqValues.push(keys);
+      const query = g.slice(emb, 1, a.targetSlot * layout.dim, (a.targetSlot + 1) * layout.dim);
+      const pooledSeq = attentionPool(ctx, `attention_${group}/${a.field}`, keys, mask, query, layout.dim);
+      withSeq = replaceSlot(g, withSeq, a.slot, layout.dim, width, pooledSeq);
+    }
+    const pooled = poolFieldGroups(g, withSeq, fieldNames, layout.dim, cfg.field_groups);
     const fields: FieldEmbeddings = { value: pooled.value, count: pooled.slots.length, dim: layout.dim };
     const fieldsWidth = pooled.slots.length * layout.dim;
     const x = numeric === undefined ? pooled.value : g.concat([pooled.value, numeric], 1);
@@ -147,7 +191,7 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   }
 
   const result: ModelGraph = {
-    graph: g, spec, layout, embInputs, labelInputs, lossNames: [], maskInputs, predictions, paramGrads: [], embGrads: [],
+    graph: g, spec, layout, embInputs, labelInputs, lossNames: [], maskInputs, predictions, paramGrads: [], embGrads: [], seqInputs, seqGrads: [],
     ...(numeric !== undefined ? { numericInput: NUMERIC_INPUT } : {}),
   };
   if (!opts.training) return result;
@@ -164,14 +208,12 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     g.output(`loss_${l.name}`, l.value);
     result.lossNames.push(l.name);
   }
-  if (cfg.loss_weighting === 'gradnorm') {
-    throw new UserError('loss_weighting gradnorm needs the training loop to update the weights each step (train/gradnorm.ts), which is not wired in yet; use fixed or uncertainty', { key: 'model.loss_weighting' });
-  }
+  if (cfg.loss_weighting === 'gradnorm') result.gradNorms = gradNormOutputs(g, named, embValues);
   const total = combineLosses(ctx, named, g.input(LOSS_WEIGHTS_INPUT, [named.length]), cfg.loss_weighting);
   g.output('loss', total);
 
   const params = g.params().map((p) => p.value);
-  const grads = gradients(g, total, [...params, ...embValues]);
+  const grads = gradients(g, total, [...params, ...embValues, ...seqValues]);
   params.forEach((p, i) => {
     const output = `grad/${p.name}`;
     g.output(output, grads[i]!);
@@ -182,20 +224,63 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     g.output(output, grads[params.length + i]!);
     result.embGrads.push({ group: e.group, output });
   });
+  seqInputs.forEach((q, i) => {
+    const output = `grad/${q.input}`;
+    g.output(output, grads[params.length + embInputs.length + i]!);
+    result.seqGrads.push({ group: q.group, field: q.field, output });
+  });
   return result;
 }
 
 /**
- * Per-field pooling other than the model-wide sum/mean needs the embedding gather to know it
- * (attention: per-item embeddings as a padded [batch, L, dim] input, blocks/attention-pooling.ts);
- * the feed builder and the training step do not provide that yet, so say so instead of ignoring it.
+ * GradNorm (Chen et al., ICML'18) needs, per task loss L_i, the norm of its gradient with respect to
+ * shared weights W. Here W is the gathered-embedding input of every embedding group, i.e. the
+ * `emb_shared` input for the default shared group (with the `embedding` bottom it is the only
+ * layer all towers share; with other bottoms it is still shared, just lower than the paper's
+ * "last shared layer", which differs per bottom and does not exist for unshared embeddings). With
+ * unshared embeddings (one group per tower) the groups together are W. Each task loss gets its
+ * own backward pass: g_i = sqrt(sum over groups of sum (dL_i/d emb)^2), output `gradnorm/NAME`.
+ * Regularisers (task: false) keep their fixed weights and get no output.
  */
-function refuseUnwiredPooling(cfg: ModelConfig): void {
+function gradNormOutputs(g: Graph, named: NamedLoss[], embValues: Value[]): NonNullable<ModelGraph['gradNorms']> {
+  const out: NonNullable<ModelGraph['gradNorms']> = [];
+  named.forEach((l, index) => {
+    if (!l.task) return;
+    const grads = gradients(g, l.value, embValues);
+    const sq = grads.map((d) => g.reduceSum(g.mul(d, d), [0, 1], false));
+    const norm = g.sqrt(sq.reduce((a, b) => g.add(a, b)));
+    const output = `gradnorm/${l.name}`;
+    g.output(output, norm);
+    out.push({ loss: l.name, index, output });
+  });
+  if (out.length === 0) throw new UserError('loss_weighting gradnorm needs at least one task loss', { key: 'model.loss_weighting' });
+  return out;
+}
+
+/**
+ * The attention-pooled fields of model.pooling with their slot in emb_<group> and their target's
+ * slot (sum/mean fields need nothing here: EmbeddingSet pools them in the gather).
+ */
+function attentionFields(cfg: ModelConfig, layout: FeatureLayout): { field: string; slot: number; targetSlot: number; maxLen: number }[] {
+  const out: { field: string; slot: number; targetSlot: number; maxLen: number }[] = [];
   for (const [field, p] of Object.entries(cfg.pooling)) {
-    if (p.type !== cfg.multi_valued_pooling) {
-      throw new UserError(`per-field ${p.type} pooling is not wired into the embedding feed yet; use model.multi_valued_pooling (sum or mean) for every field`, { key: `model.pooling.${field}` });
-    }
+    const m = layout.multiValued.findIndex((f) => f.name === field);
+    if (m < 0) throw new UserError(`'${field}' is not a multi-valued field of the model`, { key: `model.pooling.${field}` });
+    if (p.type !== 'attention') continue;
+    const t = layout.categorical.findIndex((f) => f.name === p.target);
+    if (t < 0) throw new UserError(`'${p.target}' is not a single-valued categorical field (the candidate item)`, { key: `model.pooling.${field}.target` });
+    out.push({ field, slot: layout.categorical.length + m, targetSlot: t, maxLen: p.max_len ?? ATTENTION_MAX_LEN });
   }
+  return out;
+}
+
+/** x [batch, width] with columns [slot*dim, (slot+1)*dim) replaced by v [batch, dim]. */
+function replaceSlot(g: Graph, x: Value, slot: number, dim: number, width: number, v: Value): Value {
+  const parts: Value[] = [];
+  if (slot > 0) parts.push(g.slice(x, 1, 0, slot * dim));
+  parts.push(v);
+  if ((slot + 1) * dim < width) parts.push(g.slice(x, 1, (slot + 1) * dim, width));
+  return parts.length === 1 ? v : g.concat(parts, 1);
 }
 
 /** A tower's settings: model.towers.NAME over the model-wide tower, activation and dropout. */

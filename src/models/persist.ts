@@ -84,7 +84,7 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   const tables = readTables(manifest.tables, read);
   const config: EsmmConfig = { ...manifest.config, baseDir: dir };
   const spec = funnelSpec(config.model.name, config.schema);
-  const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables);
+  const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables, config.model.pooling);
   return new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
 }
 

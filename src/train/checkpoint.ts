@@ -7,6 +7,7 @@ import type { DenseOptimizerState } from '../optim/dense.js';
 import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from '../models/table-files.js';
 import { writeDirAtomic } from '../util/atomic.js';
 import type { EpochRecord } from './trainer.js';
+import type { GradNormState } from './gradnorm.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 const CHECKPOINT_VERSION = 1;
@@ -29,6 +30,8 @@ export interface LoopPosition {
   stepLoss: number[];
   best: { epoch: number; score: number } | null;
   sinceBest: number;
+  /** GradNorm loss weights and initial losses (loss_weighting: gradnorm only); exact as JSON numbers. */
+  lossWeights?: GradNormState;
 }
 
 /** Everything needed to continue a run exactly: weights, optimizer state, RNG state, data position. */

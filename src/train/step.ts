@@ -11,6 +11,8 @@ import { Rng } from '../util/random.js';
 import type { Batch } from './batch.js';
 import { addGraphAdam, GraphAdamState, type DenseOptimizerHandle } from './graph-adam.js';
 import { emptyTimings, type StepTimings } from './step-timings.js';
+import { GradNorm, type GradNormState } from './gradnorm.js';
+import { DEFAULT_GRADNORM } from '../config/defaults.js';
 
 export type { DenseOptimizerHandle } from './graph-adam.js';
 export type { StepTimings } from './step-timings.js';
@@ -44,10 +46,20 @@ type Dense = { kind: 'graph'; adam: GraphAdamState } | { kind: 'js'; opt: DenseO
 export class TrainStep {
   private readonly feeds: FeedBuilder;
   private readonly dense: Dense;
-  private readonly lossWeights: Float32Array;
+  /**
+   * The `loss_weights` input fed every step ([lossNames.length]); updatable in place. With
+   * `loss_weighting: gradnorm` the GradNorm update rewrites the task entries after each step.
+   */
+  readonly lossWeights: Float32Array;
+  /** GradNorm weighting (loss_weighting: gradnorm), else undefined. */
+  readonly gradNorm: GradNorm | undefined;
+  /** Per-task unweighted gradient norms g_i of the last step (gradnorm only; task order). */
+  readonly lastGradNorms: Float64Array;
   private readonly lossOut: Map<string, Float32Array>;
   /** Embedding-input gradients, [maxBatch * width] per group. */
   private readonly embGradOut: Float32Array[];
+  /** Sequence-input gradients (attention pooling), [maxBatch * maxLen * dim] per sequence input. */
+  private readonly seqGradOut: Float32Array[];
   private readonly masks: Float32Array[];
   private readonly outputs: Record<string, Float32Array> = {};
   private outputsFor = -1;
@@ -67,8 +79,13 @@ export class TrainStep {
     this.feeds = new FeedBuilder(mg, maxBatch);
     this.dense = dense;
     this.lossWeights = Float32Array.from(mg.lossNames.map((n) => config.model.loss_weights[n] ?? 1));
-    this.lossOut = new Map(['loss', ...mg.lossNames.map((n) => `loss_${n}`)].map((n) => [n, new Float32Array(1)]));
+    const gn = mg.gradNorms ?? [];
+    this.gradNorm = gn.length > 0 ? new GradNorm(gn.map((x) => x.index), this.lossWeights, config.model.gradnorm ?? DEFAULT_GRADNORM) : undefined;
+    this.gradNorm?.write(this.lossWeights);
+    this.lastGradNorms = new Float64Array(gn.length);
+    this.lossOut = new Map(['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...gn.map((x) => x.output)].map((n) => [n, new Float32Array(1)]));
     this.embGradOut = mg.embGrads.map((_, i) => new Float32Array(maxBatch * mg.embInputs[i]!.width));
+    this.seqGradOut = mg.seqGrads.map((_, i) => new Float32Array(maxBatch * mg.seqInputs[i]!.maxLen * mg.layout.dim));
     this.masks = mg.maskInputs.map((m) => new Float32Array(maxBatch * m.width));
     this.dropoutRng = new Rng(config.train.seed ^ 0x5bd1e995);
   }
@@ -86,7 +103,7 @@ export class TrainStep {
       if (v === undefined) throw new Error(`no value for parameter ${p.param}`);
       return v;
     });
-    const base = ['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...mg.embGrads.map((e) => e.output)];
+    const base = ['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...(mg.gradNorms ?? []).map((x) => x.output), ...mg.embGrads.map((e) => e.output), ...mg.seqGrads.map((e) => e.output)];
     let dense: Dense;
     let fetch: string[];
     if ((cfg.type === 'adam' || cfg.type === 'adamw') && cfg.clipNorm === undefined) {
@@ -120,6 +137,17 @@ export class TrainStep {
     this.optimizer.restore(s);
   }
 
+  /** GradNorm's loss-weight state for checkpoints (undefined unless loss_weighting is gradnorm). */
+  getLossWeightState(): GradNormState | undefined {
+    return this.gradNorm?.state();
+  }
+
+  setLossWeightState(s: GradNormState): void {
+    if (this.gradNorm === undefined) throw new Error('this training step has no GradNorm loss weights to restore');
+    this.gradNorm.restore(s);
+    this.gradNorm.write(this.lossWeights);
+  }
+
   resetTimings(): void {
     this.timings = emptyTimings();
   }
@@ -144,13 +172,23 @@ export class TrainStep {
     tm.gather += t1 - t0;
     tm.ort += t2 - t1;
     if (!Number.isFinite(losses.loss!)) return losses; // the caller stops; weights stay as they were
+    if (this.gradNorm !== undefined) this.updateLossWeights(losses);
     if (this.dense.kind === 'graph') this.dense.adam.commit();
     else this.dense.opt.step(this.dense.grads);
     const t3 = performance.now();
     this.mg.embGrads.forEach((e, i) => this.embeddings.update(e.group, batch, this.embGradOut[i]!));
+    this.mg.seqGrads.forEach((e, i) => this.embeddings.updateSequence(e.group, e.field, batch, this.mg.seqInputs[i]!.maxLen, this.seqGradOut[i]!));
     tm.dense += t3 - t2;
     tm.sparse += performance.now() - t3;
     return losses;
+  }
+
+  /** GradNorm: read this step's task losses and gradient norms, update the weights fed next step. */
+  private updateLossWeights(losses: StepLosses): void {
+    const gn = this.mg.gradNorms!;
+    gn.forEach((x, k) => (this.lastGradNorms[k] = this.lossOut.get(x.output)![0]!));
+    this.gradNorm!.update(gn.map((x) => losses[x.loss]!), Array.from(this.lastGradNorms));
+    this.gradNorm!.write(this.lossWeights);
   }
 
   /** The output buffers for a batch of n rows (rebuilt only when n changes, e.g. the last batch). */
@@ -160,6 +198,9 @@ export class TrainStep {
       for (const [name, buf] of this.lossOut) out[name] = buf;
       this.mg.embGrads.forEach((e, i) => {
         out[e.output] = this.embGradOut[i]!.subarray(0, n * this.mg.embInputs[i]!.width);
+      });
+      this.mg.seqGrads.forEach((e, i) => {
+        out[e.output] = this.seqGradOut[i]!.subarray(0, n * this.mg.seqInputs[i]!.maxLen * this.mg.layout.dim);
       });
       if (this.dense.kind === 'js') {
         const grads = this.dense.grads;

@@ -67,7 +67,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   const tc = config.train;
   const mg = buildModelGraph(spec, layout, config.model, { training: true, seed: tc.seed });
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
-  const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling);
+  const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling);
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
   const fingerprint = fingerprintOf({ model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined }, rows: train.rows, data: opts.dataFingerprint ?? '' });
 
@@ -92,12 +92,15 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
     if (ck.best !== undefined) best = { params: ck.best.params, tables: ck.best.tables };
     pos = ck.position;
     step.dropoutRng.setState(pos.dropoutState);
+    if (pos.lossWeights !== undefined) step.setLossWeightState(pos.lossWeights);
   }
   const resumedFromStep = pos.globalStep;
 
   const checkpoint = async (): Promise<void> => {
     if (opts.checkpointDir === undefined) return;
     pos.dropoutState = step.dropoutRng.getState();
+    const lossWeights = step.getLossWeightState();
+    if (lossWeights !== undefined) pos.lossWeights = lossWeights;
     await saveCheckpoint(opts.checkpointDir, {
       position: pos, params, optimizer: step.optimizer.state(), tables: embeddings.tables, fingerprint,
       ...(best !== undefined ? { best: { params: best.params, tables: best.tables } } : {}),

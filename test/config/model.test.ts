@@ -39,6 +39,15 @@ describe('model config: towers, pooling, bottoms, families', () => {
     expect(() => parse({ escm2: { propensity_floor: 0 } })).toThrow(/propensity_floor/);
   });
 
+  it('parses model.gradnorm with strict keys and defaults', () => {
+    expect(parse({ loss_weighting: 'gradnorm', gradnorm: { alpha: 0.5 } }).model.gradnorm).toEqual({ alpha: 0.5, lr: 0.025 });
+    expect(parse({ gradnorm: { lr: 0.1 } }).model.gradnorm).toEqual({ alpha: 1.5, lr: 0.1 });
+    expect(parse({}).model.gradnorm).toBeUndefined();
+    expect(() => parse({ gradnorm: { alpha: 1, rate: 0.1 } })).toThrow(/rate/);
+    expect(() => parse({ gradnorm: { lr: 0 } })).toThrow(/model\.gradnorm\.lr/);
+    expect(() => parse({ gradnorm: { alpha: -1 } })).toThrow(/model\.gradnorm\.alpha/);
+  });
+
   it('derives the simulator schema from a chain of stages', () => {
     const c = loadConfig('aitm');
     expect(c.model.name).toBe('aitm');
