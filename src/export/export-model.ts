@@ -1,7 +1,9 @@
 /**
  * `esmm export`: one self-contained ONNX file that scores feature ids. Inputs (see inputs.ts):
  * int64 ids per categorical field [batch], padded ids + weights per multi-valued field
- * [batch, L] (weight 0 = padding), transformed numerics [batch, n]. Outputs: pctr, pcvr, pctcvr
+ * [batch, L] (weight 0 = padding), for an attention-pooled field sequence ids + mask [batch,
+ * max_len] (each row's last max_len items first to last from position 0, then id 0 / mask 0
+ * padding), transformed numerics [batch, n]. Outputs: pctr, pcvr, pctcvr
  * (+ paction for ESM2), each [batch, 1]. Embedding tables and dense parameters are initializers.
  * metadata_props document the inputs and where the FeatureSpec (raw value -> id) lives.
  */
@@ -9,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { encodeModel } from '../graph/onnx.js';
-import { buildModelGraph } from '../models/build-graph.js';
+import { buildModelGraph, type ModelGraph } from '../models/build-graph.js';
 import type { FunnelModel } from '../models/model.js';
 import { MODEL_FORMAT_VERSION } from '../models/persist.js';
 import { embeddingGroups } from '../models/spec.js';
@@ -36,6 +38,8 @@ export interface ExportResult {
   outputs: string[];
   /** FeatureSpec JSON text (to write next to the ONNX file unless embedded). */
   featureSpec: string;
+  /** max_len per attention-pooled field (its sequence inputs' length; exportFeeds' `sequences`). */
+  sequences: Record<string, number>;
   metadata: Record<string, string>;
 }
 
@@ -50,17 +54,22 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
     );
   }
   const pooling = model.config.model.multi_valued_pooling;
-  const modes = fieldModes(model);
-  const front = buildGatherGraph(model.layout, model.embeddings, groups, modes);
-  const frontBytes = encodeModel(front.graph, { paramsAs: 'initializers' });
+  const modes = model.layout.multiValued.map((f) => model.embeddings.modeOf(f.name));
   const mg = buildModelGraph(model.spec, model.layout, model.config.model, { training: false, seed: model.config.train.seed });
-  const fed = new Set([...mg.embInputs.map((e) => e.input), ...(mg.numericInput !== undefined ? [mg.numericInput] : [])]);
+  const sequences = sequencesOf(model, mg);
+  const front = buildGatherGraph(model.layout, model.embeddings, groups, modes, sequences);
+  const frontBytes = encodeModel(front.graph, { paramsAs: 'initializers' });
+  const fed = new Set([
+    ...mg.embInputs.map((e) => e.input),
+    ...mg.seqInputs.flatMap((q) => [q.input, q.maskInput]),
+    ...(mg.numericInput !== undefined ? [mg.numericInput] : []),
+  ]);
   const unsupported = mg.graph.inputs().filter((v) => !fed.has(v.name) && !mg.labelInputs.some((l) => l.input === v.name) && !v.name.startsWith('mask/'));
   if (unsupported.length > 0) {
     throw new UserError(`export does not support this model's graph input(s) ${unsupported.map((v) => v.name).join(', ')} yet`, { key: 'model' });
   }
   const backBytes = encodeModel(mg.graph, { paramsAs: 'initializers', paramValues: model.params, outputs: mg.predictions });
-  const inputs = exportInputs(model.layout, model.features.numericFields);
+  const inputs = exportInputs(model.layout, model.features.numericFields, sequences);
   const featureSpec = JSON.stringify(model.features.toJSON());
   const metadata: Record<string, string> = {
     esmm_export_version: String(EXPORT_FORMAT_VERSION),
@@ -70,6 +79,7 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
     esmm_inputs: JSON.stringify(inputs),
     esmm_outputs: JSON.stringify(mg.predictions),
     esmm_multi_valued_pooling: pooling,
+    ...(Object.keys(sequences).length > 0 ? { esmm_sequence_max_len: JSON.stringify(sequences) } : {}),
     ...(modes.some((m) => m !== pooling) ? { esmm_field_pooling: JSON.stringify(Object.fromEntries(model.layout.multiValued.map((f, m) => [f.name, modes[m]!]))) } : {}),
     esmm_oov_id: '0',
     esmm_feature_spec_sha256: createHash('sha256').update(featureSpec).digest('hex'),
@@ -78,7 +88,7 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
       : { esmm_feature_spec_file: opts.featureSpecFile ?? 'features.json' }),
   };
   const onnx = spliceModels(frontBytes, backBytes, { prefix: 'gather/', metadata, docString: docString(model, inputs, mg.predictions, opts) });
-  return { onnx, inputs, outputs: mg.predictions, featureSpec, metadata };
+  return { onnx, inputs, outputs: mg.predictions, featureSpec, sequences, metadata };
 }
 
 /** Write the export to `out` and, unless embedded, the FeatureSpec next to it. Returns the files written. */
@@ -102,25 +112,31 @@ function docString(model: FunnelModel, inputs: ExportInput[], outputs: string[],
     `Inputs are feature ids after the FeatureSpec in ${where} (vocabulary or hashing per field; id 0 = out of vocabulary; ids outside 0..size-1 read as 0).`,
     ...inputs.map((i) => `  ${i.name} ${i.dtype}[${i.shape.join(', ')}]: ${describe(i)}`),
     `Multi-valued fields are pooled by ${poolingText(model)} over weights (pad with id 0, weight 0).`,
+    ...(inputs.some((i) => i.kind === 'sequence_ids')
+      ? [
+          'Attention-pooled fields (seq_<field>_ids / seq_<field>_mask, [batch, max_len]): put each row\'s LAST max_len items (the most recent, lists being oldest first) ' +
+            'in their order from position 0, then pad with id 0 and mask 0; the mask of an item is its weight (1 without weights).',
+        ]
+      : []),
     `Outputs (float32 [batch, 1]): ${outputs.join(', ')}.`,
   ].join('\n');
 }
 
 /**
- * Sum/mean pooling per multi-valued field. Attention pooling (model.pooling.FIELD: attention) is
- * refused: the exported front pools in the gather graph and has no per-item sequence input yet.
+ * max_len per attention-pooled field (model.pooling.FIELD: attention), from the forward graph's
+ * sequence inputs: the length of the field's sequence ids and mask inputs.
  */
-function fieldModes(model: FunnelModel): ('sum' | 'mean')[] {
-  return model.layout.multiValued.map((f) => {
-    const mode = model.embeddings.modeOf(f.name);
-    if (mode === 'attention') {
-      throw new UserError(
-        `export does not support attention pooling yet (model.pooling.${f.name}); score with the saved model (esmm predict / serve) or retrain with sum or mean pooling`,
-        { key: `model.pooling.${f.name}` },
-      );
-    }
-    return mode;
-  });
+export function exportSequences(model: FunnelModel): Record<string, number> {
+  return sequencesOf(model, buildModelGraph(model.spec, model.layout, model.config.model, { training: false, seed: model.config.train.seed }));
+}
+
+function sequencesOf(model: FunnelModel, mg: ModelGraph): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const q of mg.seqInputs) out[q.field] = q.maxLen;
+  for (const f of model.layout.multiValued) {
+    if (model.embeddings.modeOf(f.name) === 'attention' && out[f.name] === undefined) throw new Error(`export: attention-pooled field '${f.name}' has no sequence input in the model graph`);
+  }
+  return out;
 }
 
 function poolingText(model: FunnelModel): string {
@@ -136,6 +152,10 @@ function describe(i: ExportInput): string {
       return `padded ids of multi-valued field '${i.field}' (0..${i.size! - 1})`;
     case 'multi_valued_weights':
       return `weights of '${i.field}' items (1 without weights, 0 = padding)`;
+    case 'sequence_ids':
+      return `ids of attention-pooled field '${i.field}' (0..${i.size! - 1}): each row's last ${i.shape[1]} items, first to last from position 0, then id 0 padding`;
+    case 'sequence_mask':
+      return `mask of '${i.field}' sequence positions (the item's weight, 1 without weights; 0 = padding)`;
     case 'numeric':
       return `transformed numerics tanh((x - mean) / std), columns ${i.field}`;
   }

@@ -1,4 +1,4 @@
-export { exportOnnx, writeExport, EXPORT_FORMAT_VERSION } from './export-model.js';
+export { exportOnnx, writeExport, exportSequences, EXPORT_FORMAT_VERSION } from './export-model.js';
 export type { ExportOptions, ExportResult } from './export-model.js';
 export { exportInputs } from './inputs.js';
 export type { ExportInput } from './inputs.js';

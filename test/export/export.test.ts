@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../src/models/persist.js';
-import { exportFeeds, exportOnnx, writeExport } from '../../src/export/index.js';
+import { exportFeeds, exportOnnx, exportSequences, writeExport } from '../../src/export/index.js';
 import type { EncodedChunk } from '../../src/data/batch.js';
 import { sliceEncoded } from '../../src/features/encodedRows.js';
 import { trainTiny } from './fixture.js';
@@ -39,12 +39,13 @@ async function check(name: string, overrides: Record<string, unknown> = {}): Pro
   expect(lengths.some((l) => l > 1)).toBe(true);
 
   const expected = await model.predictEncoded(chunk);
+  const sequences = exportSequences(model);
   const out = join(mkdtempSync(join(tmpdir(), 'esmm-export-')), 'model.onnx');
   const { files } = writeExport(model, out);
   expect(existsSync(join(out, '..', 'model.features.json'))).toBe(true);
   expect(files).toHaveLength(2);
   const session = await ort.InferenceSession.create(readFileSync(out));
-  const feeds = Object.fromEntries(Object.entries(exportFeeds(chunk, model.layout)).map(([k, v]) => [k, new ort.Tensor(v.data, v.dims)]));
+  const feeds = Object.fromEntries(Object.entries(exportFeeds(chunk, model.layout, sequences)).map(([k, v]) => [k, new ort.Tensor(v.data, v.dims)]));
   const result = await session.run(feeds);
   expect(Object.keys(result).sort()).toEqual([...model.predictionNames].sort());
   for (const p of model.predictionNames) {
@@ -57,8 +58,8 @@ async function check(name: string, overrides: Record<string, unknown> = {}): Pro
   }
 
   // Out-of-range and negative ids read the OOV row, as id 0 does.
-  const oov = exportFeeds(chunk, model.layout);
-  const bad = exportFeeds(chunk, model.layout);
+  const oov = exportFeeds(chunk, model.layout, sequences);
+  const bad = exportFeeds(chunk, model.layout, sequences);
   const catName = `cat_${model.layout.categorical[0]!.name}`;
   (oov[catName]!.data as BigInt64Array).fill(0n);
   (bad[catName]!.data as BigInt64Array).fill(BigInt(model.layout.categorical[0]!.size + 7));
@@ -89,6 +90,13 @@ describe('esmm export', () => {
   });
   it.each(['division', 'naive_cvr', 'aitm', 'escm2_dr'])('matches predictEncoded for %s', async (name) => {
     await check('esm2', { name });
+  });
+  const attention = { pooling: { recent_categories: { type: 'attention', target: 'item_category', max_len: 3 } } };
+  it('matches predictEncoded for esmm_ns with attention pooling (sequence inputs per group)', async () => {
+    await check('esmm_ns', attention);
+  });
+  it('matches predictEncoded for esm2 with attention pooling (paction, mean default)', async () => {
+    await check('esm2', { multi_valued_pooling: 'mean', ...attention });
   });
   it('matches predictEncoded with an mmoe bottom', async () => {
     await check('esm2', { bottom: { type: 'mmoe', experts: 2, expert: [8] } });

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MultiIds } from '../../src/data/batch.js';
+import { sliceEncoded } from '../../src/features/encodedRows.js';
 import type { EsmmConfig, ModelConfig } from '../../src/config/types.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../../src/config/defaults.js';
-import { UserError } from '../../src/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import * as ort from 'onnxruntime-node';
 import { exportFeeds } from '../../src/export/index.js';
@@ -192,8 +192,9 @@ describe('attention pooling wired into the model', () => {
     expect(mg.seqInputs).toEqual([]);
   });
 
-  it('trains with attention on recent_categories against item_category, predicts, saves/loads; export refuses', async () => {
-    const { dir, run } = await trainTiny('esmm', { pooling: { recent_categories: { type: 'attention', target: 'item_category', max_len: 5 } } });
+  it('trains with attention on recent_categories against item_category, predicts, saves/loads and exports', async () => {
+    const maxLen = 5;
+    const { dir, run } = await trainTiny('esmm', { pooling: { recent_categories: { type: 'attention', target: 'item_category', max_len: maxLen } } });
     const model = run.result.model;
     expect(model.embeddings.modeOf('recent_categories')).toBe('attention');
     expect([...model.params.keys()].some((k) => k.startsWith('attention_shared/recent_categories/'))).toBe(true);
@@ -213,8 +214,67 @@ describe('attention pooling wired into the model', () => {
     } finally {
       await scorer.release();
     }
-    expect(() => exportOnnx(loaded)).toThrow(UserError);
-    expect(() => exportOnnx(loaded)).toThrow(/attention pooling/);
+
+    // Export: rows with more than max_len items, empty rows and OOV ids (categorical and in the sequence).
+    const probe = structuredClone(sliceEncoded(chunk, 0, Math.min(chunk.rows, 200)));
+    const m = loaded.layout.multiValued.findIndex((f) => f.name === 'recent_categories');
+    const c = loaded.layout.categorical.findIndex((f) => f.name === 'item_category');
+    probe.categorical[c]![1] = 0; // OOV target
+    for (const col of probe.categorical) col[2] = 0; // everything OOV
+    const mv = probe.multiValued[m]!;
+    const rows = Array.from({ length: probe.rows }, (_, r) => Array.from(mv.ids.subarray(mv.offsets[r]!, mv.offsets[r + 1]!)));
+    rows[3] = [];
+    rows[4] = [0];
+    rows[5] = [1, 2, 2, 3, 1, 0, 4, 5]; // 8 > max_len: the first three fall out
+    rows[6] = [3, 0, 1, 2, 0, 4, 1];
+    rows[7] = [];
+    const offsets = new Int32Array(probe.rows + 1);
+    rows.forEach((ids, r) => (offsets[r + 1] = offsets[r]! + ids.length));
+    probe.multiValued[m] = { ids: Int32Array.from(rows.flat()), offsets, ...(mv.weights !== undefined ? { weights: Float32Array.from(rows.flat(), () => 1) } : {}) };
+    expect(rows.some((r) => r.length > maxLen) && rows.some((r) => r.length === 0)).toBe(true);
+
+    const expected = await loaded.predictEncoded(probe);
+    const exp = exportOnnx(loaded);
+    expect(exp.sequences).toEqual({ recent_categories: maxLen });
+    const inputs = JSON.parse(exp.metadata.esmm_inputs!) as { name: string; kind: string; shape: (number | string)[] }[];
+    expect(inputs.filter((i) => i.kind.startsWith('sequence_'))).toEqual([
+      expect.objectContaining({ name: 'seq_recent_categories_ids', kind: 'sequence_ids', shape: ['batch', maxLen] }),
+      expect.objectContaining({ name: 'seq_recent_categories_mask', kind: 'sequence_mask', shape: ['batch', maxLen] }),
+    ]);
+    expect(inputs.some((i) => i.name === 'multi_recent_categories_ids')).toBe(false);
+    const session = await ort.InferenceSession.create(exp.onnx);
+    try {
+      expect([...session.inputNames].sort()).toEqual(inputs.map((i) => i.name).sort());
+      const feedsOf = (f: ReturnType<typeof exportFeeds>): Record<string, ort.Tensor> => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, new ort.Tensor(v.data, v.dims)]));
+      const feeds = exportFeeds(probe, loaded.layout, exp.sequences);
+      const ids = feeds.seq_recent_categories_ids!.data as BigInt64Array;
+      const mask = feeds.seq_recent_categories_mask!.data as Float32Array;
+      expect(Array.from(ids.subarray(5 * maxLen, 6 * maxLen), Number)).toEqual([3, 1, 0, 4, 5]);
+      expect(Array.from(mask.subarray(3 * maxLen, 5 * maxLen))).toEqual([0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+      const result = await session.run(feedsOf(feeds));
+      for (const name of loaded.predictionNames) {
+        const got = result[name]!.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < probe.rows; i++) worst = Math.max(worst, Math.abs(got[i]! - expected[name]![i]!));
+        expect(worst, name).toBeLessThan(1e-6);
+        expect(Math.max(...got) - Math.min(...got), 'predictions vary by row').toBeGreaterThan(1e-4);
+      }
+      // Out-of-range and negative sequence ids read the OOV row, as id 0 does.
+      const oov = exportFeeds(probe, loaded.layout, exp.sequences);
+      const bad = exportFeeds(probe, loaded.layout, exp.sequences);
+      const size = loaded.layout.multiValued[m]!.size;
+      const oovIds = oov.seq_recent_categories_ids!.data as BigInt64Array;
+      const badIds = bad.seq_recent_categories_ids!.data as BigInt64Array;
+      for (let k = 0; k < oovIds.length; k++) {
+        oovIds[k] = 0n;
+        badIds[k] = k % 2 === 0 ? BigInt(size + 3) : -1n;
+      }
+      const r1 = await session.run(feedsOf(oov));
+      const r2 = await session.run(feedsOf(bad));
+      expect(Array.from(r2.pctcvr!.data as Float32Array)).toEqual(Array.from(r1.pctcvr!.data as Float32Array));
+    } finally {
+      await session.release();
+    }
     await model.release();
     await loaded.release();
   }, 120_000);
