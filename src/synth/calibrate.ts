@@ -22,31 +22,13 @@ export function calibrateIntercepts(world: SynthWorld, cfg: SynthConfig): Interc
   }
 
   // E[p(click)] = ctr.
-  const click = solveIncreasing((b) => {
-    let v = 0;
-    let dv = 0;
-    for (let i = 0; i < n; i++) {
-      const p = sigmoid(b + sClick[i]!);
-      v += p;
-      dv += p * (1 - p);
-    }
-    return [v / n, dv / n];
-  }, cfg.ctr);
+  const click = solveWeightedIntercept(sClick, undefined, cfg.ctr);
   // Rates given click are means weighted by p(click): that is what carts / clicks and
   // buys / clicks converge to.
   const weight = Float64Array.from(sClick, (s) => sigmoid(click + s));
   let weightSum = 0;
   for (let i = 0; i < n; i++) weightSum += weight[i]!;
-  const cart = solveIncreasing((b) => {
-    let v = 0;
-    let dv = 0;
-    for (let i = 0; i < n; i++) {
-      const p = sigmoid(b + sConv[i]!);
-      v += weight[i]! * p;
-      dv += weight[i]! * p * (1 - p);
-    }
-    return [v / weightSum, dv / weightSum];
-  }, cfg.cartRate);
+  const cart = solveWeightedIntercept(sConv, weight, cfg.cartRate);
   const pCart = Float64Array.from(sConv, (s) => sigmoid(cart + s));
   const L = cfg.cartLogOdds;
   // p(buy | click) = p(cart) p(buy | cart) + (1 - p(cart)) p(buy | no cart)   (ESM2)
@@ -63,6 +45,27 @@ export function calibrateIntercepts(world: SynthWorld, cfg: SynthConfig): Interc
     return [v / weightSum, dv / weightSum];
   }, cfg.cvr);
   return { click, cart, buy };
+}
+
+/**
+ * The intercept b with weighted mean of sigmoid(b + offset_i) equal to target (uniform weights
+ * when none are given): how every stage's base rate is calibrated.
+ */
+export function solveWeightedIntercept(offsets: ArrayLike<number>, weights: ArrayLike<number> | undefined, target: number): number {
+  const n = offsets.length;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += weights === undefined ? 1 : weights[i]!;
+  return solveIncreasing((b) => {
+    let v = 0;
+    let dv = 0;
+    for (let i = 0; i < n; i++) {
+      const w = weights === undefined ? 1 : weights[i]!;
+      const p = sigmoid(b + offsets[i]!);
+      v += w * p;
+      dv += w * p * (1 - p);
+    }
+    return [v / total, dv / total];
+  }, target);
 }
 
 /**

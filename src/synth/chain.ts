@@ -5,7 +5,7 @@
  * signal and get rarer along the chain. Intercepts b_k are calibrated so that p(stage k | stage
  * k-1) averages stageRates[k-1] over the rows that reach stage k-1.
  */
-import { solveIncreasing } from './calibrate.js';
+import { solveWeightedIntercept } from './calibrate.js';
 import type { SynthConfig } from './config.js';
 import { scoreImpression, sigmoid } from './funnel.js';
 import { Rng } from './prng.js';
@@ -26,18 +26,7 @@ export function calibrateChain(world: SynthWorld, cfg: SynthConfig, clickInterce
     reach[i] = sigmoid(clickIntercept + scores.click);
   }
   return cfg.stageRates.map((target) => {
-    let total = 0;
-    for (let i = 0; i < n; i++) total += reach[i]!;
-    const b = solveIncreasing((x) => {
-      let v = 0;
-      let dv = 0;
-      for (let i = 0; i < n; i++) {
-        const p = sigmoid(x + conv[i]!);
-        v += reach[i]! * p;
-        dv += reach[i]! * p * (1 - p);
-      }
-      return [v / total, dv / total];
-    }, target);
+    const b = solveWeightedIntercept(conv, reach, target);
     for (let i = 0; i < n; i++) reach[i] = reach[i]! * sigmoid(b + conv[i]!);
     return b;
   });

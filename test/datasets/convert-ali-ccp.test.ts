@@ -4,10 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/errors.js';
 import { convertAliCcp, type ConvertProgress } from '../../src/datasets/convert-ali-ccp.js';
 import { ALI_CCP_FIELDS, aliCcpColumn } from '../../src/datasets/ali-ccp-fields.js';
 import { copyJoinedSql, createCommonTableSql } from '../../src/datasets/ali-ccp-sql.js';
+import { expectUserError } from './helpers.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/ali-ccp-raw');
 const SKELETON = path.join(FIXTURES, 'sample_skeleton_fixture.csv');
@@ -34,15 +34,6 @@ async function withLine(dir: string, source: string, lineNumber: number, line: s
   const file = path.join(dir, `broken-${path.basename(source)}`);
   await writeFile(file, lines.join('\n'));
   return file;
-}
-
-async function expectUserError(promise: Promise<unknown>): Promise<UserError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
 }
 
 describe('convertAliCcp on the hand-written fixture', () => {

@@ -11,6 +11,7 @@ import { aliCcpSchema } from '../../src/datasets/ali-ccp-fields.js';
 import { convertAliCcp } from '../../src/datasets/convert-ali-ccp.js';
 import { materializePreset, preparePreset } from '../../src/datasets/materialize-preset.js';
 import { getPreset, listPresets } from '../../src/datasets/presets.js';
+import { expectUserError } from './helpers.js';
 
 const DATA = '/work/shared/data';
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/ali-ccp-raw');
@@ -35,15 +36,6 @@ async function summarize(file: string): Promise<Summary> {
     connection.closeSync();
     instance.closeSync();
   }
-}
-
-async function expectUserError(promise: Promise<unknown>): Promise<UserError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
 }
 
 /** The schema's columns are plain identifiers and all present in the file. */
