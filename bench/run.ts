@@ -1,48 +1,108 @@
 /**
- * `npm run bench`: the ESMM paper-setting training bench (bench/esmm.ts) at batch 512 and 2048,
- * then the PyTorch anchor in the same run when Debian's python3-torch is installed, then the ratio
- * ours / PyTorch per batch size. One JSON line per case.
+ * `npm run bench`: the ESMM paper-setting training bench, interleaved with PyTorch on the same
+ * machine: for each batch size, `--pairs` pairs of (ours, torch at each thread count), each run
+ * the same work (10 warm-up steps, then 60 timed steps, a fresh model each time). One JSON line per
+ * run, then one summary line per batch size: the median of the per-pair ratios (ours over
+ * PyTorch's best thread count in that pair) with its min and max, and samples per CPU-second of
+ * each engine (CPU time of the whole call, set-up and warm-up included, for both engines; it moves
+ * far less than wall time when other tenants share the machine).
  *
- * Options: --batches 512,2048  --runs 5  --steps N (default: about 80k samples a run)  --warm 16  --threads 2
- *          --embedding-optimizer adam|adagrad  --optimizer adam|sgd  --no-torch
+ * Options: --batches 512,2048  --pairs 5  --threads N (ORT intra-op threads, default all cores)
+ *          --torch-threads 1,2  --embedding-optimizer adam|adagrad  --optimizer adam|sgd  --no-torch
  */
 import os from 'node:os';
 import { esmmCase, type EsmmCaseOptions } from './esmm.js';
-import { runTorch, torchMissing, type TorchLine } from './torch.js';
+import { torchMissing } from './torch.js';
+import { TorchServer, type TorchServeLine } from './torch-serve.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** The PyTorch script's fixed work per call; ours does the same. */
+const STEPS = 60;
+const WARM = 10;
+
 const batches = (arg('batches') ?? '512,2048').split(',').map(Number);
-const base: Omit<EsmmCaseOptions, 'batch' | 'steps'> = {
-  runs: Number(arg('runs') ?? 5),
-  warm: Number(arg('warm') ?? 16),
+const pairs = Number(arg('pairs') ?? 5);
+const torchThreads = (arg('torch-threads') ?? '1,2').split(',').map(Number);
+const base: Omit<EsmmCaseOptions, 'batch'> = {
+  runs: 1,
+  steps: STEPS,
+  warm: WARM,
   threads: Number(arg('threads') ?? os.availableParallelism()),
   // torch's script uses SparseAdam for the embeddings: compare like with like by default.
   embeddingOptimizer: (arg('embedding-optimizer') ?? 'adam') as EsmmCaseOptions['embeddingOptimizer'],
   optimizer: (arg('optimizer') ?? 'adam') as EsmmCaseOptions['optimizer'],
 };
 
-console.log(JSON.stringify({ bench: 'machine', cpus: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, load_avg: os.loadavg().map((x) => +x.toFixed(2)) }));
-const ours = new Map<number, number>();
-for (const batch of batches) {
-  const steps = arg('steps') !== undefined ? Number(arg('steps')) : Math.ceil(81_920 / batch);
-  const line = await esmmCase({ ...base, batch, steps });
-  ours.set(batch, line.samples_per_s_median as number);
-  console.log(JSON.stringify(line));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const spread = (xs: number[], digits: number): { median: number; min: number; max: number } => ({
+  median: +median(xs).toFixed(digits),
+  min: +Math.min(...xs).toFixed(digits),
+  max: +Math.max(...xs).toFixed(digits),
+});
+const load = (): number => +os.loadavg()[0]!.toFixed(2);
+
+/** One of our runs, with the CPU seconds of the whole call (all threads of this process). */
+async function oursOnce(batch: number): Promise<{ sps: number; cpuS: number; line: Record<string, unknown> }> {
+  const c0 = process.cpuUsage();
+  const line = await esmmCase({ ...base, batch });
+  const c = process.cpuUsage(c0);
+  const cpuS = (c.user + c.system) / 1e6;
+  return { sps: line.samples_per_s_median as number, cpuS, line: { ...line, cpu_s_whole_call: +cpuS.toFixed(3) } };
 }
 
+console.log(JSON.stringify({ bench: 'machine', cpus: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, load_avg: os.loadavg().map((x) => +x.toFixed(2)) }));
 const missing = process.argv.includes('--no-torch') ? 'skipped (--no-torch)' : torchMissing();
-if (missing !== undefined) {
-  console.log(JSON.stringify({ bench: 'torch', skipped: true, reason: missing }));
-} else {
-  const torch: Map<number, TorchLine> = await runTorch(batches, (l) => console.log(JSON.stringify({ bench: 'torch', ...l, load_1m: +os.loadavg()[0]!.toFixed(2) })));
-  for (const batch of batches) {
-    const t = torch.get(batch);
-    const o = ours.get(batch);
-    if (t === undefined || o === undefined) continue;
-    console.log(JSON.stringify({ bench: 'ratio', batch, ours_samples_per_s: o, torch_samples_per_s: Math.round(t.samples_per_s_median), ours_over_torch: +(o / t.samples_per_s_median).toFixed(3) }));
+if (missing !== undefined) console.log(JSON.stringify({ bench: 'torch', skipped: true, reason: missing }));
+const torch = missing === undefined ? new TorchServer() : undefined;
+
+const samplesPerCall = (batch: number): number => (STEPS + WARM) * batch;
+for (const batch of batches) {
+  const ours: number[] = [];
+  const oursPerCpu: number[] = [];
+  const ratios: number[] = [];
+  const torchByThreads = new Map<number, { sps: number[]; perCpu: number[] }>(torchThreads.map((t) => [t, { sps: [], perCpu: [] }]));
+  const loads: number[] = [];
+  for (let p = 0; p < pairs; p++) {
+    loads.push(load());
+    const o = await oursOnce(batch);
+    ours.push(o.sps);
+    oursPerCpu.push(samplesPerCall(batch) / o.cpuS);
+    console.log(JSON.stringify({ ...o.line, pair: p + 1 }));
+    if (torch === undefined) continue;
+    let best = 0;
+    for (const t of torchThreads) {
+      const line: TorchServeLine = await torch.run(batch, t);
+      const acc = torchByThreads.get(t)!;
+      acc.sps.push(line.samples_per_s);
+      acc.perCpu.push(samplesPerCall(batch) / line.cpu_s_whole_call);
+      best = Math.max(best, line.samples_per_s);
+      console.log(JSON.stringify({ bench: 'torch', pair: p + 1, ...line, samples_per_s: Math.round(line.samples_per_s), load_1m: load() }));
+    }
+    ratios.push(o.sps / best);
   }
+  const summary: Record<string, unknown> = {
+    bench: 'summary',
+    batch,
+    pairs,
+    ours_samples_per_s: spread(ours, 0),
+    ours_samples_per_cpu_s: spread(oursPerCpu, 0),
+    load_1m: spread(loads, 2),
+  };
+  if (torch !== undefined) {
+    for (const [t, acc] of torchByThreads) {
+      summary[`torch_${t}t_samples_per_s`] = spread(acc.sps, 0);
+      summary[`torch_${t}t_samples_per_cpu_s`] = spread(acc.perCpu, 0);
+    }
+    summary.ours_over_torch_best = spread(ratios, 3);
+  }
+  console.log(JSON.stringify(summary));
 }
+torch?.close();
