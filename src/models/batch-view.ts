@@ -1,5 +1,5 @@
 import type { EncodedChunk } from '../data/batch.js';
-import { sliceEncoded } from '../features/encodedRows.js';
+import { sliceEncoded } from '../features/encoded-rows.js';
 import type { Batch } from '../train/batch.js';
 
 const NO_LABELS = new Map<never, Float32Array>();

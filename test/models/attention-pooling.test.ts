@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MultiIds } from '../../src/data/batch.js';
-import { sliceEncoded } from '../../src/features/encodedRows.js';
+import { sliceEncoded } from '../../src/features/encoded-rows.js';
 import type { EsmmConfig, ModelConfig } from '../../src/config/types.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../../src/config/defaults.js';
 import { parseConfig } from '../../src/config/load.js';
