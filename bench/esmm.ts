@@ -11,7 +11,7 @@ import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../src/config/defaults.js';
 import { buildModelGraph } from '../src/models/build-graph.js';
 import { EmbeddingSet } from '../src/models/embeddings.js';
 import { funnelSpec } from '../src/models/registry.js';
-import { embeddingGroups } from '../src/models/spec.js';
+import { embeddingGroups } from '../src/models/funnel-spec.js';
 import { BatchAssembler } from '../src/train/batch.js';
 import { sparseOptimizerConfig, TrainStep } from '../src/train/step.js';
 import { Rng } from '../src/util/random.js';

@@ -12,7 +12,7 @@ import { EmbeddingSet } from '../src/models/embeddings.js';
 import { layoutOf } from '../src/models/layout-of.js';
 import { FunnelModel } from '../src/models/model.js';
 import { funnelSpec } from '../src/models/registry.js';
-import { embeddingGroups } from '../src/models/spec.js';
+import { embeddingGroups } from '../src/models/funnel-spec.js';
 import { Rng } from '../src/synth/prng.js';
 
 export const PAPER_FIELDS = 23;

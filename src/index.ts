@@ -18,7 +18,7 @@ export { loadModel, saveModel } from './models/persist.js';
 export { FunnelModel } from './models/model.js';
 export type { Predictions, RowPrediction } from './models/model.js';
 export { funnelSpec } from './models/registry.js';
-export type { FunnelModelSpec } from './models/spec.js';
+export type { FunnelModelSpec } from './models/funnel-spec.js';
 export { evaluatePredictions } from './eval/evaluate.js';
 export type { FlatMetrics } from './eval/evaluate.js';
 export type { TrainResult, EpochRecord } from './train/trainer.js';

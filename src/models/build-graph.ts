@@ -4,7 +4,7 @@ import { gradients } from '../graph/autodiff.js';
 import { ATTENTION_MAX_LEN, type ModelConfig } from '../config/types.js';
 import { Rng } from '../util/random.js';
 import { buildLogProb, type LogProb, type ProbExpr } from './funnel.js';
-import { embeddingGroups, isRatio, type FunnelModelSpec, type LabelKey, type OutputExpr } from './spec.js';
+import { embeddingGroups, isRatio, type FunnelModelSpec, type LabelKey, type OutputExpr } from './funnel-spec.js';
 import { embeddingWidth, type FeatureLayout } from './layout.js';
 import { getBottom } from './bottoms/index.js';
 import { dense, type BlockContext } from './towers/mlp.js';

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 import type { Schema } from '../data/schema.js';
 import { branch, product, tower } from './funnel.js';
-import type { FunnelModelSpec } from './spec.js';
+import type { FunnelModelSpec } from './funnel-spec.js';
 import { MODEL_NAMES } from './names.js';
 import { aitm } from './families/aitm.js';
 import { escm2 } from './families/escm2.js';

@@ -8,7 +8,7 @@ import { EmbeddingSet } from '../models/embeddings.js';
 import { layoutOf } from '../models/layout-of.js';
 import { FunnelModel } from '../models/model.js';
 import { funnelSpec } from '../models/registry.js';
-import { embeddingGroups } from '../models/spec.js';
+import { embeddingGroups } from '../models/funnel-spec.js';
 import { evaluatePredictions, higherIsBetter, type FlatMetrics } from '../eval/evaluate.js';
 import { BatchAssembler } from './batch.js';
 import { fingerprintOf, hasCheckpoint, loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';

@@ -1,5 +1,5 @@
 import type { Value } from '../../graph/graph.js';
-import { glorotUniform } from '../init.js';
+import { glorotUniform } from '../param-init.js';
 import { activate, type BlockContext } from '../towers/mlp.js';
 
 /** Hidden width of DIN's local activation unit. */

@@ -1,6 +1,6 @@
 import type { Schema } from '../../data/schema.js';
 import { tower } from '../funnel.js';
-import type { FunnelModelSpec, LabelKey } from '../spec.js';
+import type { FunnelModelSpec, LabelKey } from '../funnel-spec.js';
 import { funnelStages } from './stages.js';
 
 /**

@@ -1,5 +1,5 @@
 import { product, tower } from '../funnel.js';
-import type { FunnelModelSpec, RegularizerDecl } from '../spec.js';
+import type { FunnelModelSpec, RegularizerDecl } from '../funnel-spec.js';
 
 /**
  * ESCM2 (Wang et al., SIGIR'22): ESMM (losses ctr and ctcvr over all impressions) plus a

@@ -1,7 +1,7 @@
 import type { Graph, Value } from '../../graph/graph.js';
 import type { ActivationName } from '../../config/types.js';
 import type { Rng } from '../../util/random.js';
-import { glorotUniform, zeros } from '../init.js';
+import { glorotUniform, zeros } from '../param-init.js';
 import { layerNorm } from '../blocks/layer-norm.js';
 import type { Tower } from './types.js';
 
