@@ -7,7 +7,7 @@ import { buildLogProb, type LogProb, type ProbExpr } from './funnel.js';
 import { embeddingGroups, isRatio, type FunnelModelSpec, type LabelKey, type OutputExpr } from './funnel-spec.js';
 import { embeddingWidth, type FeatureLayout } from './layout.js';
 import { getBottom } from './bottoms/index.js';
-import { dense, type BlockContext } from './towers/mlp.js';
+import { dense, type BlockContext } from './blocks/dense.js';
 import { getTower } from './towers/index.js';
 import type { FieldEmbeddings, ResolvedTower } from './towers/types.js';
 import { poolFieldGroups } from './blocks/field-pooling.js';

@@ -1,6 +1,6 @@
 import type { Value } from '../../graph/graph.js';
 import { glorotUniform } from '../param-init.js';
-import { activate, type BlockContext } from '../towers/mlp.js';
+import { activate, type BlockContext } from './dense.js';
 
 /** Hidden width of DIN's local activation unit. */
 const UNIT_HIDDEN = 36;

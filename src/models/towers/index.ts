@@ -1,6 +1,6 @@
 import type { TowerType } from '../../config/types.js';
-import { fmTower } from './fm.js';
-import { mlpTower } from './mlp.js';
+import { fmTower } from './fm-tower.js';
+import { mlpTower } from '../blocks/dense.js';
 import type { Tower } from './types.js';
 
 /** Tower types by name: adding one is a file in this folder and a line here. */

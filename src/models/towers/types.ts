@@ -1,6 +1,6 @@
 import type { Value } from '../../graph/graph.js';
 import type { ActivationName, TowerType } from '../../config/types.js';
-import type { BlockContext } from './mlp.js';
+import type { BlockContext } from '../blocks/dense.js';
 
 /** Tower types users can put in `model.towers.NAME.type`. */
 export const TOWER_TYPES: readonly TowerType[] = ['mlp', 'fm'];

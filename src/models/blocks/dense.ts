@@ -2,8 +2,8 @@ import type { Graph, Value } from '../../graph/graph.js';
 import type { ActivationName } from '../../config/types.js';
 import type { Rng } from '../../util/random.js';
 import { glorotUniform, zeros } from '../param-init.js';
-import { layerNorm } from '../blocks/layer-norm.js';
-import type { Tower } from './types.js';
+import { layerNorm } from './layer-norm.js';
+import type { Tower } from '../towers/types.js';
 
 /** Context shared by every block that adds layers to a model graph. */
 export interface BlockContext {
