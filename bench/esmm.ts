@@ -12,7 +12,7 @@ import { buildModelGraph } from '../src/models/build-graph.js';
 import { EmbeddingSet } from '../src/models/embeddings.js';
 import { funnelSpec } from '../src/models/registry.js';
 import { embeddingGroups } from '../src/models/funnel-spec.js';
-import { BatchAssembler } from '../src/train/batch.js';
+import { BatchAssembler } from '../src/data/batch-assembler.js';
 import { sparseOptimizerConfig, TrainStep } from '../src/train/step.js';
 import { Rng } from '../src/util/random.js';
 import { benchData, benchLayout, FIELDS } from './esmm-data.js';

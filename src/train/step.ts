@@ -8,7 +8,7 @@ import type { EmbeddingSet } from '../models/embeddings.js';
 import { FeedBuilder, type Feeds } from '../models/feeds.js';
 import { threadOpts } from '../models/model.js';
 import { Rng } from '../util/random.js';
-import type { Batch } from './batch.js';
+import type { Batch } from '../data/batch-assembler.js';
 import { addGraphAdam, GraphAdamState, type DenseOptimizerHandle } from './graph-adam.js';
 import { emptyTimings, type StepTimings } from './step-timings.js';
 import { GradNorm, type GradNormState } from './gradnorm.js';

@@ -10,7 +10,7 @@ import { FunnelModel } from '../models/model.js';
 import { funnelSpec } from '../models/registry.js';
 import { embeddingGroups } from '../models/funnel-spec.js';
 import { evaluatePredictions, higherIsBetter, type FlatMetrics } from '../eval/evaluate.js';
-import { BatchAssembler } from './batch.js';
+import { BatchAssembler } from '../data/batch-assembler.js';
 import { fingerprintOf, hasCheckpoint, loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';
 import type { TrainProgress } from './progress.js';
 import { snapshotModel, restoreSnapshot, type ModelSnapshot } from './snapshot.js';

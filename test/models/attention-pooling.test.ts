@@ -21,7 +21,7 @@ import { loadModel } from '../../src/models/persist.js';
 import { funnelSpec } from '../../src/models/registry.js';
 import { exportOnnx } from '../../src/export/index.js';
 import { Scorer } from '../../src/serve/scorer.js';
-import type { Batch } from '../../src/train/batch.js';
+import type { Batch } from '../../src/data/batch-assembler.js';
 import { TrainStep } from '../../src/train/step.js';
 import { trainTiny } from '../export/fixture.js';
 

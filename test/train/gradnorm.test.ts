@@ -20,7 +20,7 @@ import type { FeatureLayout } from '../../src/models/layout.js';
 import { funnelSpec } from '../../src/models/registry.js';
 import { layoutOf } from '../../src/models/layout-of.js';
 import { GraphSession, type Feeds } from '../../src/runtime/session.js';
-import { BatchAssembler } from '../../src/train/batch.js';
+import { BatchAssembler } from '../../src/data/batch-assembler.js';
 import { CHECKPOINT_DIR } from '../../src/train/checkpoint.js';
 import { GradNorm, gradNormUpdate, MIN_WEIGHT } from '../../src/train/gradnorm.js';
 import { TrainStep } from '../../src/train/step.js';

@@ -1,4 +1,4 @@
-import type { EncodedChunk, MultiIds } from '../data/batch.js';
+import type { EncodedChunk, MultiIds } from './batch.js';
 import type { LabelKey } from '../models/funnel-spec.js';
 
 /**
