@@ -3,7 +3,7 @@
  *   loadConfig -> loadData -> prepareFeatures -> trainModel -> evaluateModel -> printTable,
  * plus loadModel(dir) and model.predict(rows) for serving.
  */
-export { loadConfig, parseConfig, builtinConfigNames } from './config/load.js';
+export { loadConfig, parseConfig, builtinConfigNames } from './api/load-config.js';
 export type { EsmmConfig, DataConfig, ModelConfig, TrainConfig, FeaturesConfig, BottomConfig } from './config/types.js';
 export { loadData } from './api/load-data.js';
 export type { LoadedData } from './api/load-data.js';

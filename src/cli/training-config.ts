@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfig } from '../config/load.js';
+import { loadConfig, parseConfig } from '../api/load-config.js';
 import type { EsmmConfig } from '../config/types.js';
 import { preparePreset } from '../datasets/materialize-preset.js';
 import { UserError } from '../errors.js';

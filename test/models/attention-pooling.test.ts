@@ -8,7 +8,7 @@ import type { MultiIds } from '../../src/data/batch.js';
 import { sliceEncoded } from '../../src/features/encoded-rows.js';
 import type { EsmmConfig, ModelConfig } from '../../src/config/types.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../../src/config/defaults.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/api/load-config.js';
 import * as ort from 'onnxruntime-node';
 import { exportFeeds } from '../../src/export/index.js';
 import { encodeModel } from '../../src/graph/onnx.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/api/load-config.js';
 import { DEFAULT_MODEL } from '../../src/config/defaults.js';
 import type { Schema } from '../../src/data/schema.js';
 import { rowsToRawChunk } from '../../src/data/rows.js';

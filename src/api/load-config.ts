@@ -5,10 +5,10 @@ import YAML from 'yaml';
 import { UserError } from '../errors.js';
 import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
-import { ConfigChecker, type Obj } from './check.js';
-import { DEFAULT_TRAIN } from './defaults.js';
-import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from './types.js';
-import { checkModelFields, parseModel } from './parse-model.js';
+import { ConfigChecker, type Obj } from '../config/check.js';
+import { DEFAULT_TRAIN } from '../config/defaults.js';
+import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
+import { checkModelFields, parseModel } from '../config/parse-model.js';
 
 /** Folder of the built-in configs shipped with the package (configs/*.yaml). */
 function builtinDir(): string {
