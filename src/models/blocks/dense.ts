@@ -3,7 +3,6 @@ import type { ActivationName } from '../../config/types.js';
 import type { Rng } from '../../util/random.js';
 import { glorotUniform, zeros } from '../param-init.js';
 import { layerNorm } from './layer-norm.js';
-import type { Tower } from '../towers/types.js';
 
 /** Context shared by every block that adds layers to a model graph. */
 export interface BlockContext {
@@ -49,9 +48,3 @@ export function mlp(ctx: BlockContext, prefix: string, x: Value, inWidth: number
   });
   return { out: h, width };
 }
-
-/** The plain tower: an MLP over the bottom's output (ESMM paper: 360-200-80 then the logit). */
-export const mlpTower: Tower = ({ ctx, name, input, width, cfg }) => {
-  const { out, width: w } = mlp(ctx, `tower_${name}`, input, width, cfg.sizes, cfg.norm);
-  return { hidden: out, width: w };
-};

@@ -1,9 +1,6 @@
 import type { Value } from '../../graph/graph.js';
-import type { ActivationName, TowerType } from '../../config/types.js';
+import type { ActivationName } from '../../config/types.js';
 import type { BlockContext } from '../blocks/dense.js';
-
-/** Tower types users can put in `model.towers.NAME.type`. */
-export const TOWER_TYPES: readonly TowerType[] = ['mlp', 'fm'];
 
 /** The embedding fields after field-wise pooling, as one [batch, count * dim] value. */
 export interface FieldEmbeddings {
@@ -14,7 +11,8 @@ export interface FieldEmbeddings {
 
 /** A tower's settings with every fallback filled in. */
 export interface ResolvedTower {
-  type: TowerType;
+  /** A key of TOWERS (towers/index.ts). */
+  type: string;
   sizes: number[];
   activation: ActivationName;
   dropout: number;
