@@ -12,7 +12,7 @@ import { DEFAULT_MODEL } from '../../src/config/defaults.js';
 import type { ModelConfig } from '../../src/config/types.js';
 import { getBottom } from '../../src/models/bottoms/index.js';
 import { fmTower } from '../../src/models/towers/fm-tower.js';
-import type { BlockContext } from '../../src/models/blocks/dense.js';
+import type { BlockContext } from '../../src/models/blocks/block-context.js';
 import { layerNorm } from '../../src/models/blocks/layer-norm.js';
 import { poolFieldGroups } from '../../src/models/blocks/field-pooling.js';
 import { attentionPool } from '../../src/models/blocks/attention-pooling.js';

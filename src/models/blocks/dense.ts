@@ -1,19 +1,8 @@
 import type { Graph, Value } from '../../graph/graph.js';
 import type { ActivationName } from '../../config/types.js';
-import type { Rng } from '../../util/random.js';
 import { glorotUniform, zeros } from '../param-init.js';
 import { layerNorm } from './layer-norm.js';
-
-/** Context shared by every block that adds layers to a model graph. */
-export interface BlockContext {
-  g: Graph;
-  rng: Rng;
-  activation: ActivationName;
-  /** Dropout rate; > 0 only in the training graph. */
-  dropout: number;
-  /** Registers a dropout mask input of the given width and keep-rate and returns it (training graph only). */
-  dropoutMask: (name: string, width: number, rate: number) => Value;
-}
+import type { BlockContext } from './block-context.js';
 
 export function activate(g: Graph, x: Value, act: ActivationName): Value {
   switch (act) {

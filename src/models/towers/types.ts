@@ -1,13 +1,6 @@
 import type { Value } from '../../graph/graph.js';
 import type { ActivationName } from '../../config/types.js';
-import type { BlockContext } from '../blocks/dense.js';
-
-/** The embedding fields after field-wise pooling, as one [batch, count * dim] value. */
-export interface FieldEmbeddings {
-  value: Value;
-  count: number;
-  dim: number;
-}
+import type { BlockContext, FieldEmbeddings } from '../blocks/block-context.js';
 
 /** A tower's settings with every fallback filled in. */
 export interface ResolvedTower {
