@@ -1,3 +1,4 @@
+import type { LabelKey } from '../data/batch.js';
 import type { ProbExpr } from './funnel.js';
 
 /**
@@ -5,12 +6,6 @@ import type { ProbExpr } from './funnel.js';
  * what each loss is attached to, and how the three user-facing probabilities are composed.
  * ESMM, ESM2, the baselines and N-stage chains are all values of this type (models/registry.ts).
  */
-
-/**
- * A label a loss is scored against: `click`, `buy`, `action` (any post-click action column) or
- * `col:NAME` for one specific label column (N-stage chains).
- */
-export type LabelKey = 'click' | 'buy' | 'action' | `col:${string}`;
 
 export interface TowerDecl {
   /** Tower name, used for parameter names (ctr, cvr, ...). */

@@ -1,7 +1,8 @@
 import type { Graph, Value } from '../graph/graph.js';
 import type { ModelConfig } from '../config/types.js';
 import { buildLogProb, type LogProb, type ProbExpr } from './funnel.js';
-import type { LabelKey, RegularizerDecl } from './funnel-spec.js';
+import type { LabelKey } from '../data/batch.js';
+import type { RegularizerDecl } from './funnel-spec.js';
 import { stopGradient } from './blocks/stop-gradient.js';
 
 /** A named scalar loss term; `task` terms take part in uncertainty weighting, penalties do not. */

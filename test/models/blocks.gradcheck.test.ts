@@ -20,7 +20,7 @@ import { aitModule } from '../../src/models/blocks/ait.js';
 import { combineLosses, LOG_VARIANCE_PARAM } from '../../src/models/loss-weighting.js';
 import { buildRegularizer } from '../../src/models/regularizers.js';
 import { tower, type LogProb, type ProbExpr } from '../../src/models/funnel.js';
-import type { LabelKey } from '../../src/models/funnel-spec.js';
+import type { LabelKey } from '../../src/data/batch.js';
 import { Rng } from '../../src/util/random.js';
 import { gradCheck } from '../graph/gradcheck.js';
 

@@ -1,6 +1,7 @@
 import type { Schema } from '../../data/schema.js';
 import { tower } from '../funnel.js';
-import type { FunnelModelSpec, LabelKey } from '../funnel-spec.js';
+import type { LabelKey } from '../../data/batch.js';
+import type { FunnelModelSpec } from '../funnel-spec.js';
 import { funnelStages } from './stages.js';
 
 /**
