@@ -4,6 +4,9 @@
  * plus loadModel(dir) and model.predict(rows) for serving.
  */
 export { loadConfig, parseConfig, builtinConfigNames } from './api/load-config.js';
+export { presetConfig } from './api/preset-config.js';
+export type { PresetFiles } from './api/preset-config.js';
+export { readForModel } from './api/read-for-model.js';
 export type { EsmmConfig, DataConfig, ModelConfig, TrainConfig, FeaturesConfig, BottomConfig } from './config/types.js';
 export { loadData } from './api/load-data.js';
 export type { LoadedData } from './api/load-data.js';
