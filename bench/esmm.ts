@@ -80,7 +80,7 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
     const start = (k++ % cycle) * o.batch;
     const batch = assembler.assemble(start, start + o.batch, order);
     assembleMs += performance.now() - a;
-    lastLoss = (await step.run(batch, 0)).loss!;
+    lastLoss = (await step.run(batch)).loss!;
   };
   for (let i = 0; i < o.warm; i++) await oneStep();
   step.resetTimings();

@@ -122,7 +122,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
       const start = b * batchSize;
       const end = Math.min(train.rows, start + batchSize);
       const batch = assembler.assemble(start, end, order);
-      const losses = await step.run(batch, config.model.dropout);
+      const losses = await step.run(batch);
       const loss = losses.loss!;
       if (!Number.isFinite(loss)) {
         await step.release();
