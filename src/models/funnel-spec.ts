@@ -55,8 +55,6 @@ export interface FunnelModelSpec {
   /** Extra loss terms (AITM's calibrator, ESCM2's counterfactual risks). */
   regularizers?: RegularizerDecl[];
   outputs: { pctr: OutputExpr; pcvr: OutputExpr; pctcvr: OutputExpr; paction?: OutputExpr };
-  /** True when the model needs post-click action labels (ESM2, chains). */
-  needsActions: boolean;
 }
 
 export function isRatio(e: OutputExpr): e is { kind: 'ratio'; num: ProbExpr; den: ProbExpr } {

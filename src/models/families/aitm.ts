@@ -38,6 +38,5 @@ export function aitm(schema: Schema): FunnelModelSpec {
       pctcvr: y[last]!,
       ...(stages.length > 2 ? { paction: { kind: 'ratio' as const, num: y[1]!, den: y[0]! } } : {}),
     },
-    needsActions: stages.length > 2,
   };
 }

@@ -33,6 +33,5 @@ export function chain(schema: Schema): FunnelModelSpec {
       pctcvr: cumulative[cumulative.length - 1]!,
       ...(stages.length > 2 ? { paction: probs[1]! } : {}),
     },
-    needsActions: stages.length > 2,
   };
 }

@@ -17,6 +17,5 @@ export function division(): FunnelModelSpec {
       { name: 'ctcvr', prob: ctcvr, label: 'buy', space: 'impressions' },
     ],
     outputs: { pctr: ctr, pcvr: { kind: 'ratio', num: ctcvr, den: ctr }, pctcvr: ctcvr },
-    needsActions: false,
   };
 }

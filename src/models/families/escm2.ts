@@ -27,6 +27,5 @@ export function escm2(variant: 'ipw' | 'dr'): FunnelModelSpec {
     ],
     regularizers: [reg],
     outputs: { pctr: ctr, pcvr: cvr, pctcvr: product(ctr, cvr) },
-    needsActions: false,
   };
 }

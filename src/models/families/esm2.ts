@@ -32,6 +32,5 @@ export function esm2(schema: Schema): FunnelModelSpec {
       { name: 'ctcvr', prob: product(y1, pcvr), label: 'buy', space: 'impressions' },
     ],
     outputs: { pctr: y1, pcvr, pctcvr: product(y1, pcvr), paction: y2 },
-    needsActions: true,
   };
 }

@@ -21,6 +21,5 @@ export function esmm(shared: boolean): FunnelModelSpec {
       { name: 'ctcvr', prob: product(ctr, cvr), label: 'buy', space: 'impressions' },
     ],
     outputs: { pctr: ctr, pcvr: cvr, pctcvr: product(ctr, cvr) },
-    needsActions: false,
   };
 }

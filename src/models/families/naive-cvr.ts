@@ -20,6 +20,5 @@ export function naiveCvr(): FunnelModelSpec {
       { name: 'cvr', prob: cvr, label: 'buy', space: 'clicked' },
     ],
     outputs: { pctr: ctr, pcvr: cvr, pctcvr: product(ctr, cvr) },
-    needsActions: false,
   };
 }
