@@ -3,7 +3,8 @@ import { Graph, type Value } from '../graph/graph.js';
 import { gradients } from '../graph/autodiff.js';
 import { ATTENTION_MAX_LEN, type ModelConfig } from '../config/types.js';
 import { Rng } from '../util/random.js';
-import { buildLogProb, type LogProb, type ProbExpr } from './funnel.js';
+import { bce } from '../graph/losses.js';
+import { buildLogProb, type LogProbCache } from './funnel.js';
 import type { LabelKey } from '../data/batch.js';
 import { embeddingGroups, isRatio, type FunnelModelSpec, type OutputExpr } from './funnel-spec.js';
 import { embeddingWidth, type FeatureLayout } from './layout.js';
@@ -162,7 +163,7 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     logits.set(t.name, out.logitTerm === undefined ? head : g.add(head, out.logitTerm));
   }
 
-  const cache = new Map<ProbExpr, LogProb>();
+  const cache: LogProbCache = new Map();
   const labelInputs: ModelGraph['labelInputs'] = [];
   const labelValues = new Map<LabelKey, Value>();
   const labelValue = (key: LabelKey): Value => {
@@ -200,11 +201,14 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
 
   // Losses (ESMM eq. 3, ESM2 eq. 10): BCE on entire-space probabilities, from log-probs; then the
   // model's regularisers (AITM's calibrator, ESCM2's counterfactual risks).
-  const named: NamedLoss[] = spec.losses.map((loss) => ({
-    name: loss.name,
-    value: bce(g, buildLogProb(g, loss.prob, logits, cache), labelValue(loss.label), loss.space === 'clicked' ? labelValue('click') : undefined),
-    task: true,
-  }));
+  const named: NamedLoss[] = spec.losses.map((loss) => {
+    const lp = buildLogProb(g, loss.prob, logits, cache);
+    return {
+      name: loss.name,
+      value: bce(g, lp.logp, lp.log1mp, labelValue(loss.label), loss.space === 'clicked' ? labelValue('click') : undefined),
+      task: true,
+    };
+  });
   for (const r of spec.regularizers ?? []) named.push(...buildRegularizer({ g, logits, cache, label: labelValue, cfg }, r));
   for (const l of named) {
     g.output(`loss_${l.name}`, l.value);
@@ -295,16 +299,4 @@ export function resolveTower(cfg: ModelConfig, name: string): ResolvedTower {
     dropout: t?.dropout ?? cfg.dropout,
     norm: t?.norm ?? 'none',
   };
-}
-
-/**
- * Mean binary cross-entropy from log-probabilities: -mean(y log p + (1 - y) log(1 - p)).
- * With `rowMask`, the mean is over rows where the mask is 1 (the clicked space).
- */
-function bce(g: Graph, lp: LogProb, y: Value, rowMask?: Value): Value {
-  const ll = g.add(g.mul(y, g.sub(lp.logp, lp.log1mp)), lp.log1mp);
-  if (rowMask === undefined) return g.neg(g.reduceMean(ll, [0, 1], false));
-  const sum = g.reduceSum(g.mul(ll, rowMask), [0, 1], false);
-  const count = g.clip(g.reduceSum(rowMask, [0, 1], false), 1, 1e30);
-  return g.neg(g.div(sum, count));
 }
