@@ -9,7 +9,7 @@
  * Prints one JSON line per (seed, model), then the mean table.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/api/load-config.js';
 import { compareModels } from '../src/api/compare.js';
 import { printTable } from '../src/report/table.js';
 import type { FlatMetrics } from '../src/eval/evaluate.js';

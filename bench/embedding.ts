@@ -9,7 +9,7 @@
  */
 import { EmbeddingTable } from '../src/embedding/table.js';
 import type { SparseOptimizerConfig } from '../src/embedding/sparse-optimizer.js';
-import { mix32 } from '../src/embedding/init.js';
+import { mix32 } from '../src/embedding/row-init.js';
 
 const ROWS = 2_000_000;
 const DIM = 18;

@@ -11,9 +11,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig } from '../src/api/load-config.js';
 import { trainAndEvaluate } from '../src/api/pipeline.js';
-import { sliceEncoded } from '../src/features/encodedRows.js';
+import { sliceEncoded } from '../src/features/encoded-rows.js';
 import { exportFeeds, writeExport } from '../src/export/index.js';
 
 const python = process.env.ESMM_PYTHON ?? 'python3';

@@ -3,7 +3,7 @@
  * a fitted FeatureSpec, for the scorer and server benchmarks. Scoring cost does not depend on
  * the weights' values, so no training is needed.
  */
-import { parseConfig } from '../src/config/load.js';
+import { parseConfig } from '../src/api/load-config.js';
 import { rowsToRawChunk, type CellValue } from '../src/data/rows.js';
 import type { Schema } from '../src/data/schema.js';
 import { FeatureSpec } from '../src/features/spec.js';
@@ -12,7 +12,7 @@ import { EmbeddingSet } from '../src/models/embeddings.js';
 import { layoutOf } from '../src/models/layout-of.js';
 import { FunnelModel } from '../src/models/model.js';
 import { funnelSpec } from '../src/models/registry.js';
-import { embeddingGroups } from '../src/models/spec.js';
+import { embeddingGroups } from '../src/models/funnel-spec.js';
 import { Rng } from '../src/synth/prng.js';
 
 export const PAPER_FIELDS = 23;

@@ -3,7 +3,10 @@
  *   loadConfig -> loadData -> prepareFeatures -> trainModel -> evaluateModel -> printTable,
  * plus loadModel(dir) and model.predict(rows) for serving.
  */
-export { loadConfig, parseConfig, builtinConfigNames } from './config/load.js';
+export { loadConfig, parseConfig, builtinConfigNames } from './api/load-config.js';
+export { presetConfig } from './api/preset-config.js';
+export type { PresetFiles } from './api/preset-config.js';
+export { readForModel } from './api/read-for-model.js';
 export type { EsmmConfig, DataConfig, ModelConfig, TrainConfig, FeaturesConfig, BottomConfig } from './config/types.js';
 export { loadData } from './api/load-data.js';
 export type { LoadedData } from './api/load-data.js';
@@ -18,10 +21,11 @@ export { loadModel, saveModel } from './models/persist.js';
 export { FunnelModel } from './models/model.js';
 export type { Predictions, RowPrediction } from './models/model.js';
 export { funnelSpec } from './models/registry.js';
-export type { FunnelModelSpec } from './models/spec.js';
+export type { FunnelModelSpec } from './models/funnel-spec.js';
 export { evaluatePredictions } from './eval/evaluate.js';
 export type { FlatMetrics } from './eval/evaluate.js';
-export type { TrainResult, EpochRecord } from './train/trainer.js';
+export type { TrainResult } from './train/trainer.js';
+export type { EpochRecord } from './train/epoch-record.js';
 export type { Schema } from './data/schema.js';
 export { UserError } from './errors.js';
 export * as metrics from './metrics/index.js';

@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig, parseConfig } from '../config/load.js';
+import { loadConfig } from '../api/load-config.js';
+import { presetConfig } from '../api/preset-config.js';
 import type { EsmmConfig } from '../config/types.js';
-import { preparePreset } from '../datasets/materialize-preset.js';
 import { UserError } from '../errors.js';
 import { log } from './args.js';
 import { configOverrides } from './overrides.js';
@@ -23,15 +20,11 @@ export async function trainingConfig(command: string, v: Flags): Promise<EsmmCon
   }
   if (v.config !== undefined) throw new UserError(`esmm ${command}: give --config or --preset, not both`);
   if (v.train === undefined) throw new UserError(`esmm ${command}: --preset needs --train FILE`);
-  const tmp = mkdtempSync(join(tmpdir(), 'esmm-preset-'));
-  log(`preparing ${v.train} with the '${v.preset}' preset`);
-  const train = await preparePreset(v.preset, v.train, tmp);
-  const data: Record<string, string> = { train: train.file };
-  for (const split of ['valid', 'test'] as const) {
-    const f = v[split];
-    if (f !== undefined) data[split] = (await preparePreset(v.preset, f, join(tmp, split))).file;
-  }
-  return parseConfig({ ...overrides, data, schema: train.schema }, `preset:${v.preset}`, process.cwd());
+  return presetConfig(v.preset, {
+    train: v.train,
+    ...(v.valid !== undefined ? { valid: v.valid } : {}),
+    ...(v.test !== undefined ? { test: v.test } : {}),
+  }, overrides, { log });
 }
 
 export const PRESET_FLAGS = {

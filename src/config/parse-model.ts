@@ -1,5 +1,3 @@
-import { MODEL_NAMES } from '../models/names.js';
-import { TOWER_TYPES } from '../models/towers/types.js';
 import type { ConfigChecker } from './check.js';
 import { DEFAULT_GRADNORM, DEFAULT_MODEL } from './defaults.js';
 import type { Schema } from '../data/schema.js';
@@ -7,8 +5,18 @@ import type { BottomConfig, FieldPooling, ModelConfig, TowerConfig } from './typ
 
 const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
 
+/**
+ * The names `model.name`, `model.towers.NAME.type` and `model.bottom.type` may take: the keys of
+ * the registries in models/ (api/load-config.ts passes them in, so config/ never imports models/).
+ */
+export interface RegistryNames {
+  models: readonly string[];
+  towers: readonly string[];
+  bottoms: readonly string[];
+}
+
 /** The `model:` block: architecture, per-tower settings, pooling, loss weighting. */
-export function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
+export function parseModel(c: ConfigChecker, v: unknown, names: RegistryNames): ModelConfig {
   const o = c.object(v, 'model');
   c.onlyKeys(o, 'model', [
     'name', 'embedding_dim', 'tower', 'activation', 'dropout', 'bottom', 'loss_weights', 'loss_weighting', 'multi_valued_pooling',
@@ -18,7 +26,7 @@ export function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
     ...DEFAULT_MODEL, bottom: { ...DEFAULT_MODEL.bottom }, loss_weights: {}, towers: {}, field_groups: {}, pooling: {},
     aitm: { ...DEFAULT_MODEL.aitm }, escm2: { ...DEFAULT_MODEL.escm2 },
   };
-  if (o.name !== undefined) m.name = c.oneOf(o.name, 'model.name', MODEL_NAMES);
+  if (o.name !== undefined) m.name = c.oneOf(o.name, 'model.name', names.models);
   if (o.embedding_dim !== undefined) m.embedding_dim = c.positiveInt(o.embedding_dim, 'model.embedding_dim');
   if (o.tower !== undefined) m.tower = c.intList(o.tower, 'model.tower');
   if (o.activation !== undefined) m.activation = c.oneOf(o.activation, 'model.activation', ACTIVATIONS);
@@ -29,9 +37,9 @@ export function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
     const lw = c.object(o.loss_weights, 'model.loss_weights');
     for (const [k, w] of Object.entries(lw)) m.loss_weights[k] = c.number(w, `model.loss_weights.${k}`, { min: 0 });
   }
-  if (o.bottom !== undefined) m.bottom = parseBottom(c, o.bottom);
+  if (o.bottom !== undefined) m.bottom = parseBottom(c, o.bottom, names.bottoms);
   if (o.towers !== undefined) {
-    for (const [name, t] of Object.entries(c.object(o.towers, 'model.towers'))) m.towers[name] = parseTower(c, t, `model.towers.${name}`);
+    for (const [name, t] of Object.entries(c.object(o.towers, 'model.towers'))) m.towers[name] = parseTower(c, t, `model.towers.${name}`, names.towers);
   }
   if (o.field_groups !== undefined) m.field_groups = parseFieldGroups(c, o.field_groups);
   if (o.pooling !== undefined) {
@@ -60,10 +68,10 @@ export function parseModel(c: ConfigChecker, v: unknown): ModelConfig {
   return m;
 }
 
-function parseBottom(c: ConfigChecker, v: unknown): BottomConfig {
+function parseBottom(c: ConfigChecker, v: unknown, types: readonly string[]): BottomConfig {
   const o = c.object(v, 'model.bottom');
   c.onlyKeys(o, 'model.bottom', ['type', 'hidden', 'experts', 'expert', 'task_experts', 'levels']);
-  const b: BottomConfig = { type: c.oneOf(o.type, 'model.bottom.type', ['embedding', 'shared_bottom', 'mmoe', 'ple'] as const) };
+  const b: BottomConfig = { type: c.oneOf(o.type, 'model.bottom.type', types) };
   if (o.hidden !== undefined) b.hidden = c.intList(o.hidden, 'model.bottom.hidden');
   if (o.experts !== undefined) b.experts = c.positiveInt(o.experts, 'model.bottom.experts');
   if (o.expert !== undefined) b.expert = c.intList(o.expert, 'model.bottom.expert');
@@ -72,10 +80,10 @@ function parseBottom(c: ConfigChecker, v: unknown): BottomConfig {
   return b;
 }
 
-function parseTower(c: ConfigChecker, v: unknown, key: string): TowerConfig {
+function parseTower(c: ConfigChecker, v: unknown, key: string, types: readonly string[]): TowerConfig {
   const o = c.object(v, key);
   c.onlyKeys(o, key, ['type', 'sizes', 'activation', 'dropout', 'norm']);
-  const t: TowerConfig = { type: o.type === undefined ? 'mlp' : c.oneOf(o.type, `${key}.type`, TOWER_TYPES) };
+  const t: TowerConfig = { type: o.type === undefined ? 'mlp' : c.oneOf(o.type, `${key}.type`, types) };
   if (o.sizes !== undefined) t.sizes = c.intList(o.sizes, `${key}.sizes`);
   if (o.activation !== undefined) t.activation = c.oneOf(o.activation, `${key}.activation`, ACTIVATIONS);
   if (o.dropout !== undefined) t.dropout = c.number(o.dropout, `${key}.dropout`, { min: 0, max: 0.95 });

@@ -24,7 +24,8 @@ export interface FeaturesConfig {
 export type ActivationName = 'relu' | 'tanh' | 'sigmoid';
 
 export interface BottomConfig {
-  type: 'embedding' | 'shared_bottom' | 'mmoe' | 'ple';
+  /** A key of BOTTOMS (models/bottoms/index.ts), checked when the config is loaded. */
+  type: string;
   /** shared_bottom: hidden sizes of the shared MLP. */
   hidden?: number[];
   /** mmoe/ple: number of (shared) experts and each expert's MLP sizes. */
@@ -35,11 +36,10 @@ export interface BottomConfig {
   levels?: number;
 }
 
-export type TowerType = 'mlp' | 'fm';
-
 /** One tower's settings (`model.towers.NAME`); unset keys fall back to model.tower/activation/dropout. */
 export interface TowerConfig {
-  type: TowerType;
+  /** A key of TOWERS (models/towers/index.ts), checked when the config is loaded. */
+  type: string;
   sizes?: number[];
   activation?: ActivationName;
   dropout?: number;
@@ -78,6 +78,7 @@ export interface GradNormConfig {
 }
 
 export interface ModelConfig {
+  /** A key of MODELS (models/registry.ts), checked when the config is loaded. */
   name: string;
   embedding_dim: number;
   tower: number[];

@@ -66,3 +66,9 @@ export interface EncodedLabels {
   /** Each action column by name. */
   actions: Map<string, Float32Array>;
 }
+
+/**
+ * A label a loss is scored against: `click`, `buy`, `action` (any post-click action column) or
+ * `col:NAME` for one specific label column (N-stage chains).
+ */
+export type LabelKey = 'click' | 'buy' | 'action' | `col:${string}`;

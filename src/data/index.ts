@@ -4,6 +4,6 @@ export type { ReadOptions, ReadStats, ChunkStream, SkippedRow } from './reader.j
 export { concatChunks, sliceChunk, takeRows, emptyRawChunk } from './chunks.js';
 export { rowsToRawChunk } from './rows.js';
 export type { CellValue, RowsOptions } from './rows.js';
-export { validateSchema } from './validateSchema.js';
+export { validateSchema } from './validate-schema.js';
 export { detectFormat } from './format.js';
 export type { FileFormat } from './format.js';

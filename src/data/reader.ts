@@ -14,11 +14,11 @@ import type { Schema } from './schema.js';
 import { concatChunks, emptyRawChunk, RawChunkBuilder, type RawColumns } from './chunks.js';
 import { connectDuckDB, sqlString, translateDuckDBError } from './duckdb.js';
 import { defaultDelimiter, detectFormat, type FileFormat } from './format.js';
-import { readCsvHeader } from './csvHeader.js';
-import { TextColumnReader } from './fastText.js';
-import { findBadJsonLine } from './jsonlErrors.js';
+import { readCsvHeader } from './csv-header.js';
+import { TextColumnReader } from './fast-text.js';
+import { findBadJsonLine } from './jsonl-errors.js';
 import { planRead, PROBLEM_SEP, sourceSql, type ProblemReason, type ReadPlan, type SourceColumn } from './sql.js';
-import { validateSchema } from './validateSchema.js';
+import { validateSchema } from './validate-schema.js';
 
 export const DEFAULT_CHUNK_ROWS = 65_536;
 

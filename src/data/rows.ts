@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import type { RawChunk } from './batch.js';
 import { labelColumns, type Schema } from './schema.js';
 import { RawChunkBuilder } from './chunks.js';
-import { validateSchema } from './validateSchema.js';
+import { validateSchema } from './validate-schema.js';
 
 export type CellValue = string | number | boolean | null | undefined;
 

@@ -126,7 +126,7 @@ export function planRead(source: string, file: string, available: SourceColumn[]
   });
   if (schema.group !== undefined) outer.push(textOf(byName.get(schema.group)!));
 
-  // '' for a good row (never NULL, see fastText.ts).
+  // '' for a good row (never NULL, see fast-text.ts).
   outer.push(problems.length > 0 ? `coalesce(CASE ${problems.join(' ')} END, '')` : "''");
   const innerSql = `SELECT ${[...inner, '*'].join(', ')} FROM ${source}`;
   return {

@@ -9,10 +9,6 @@
  * per-row loop stays monomorphic and tight.
  */
 import { UserError } from '../errors.js';
-import { SparseAdagrad } from './sparse-adagrad.js';
-import { SparseAdam } from './sparse-adam.js';
-import { SparseFtrl } from './sparse-ftrl.js';
-import { SparseSgd } from './sparse-sgd.js';
 
 export type SparseOptimizerConfig =
   /** Row-wise Adagrad (one accumulator per row, FBGEMM style): the default. */
@@ -48,31 +44,6 @@ export interface SparseOptimizer {
     stride: number,
   ): void;
   setLearningRate(lr: number): void;
-}
-
-export const DEFAULT_SPARSE_OPTIMIZER: SparseOptimizerConfig = { type: 'adagrad', lr: 0.05 };
-
-export function createSparseOptimizer(cfg: SparseOptimizerConfig): SparseOptimizer {
-  checkLearningRate(cfg.lr);
-  switch (cfg.type) {
-    case 'adagrad':
-      return new SparseAdagrad(cfg);
-    case 'adam':
-      return new SparseAdam(cfg);
-    case 'ftrl':
-      return new SparseFtrl(cfg);
-    case 'sgd':
-      return new SparseSgd(cfg);
-    default: {
-      // Config may come from YAML: report an unknown type as the user's mistake.
-      const type = (cfg as { type: unknown }).type;
-      throw new UserError(`unknown sparse optimizer type ${JSON.stringify(type)} (expected adagrad, adam, ftrl or sgd)`);
-    }
-  }
-}
-
-export function checkLearningRate(lr: number): void {
-  if (!(Number.isFinite(lr) && lr >= 0)) throw new UserError(`learning rate must be a finite number >= 0, got ${lr}`);
 }
 
 /** Reads an optional hyper-parameter, applying its default and checking its range. */

@@ -23,8 +23,8 @@
 import type { MultiIds } from '../data/batch.js';
 import { UserError } from '../errors.js';
 import { float32FromBytes, int32FromBytes, toBytes } from './bytes.js';
-import { tableSeedKey, writeInitialRow } from './init.js';
-import { createSparseOptimizer, DEFAULT_SPARSE_OPTIMIZER } from './sparse-optimizer.js';
+import { tableSeedKey, writeInitialRow } from './row-init.js';
+import { createSparseOptimizer, DEFAULT_SPARSE_OPTIMIZER } from './create-sparse-optimizer.js';
 import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
 
 export interface EmbeddingTableOptions {

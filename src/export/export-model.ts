@@ -14,7 +14,7 @@ import { encodeModel } from '../graph/onnx.js';
 import { buildModelGraph, type ModelGraph } from '../models/build-graph.js';
 import type { FunnelModel } from '../models/model.js';
 import { MODEL_FORMAT_VERSION } from '../models/persist.js';
-import { embeddingGroups } from '../models/spec.js';
+import { embeddingGroups } from '../models/funnel-spec.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { buildGatherGraph } from './gather-graph.js';
 import { exportInputs, type ExportInput } from './inputs.js';

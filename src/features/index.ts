@@ -4,6 +4,6 @@ export type { FeatureSpecJSON, FieldInfo, TransformOptions } from './spec.js';
 export type { FeatureConfig, FieldConfig, NumericTransform } from './config.js';
 export { validateFeatureConfig } from './config.js';
 export { GroupInterner } from './groups.js';
-export { OOV_ID } from './categoricalEncoder.js';
+export { OOV_ID } from './categorical-encoder.js';
 export { fnv1a32 } from './hash.js';
-export { sliceEncoded, takeEncodedRows, concatEncoded } from './encodedRows.js';
+export { sliceEncoded, takeEncodedRows, concatEncoded } from './encoded-rows.js';

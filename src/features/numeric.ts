@@ -6,7 +6,7 @@
  * - quantile: Q buckets with cut points at the k/Q quantiles of the training values; the column
  *   becomes a categorical field with ids 0 = missing, 1..cuts+1 = bucket.
  */
-import { OOV_ID } from './categoricalEncoder.js';
+import { OOV_ID } from './categorical-encoder.js';
 
 export interface StandardizeJSON {
   transform: 'standardize_tanh';

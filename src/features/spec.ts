@@ -14,7 +14,7 @@
 import { UserError } from '../errors.js';
 import type { EncodedChunk, MultiIds, RawChunk } from '../data/batch.js';
 import type { Schema } from '../data/schema.js';
-import { validateSchema } from '../data/validateSchema.js';
+import { validateSchema } from '../data/validate-schema.js';
 import {
   encodeColumn,
   encoderFromJSON,
@@ -23,11 +23,11 @@ import {
   VocabularyEncoder,
   type CategoricalEncoder,
   type CategoricalEncoderJSON,
-} from './categoricalEncoder.js';
+} from './categorical-encoder.js';
 import { categoricalSettings, numericSettings, validateFeatureConfig, type FeatureConfig } from './config.js';
 import { GroupInterner } from './groups.js';
 import { encodeLabels } from './labels.js';
-import { encodeMultiColumn, forEachItem } from './multiValued.js';
+import { encodeMultiColumn, forEachItem } from './multi-valued.js';
 import {
   bucketize,
   fitQuantileCuts,

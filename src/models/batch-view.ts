@@ -1,6 +1,6 @@
 import type { EncodedChunk } from '../data/batch.js';
-import { sliceEncoded } from '../features/encodedRows.js';
-import type { Batch } from '../train/batch.js';
+import { sliceEncoded } from '../features/encoded-rows.js';
+import type { Batch } from '../data/batch-assembler.js';
 
 const NO_LABELS = new Map<never, Float32Array>();
 

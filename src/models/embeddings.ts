@@ -2,7 +2,7 @@ import { EmbeddingTable } from '../embedding/table.js';
 import type { SparseOptimizerConfig } from '../embedding/sparse-optimizer.js';
 import type { FieldPooling } from '../config/types.js';
 import type { MultiIds } from '../data/batch.js';
-import type { Batch } from '../train/batch.js';
+import type { Batch } from '../data/batch-assembler.js';
 import type { FeatureLayout } from './layout.js';
 
 /** How one multi-valued field is pooled: in the gather (sum, mean) or in the graph (attention). */

@@ -1,4 +1,4 @@
-import type { Batch } from '../train/batch.js';
+import type { Batch } from '../data/batch-assembler.js';
 import type { ModelGraph } from './build-graph.js';
 import type { EmbeddingSet } from './embeddings.js';
 

@@ -11,6 +11,9 @@ import type { Graph, Value } from '../graph/graph.js';
  *
  *   tower t (logit a):   log p = logsig(a),              log(1-p) = logsig(-a)
  *   product(x, y):       log p = lx + ly,                log(1-p) = lse(l(1-x), lx + l(1-y))
+ *                        (1 - xy = (1 - x) + x (1 - y); for two towers this is the same number as
+ *                        DESIGN.md's logsumexp(-a, -b, -a-b) - softplus(-a) - softplus(-b), computed
+ *                        in this two-term form, which extends to any number of factors)
  *   branch(c, t, f) = c t + (1 - c) f  (disjoint paths through a binary choice):
  *                        log p = lse(lc + lt, l(1-c) + lf),  log(1-p) = lse(lc + l(1-t), l(1-c) + l(1-f))
  *
@@ -32,6 +35,26 @@ export const branch = (cond: ProbExpr, ifTrue: ProbExpr, ifFalse: ProbExpr): Pro
 export interface LogProb {
   logp: Value;
   log1mp: Value;
+}
+
+/**
+ * Graph values already built for an expression, keyed by its structure (exprKey): a declaration
+ * that writes product(ctr, cvr) twice (a loss and an output) gets one set of nodes.
+ */
+export type LogProbCache = Map<string, LogProb>;
+
+/** A structural key of an expression: equal for equal trees, whatever objects they are made of. */
+export function exprKey(e: ProbExpr): string {
+  switch (e.kind) {
+    case 'tower':
+      return `tower(${JSON.stringify(e.tower)})`;
+    case 'not':
+      return `not(${exprKey(e.of)})`;
+    case 'product':
+      return `product(${e.of.map(exprKey).join(',')})`;
+    case 'branch':
+      return `branch(${exprKey(e.cond)},${exprKey(e.ifTrue)},${exprKey(e.ifFalse)})`;
+  }
 }
 
 /** Towers referenced by an expression (each once, in first-use order). */
@@ -56,8 +79,9 @@ export function towersOf(e: ProbExpr, out: string[] = []): string[] {
 }
 
 /** Emit graph nodes computing (log p, log 1-p) of an expression from tower logits. */
-export function buildLogProb(g: Graph, e: ProbExpr, logits: Map<string, Value>, cache = new Map<ProbExpr, LogProb>()): LogProb {
-  const hit = cache.get(e);
+export function buildLogProb(g: Graph, e: ProbExpr, logits: Map<string, Value>, cache: LogProbCache = new Map()): LogProb {
+  const key = exprKey(e);
+  const hit = cache.get(key);
   if (hit !== undefined) return hit;
   let out: LogProb;
   switch (e.kind) {
@@ -92,7 +116,7 @@ export function buildLogProb(g: Graph, e: ProbExpr, logits: Map<string, Value>, 
       break;
     }
   }
-  cache.set(e, out);
+  cache.set(key, out);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import type { Value } from '../graph/graph.js';
 import type { ModelConfig } from '../config/types.js';
-import type { BlockContext } from './towers/mlp.js';
+import type { BlockContext } from './blocks/block-context.js';
 import type { NamedLoss } from './regularizers.js';
 
 /** Parameter holding the learned log-variances s_k of uncertainty weighting, one per task loss. */

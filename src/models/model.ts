@@ -10,7 +10,7 @@ import { buildModelGraph, type ModelGraph, type PredictionName } from './build-g
 import type { EmbeddingSet } from './embeddings.js';
 import { FeedBuilder } from './feeds.js';
 import type { FeatureLayout } from './layout.js';
-import type { FunnelModelSpec } from './spec.js';
+import type { FunnelModelSpec } from './funnel-spec.js';
 
 /** One row's probabilities. */
 export type RowPrediction = { pctr: number; pcvr: number; pctcvr: number; paction?: number };

@@ -1,7 +1,9 @@
 import type { Graph, Value } from '../graph/graph.js';
 import type { ModelConfig } from '../config/types.js';
-import { buildLogProb, type LogProb, type ProbExpr } from './funnel.js';
-import type { LabelKey, RegularizerDecl } from './spec.js';
+import { rowBce } from '../graph/losses.js';
+import { buildLogProb, type LogProbCache, type ProbExpr } from './funnel.js';
+import type { LabelKey } from '../data/batch.js';
+import type { RegularizerDecl } from './funnel-spec.js';
 import { stopGradient } from './blocks/stop-gradient.js';
 
 /** A named scalar loss term; `task` terms take part in uncertainty weighting, penalties do not. */
@@ -14,7 +16,7 @@ export interface NamedLoss {
 export interface RegularizerContext {
   g: Graph;
   logits: Map<string, Value>;
-  cache: Map<ProbExpr, LogProb>;
+  cache: LogProbCache;
   label: (key: LabelKey) => Value;
   cfg: ModelConfig;
 }
@@ -50,8 +52,7 @@ function calibrator(ctx: RegularizerContext, stages: ProbExpr[]): Value {
 function cvrError(ctx: RegularizerContext, cvr: ProbExpr): Value {
   const { g } = ctx;
   const lp = buildLogProb(g, cvr, ctx.logits, ctx.cache);
-  const y = ctx.label('buy');
-  return g.neg(g.add(g.mul(y, g.sub(lp.logp, lp.log1mp)), lp.log1mp));
+  return rowBce(g, lp.logp, lp.log1mp, ctx.label('buy'));
 }
 
 /** o_i / clip(stop_gradient(pCTR_i), floor, clip): the inverse-propensity weight of clicked rows. */

@@ -3,7 +3,7 @@
  * calibration sample of impressions drawn from its own stream (so it does not depend on `rows`).
  */
 import type { SynthConfig } from './config.js';
-import { scoreImpression, sigmoid, type Intercepts } from './funnel.js';
+import { scoreImpression, sigmoid, type Intercepts } from './true-funnel.js';
 import { Rng } from './prng.js';
 import { drawExposure, type Exposure, type SynthWorld } from './world.js';
 

@@ -7,7 +7,7 @@
  */
 import { solveWeightedIntercept } from './calibrate.js';
 import type { SynthConfig } from './config.js';
-import { scoreImpression, sigmoid } from './funnel.js';
+import { scoreImpression, sigmoid } from './true-funnel.js';
 import { Rng } from './prng.js';
 import { drawExposure, type Exposure, type SynthWorld } from './world.js';
 

@@ -7,4 +7,4 @@ export { funnelStats, formatFunnelStats } from './stats.js';
 export type { FunnelStats, SynthSummary } from './stats.js';
 export { synthSchema, SYNTH_FEATURE_COLUMNS, SYNTH_LABEL_COLUMNS, SYNTH_TRUTH_COLUMNS } from './schema.js';
 export { Rng } from './prng.js';
-export type { Intercepts } from './funnel.js';
+export type { Intercepts } from './true-funnel.js';

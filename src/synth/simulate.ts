@@ -3,7 +3,7 @@
  */
 import { resolveSynthConfig, type SynthConfig, type SynthConfigInput } from './config.js';
 import { calibrateIntercepts } from './calibrate.js';
-import { funnelProbabilities, scoreImpression, type FunnelProbabilities, type Intercepts } from './funnel.js';
+import { funnelProbabilities, scoreImpression, type FunnelProbabilities, type Intercepts } from './true-funnel.js';
 import { Rng } from './prng.js';
 import { buildWorld, drawExposure, type Exposure, type SynthWorld } from './world.js';
 import { allocateChain, calibrateChain, drawChainRow, type ChainColumns } from './chain.js';

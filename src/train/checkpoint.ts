@@ -6,7 +6,7 @@ import type { EmbeddingTable } from '../embedding/table.js';
 import type { DenseOptimizerState } from '../optim/dense.js';
 import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from '../models/table-files.js';
 import { writeDirAtomic } from '../util/atomic.js';
-import type { EpochRecord } from './trainer.js';
+import type { EpochRecord } from './epoch-record.js';
 import type { GradNormState } from './gradnorm.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';

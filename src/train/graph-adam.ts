@@ -10,7 +10,7 @@
  * parameter arrays (ORT may still read a parameter after its update node ran, so it cannot write
  * in place). The state is exposed as a DenseOptimizerState, the same shape DenseOptimizer saves.
  */
-import { adamNames, adamScalars, adamStepInputs, adamUpdateNodes, ADAM_INV_SQRT_BIAS2, ADAM_STEP_SIZE } from '../graph/adam.js';
+import { adamNames, adamScalars, adamStepInputs, adamUpdateNodes, ADAM_INV_SQRT_BIAS2, ADAM_STEP_SIZE } from '../graph/adam-nodes.js';
 import type { Graph, Value } from '../graph/graph.js';
 import type { DenseOptimizerState } from '../optim/dense.js';
 

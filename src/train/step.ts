@@ -8,7 +8,7 @@ import type { EmbeddingSet } from '../models/embeddings.js';
 import { FeedBuilder, type Feeds } from '../models/feeds.js';
 import { threadOpts } from '../models/model.js';
 import { Rng } from '../util/random.js';
-import type { Batch } from './batch.js';
+import type { Batch } from '../data/batch-assembler.js';
 import { addGraphAdam, GraphAdamState, type DenseOptimizerHandle } from './graph-adam.js';
 import { emptyTimings, type StepTimings } from './step-timings.js';
 import { GradNorm, type GradNormState } from './gradnorm.js';
@@ -152,13 +152,16 @@ export class TrainStep {
     this.timings = emptyTimings();
   }
 
-  /** Run one step on a batch and update all weights. Returns the losses before the update. */
-  async run(batch: Batch, dropout: number): Promise<StepLosses> {
+  /**
+   * Run one step on a batch and update all weights. Returns the losses before the update. Dropout
+   * rates are the graph's (each mask input carries its layer's rate), so there is no rate argument.
+   */
+  async run(batch: Batch): Promise<StepLosses> {
     const n = batch.size;
     if (n > this.maxBatch) throw new Error(`batch of ${n} rows exceeds the step's ${this.maxBatch}`);
     const t0 = performance.now();
     const extra: Feeds = { [LOSS_WEIGHTS_INPUT]: { data: this.lossWeights, dims: [this.lossWeights.length] } };
-    this.dropoutMasks(n, dropout, extra);
+    this.dropoutMasks(n, extra);
     if (this.dense.kind === 'graph') this.dense.adam.addFeeds(extra);
     const feeds = this.feeds.build(batch, this.embeddings, this.params, extra);
     const t1 = performance.now();
@@ -213,12 +216,12 @@ export class TrainStep {
   }
 
   /**
-   * Bernoulli keep-masks for each dropout layer (seeded), in preallocated buffers. A mask input
-   * that carries its own drop rate (per-tower dropout) uses it; otherwise `rate` applies.
+   * Bernoulli keep-masks for each dropout layer (seeded), in preallocated buffers: 1 with
+   * probability 1 - m.rate, m.rate being the drop rate the graph builder gave that layer.
    */
-  private dropoutMasks(n: number, rate: number, feeds: Feeds): void {
+  private dropoutMasks(n: number, feeds: Feeds): void {
     this.mg.maskInputs.forEach((m, k) => {
-      const r = (m as { rate?: number }).rate ?? rate;
+      const r = m.rate;
       const data = this.masks[k]!.subarray(0, n * m.width);
       for (let i = 0; i < data.length; i++) data[i] = this.dropoutRng.next() >= r ? 1 : 0;
       feeds[m.input] = { data, dims: [n, m.width] };

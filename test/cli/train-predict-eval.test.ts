@@ -49,7 +49,7 @@ describe('esmm train / predict / eval', () => {
     const testFile = join(dir, 'test.csv');
     // Reuse the simulator's cached test split through a tiny compare of the API.
     const { loadData } = await import('../../src/api/load-data.js');
-    const { loadConfig } = await import('../../src/config/load.js');
+    const { loadConfig } = await import('../../src/api/load-config.js');
     const cfg = loadConfig(smallSynthConfig(dir));
     const loaded = await loadData(cfg.data, cfg.schema);
     writeFileSync(testFile, readFileSync(loaded.files.test!, 'utf8'));

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, builtinConfigNames } from '../../src/config/load.js';
+import { loadConfig, builtinConfigNames } from '../../src/api/load-config.js';
 import { UserError } from '../../src/errors.js';
 
 function writeConfig(text: string, ext = 'yaml'): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Schema } from '../../src/data/schema.js';
-import { validateSchema } from '../../src/data/validateSchema.js';
+import { validateSchema } from '../../src/data/validate-schema.js';
 import { UserError } from '../../src/errors.js';
 
 const base: Schema = {

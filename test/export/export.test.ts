@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { loadModel } from '../../src/models/persist.js';
 import { exportFeeds, exportOnnx, exportSequences, writeExport } from '../../src/export/index.js';
 import type { EncodedChunk } from '../../src/data/batch.js';
-import { sliceEncoded } from '../../src/features/encodedRows.js';
+import { sliceEncoded } from '../../src/features/encoded-rows.js';
 import { trainTiny } from './fixture.js';
 
 /** Rows of the test split with OOV ids, empty multi-valued cells and out-of-range ids mixed in. */

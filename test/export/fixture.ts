@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/api/load-config.js';
 import { trainAndEvaluate, type RunResult } from '../../src/api/pipeline.js';
 
 /** A small trained model on simulated data, saved to a temp dir. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rowsToRawChunk } from '../../src/data/rows.js';
 import type { Schema } from '../../src/data/schema.js';
-import { concatEncoded, sliceEncoded, takeEncodedRows } from '../../src/features/encodedRows.js';
+import { concatEncoded, sliceEncoded, takeEncodedRows } from '../../src/features/encoded-rows.js';
 import { GroupInterner } from '../../src/features/groups.js';
 import { FeatureSpec } from '../../src/features/spec.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adamNames, adamScalars, addAdamUpdates, ADAM_INV_SQRT_BIAS2, ADAM_STEP_SIZE } from '../../src/graph/adam.js';
+import { adamNames, adamScalars, addAdamUpdates, ADAM_INV_SQRT_BIAS2, ADAM_STEP_SIZE } from '../../src/graph/adam-nodes.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { Graph } from '../../src/graph/graph.js';
 import { encodeModel } from '../../src/graph/onnx.js';

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MultiIds } from '../../src/data/batch.js';
-import { sliceEncoded } from '../../src/features/encodedRows.js';
+import { sliceEncoded } from '../../src/features/encoded-rows.js';
 import type { EsmmConfig, ModelConfig } from '../../src/config/types.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../../src/config/defaults.js';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/api/load-config.js';
 import * as ort from 'onnxruntime-node';
 import { exportFeeds } from '../../src/export/index.js';
 import { encodeModel } from '../../src/graph/onnx.js';
@@ -21,7 +21,7 @@ import { loadModel } from '../../src/models/persist.js';
 import { funnelSpec } from '../../src/models/registry.js';
 import { exportOnnx } from '../../src/export/index.js';
 import { Scorer } from '../../src/serve/scorer.js';
-import type { Batch } from '../../src/train/batch.js';
+import type { Batch } from '../../src/data/batch-assembler.js';
 import { TrainStep } from '../../src/train/step.js';
 import { trainTiny } from '../export/fixture.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/api/load-config.js';
 import { buildModelGraph } from '../../src/models/build-graph.js';
 import { funnelSpec } from '../../src/models/registry.js';
 

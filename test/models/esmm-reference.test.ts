@@ -4,7 +4,7 @@
  * from the same initial weights on the same data.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/api/load-config.js';
 import { rowsToRawChunk } from '../../src/data/rows.js';
 import { FeatureSpec } from '../../src/features/spec.js';
 import { buildModelGraph } from '../../src/models/build-graph.js';

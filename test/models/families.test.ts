@@ -3,7 +3,7 @@
  * uncertainty weighting: declared as funnels, built into graphs and trained for a few steps.
  */
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/api/load-config.js';
 import { rowsToRawChunk } from '../../src/data/rows.js';
 import { FeatureSpec } from '../../src/features/spec.js';
 import { evalProb } from '../../src/models/funnel.js';

@@ -11,7 +11,7 @@ import { buildModelGraph, type ModelGraph } from '../../src/models/build-graph.j
 import { EmbeddingSet } from '../../src/models/embeddings.js';
 import type { FeatureLayout } from '../../src/models/layout.js';
 import { funnelSpec } from '../../src/models/registry.js';
-import { BatchAssembler } from '../../src/train/batch.js';
+import { BatchAssembler } from '../../src/data/batch-assembler.js';
 import { TrainStep } from '../../src/train/step.js';
 import { Rng } from '../../src/util/random.js';
 

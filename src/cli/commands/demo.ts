@@ -1,4 +1,4 @@
-import { loadConfig } from '../../config/load.js';
+import { loadConfig } from '../../api/load-config.js';
 import { compareModels } from '../../api/compare.js';
 import { printTable } from '../../report/table.js';
 import { log, parseFlags } from '../args.js';

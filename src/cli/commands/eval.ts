@@ -1,5 +1,5 @@
 import { loadModel } from '../../models/persist.js';
-import { readForModel } from '../read-for-model.js';
+import { readForModel } from '../../api/read-for-model.js';
 import { evaluateModel } from '../../api/evaluate-model.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';

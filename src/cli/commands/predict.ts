@@ -1,5 +1,5 @@
 import { loadModel } from '../../models/persist.js';
-import { readForModel } from '../read-for-model.js';
+import { readForModel } from '../../api/read-for-model.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { log, parseFlags, requireFlag } from '../args.js';
 

@@ -1,6 +1,7 @@
 import type { Value } from '../../graph/graph.js';
-import { glorotUniform } from '../init.js';
-import { dense, type BlockContext } from '../towers/mlp.js';
+import { glorotUniform } from '../param-init.js';
+import { dense } from './dense.js';
+import type { BlockContext } from './block-context.js';
 
 /**
  * AITM's transfer + Adaptive Information Transfer module (Xi et al., KDD'21, eq. 2-5).

@@ -1,6 +1,7 @@
 import type { Value } from '../../graph/graph.js';
-import { glorotUniform } from '../init.js';
-import { activate, type BlockContext } from '../towers/mlp.js';
+import { glorotUniform } from '../param-init.js';
+import { activate } from './dense.js';
+import type { BlockContext } from './block-context.js';
 
 /** Hidden width of DIN's local activation unit. */
 const UNIT_HIDDEN = 36;

@@ -1,5 +1,5 @@
 import type { Graph, Value } from '../../graph/graph.js';
-import type { FieldEmbeddings } from '../towers/types.js';
+import type { FieldEmbeddings } from './block-context.js';
 
 /**
  * FM second-order interactions (Rendle, ICDM'10, eq. 5; DeepFM's FM component):

@@ -1,5 +1,5 @@
 import type { Value } from '../../graph/graph.js';
-import type { BlockContext } from '../towers/mlp.js';
+import type { BlockContext } from './block-context.js';
 
 const EPS = 1e-5;
 

@@ -1,6 +1,6 @@
 import type { Value } from '../../graph/graph.js';
 import type { BottomConfig } from '../../config/types.js';
-import type { BlockContext } from '../towers/mlp.js';
+import type { BlockContext } from '../blocks/block-context.js';
 
 /**
  * A bottom turns one embedding group's input [batch, width] into one input per tower reading that

@@ -1,5 +1,6 @@
 import type { Value } from '../../graph/graph.js';
-import { dense, mlp, type BlockContext } from '../towers/mlp.js';
+import { dense, mlp } from '../blocks/dense.js';
+import type { BlockContext } from '../blocks/block-context.js';
 
 /** Default sizes of one expert's MLP (MMoE and PLE) when model.bottom.expert is not given. */
 export const DEFAULT_EXPERT = [64];

@@ -1,24 +1,25 @@
-import type { BottomConfig } from '../../config/types.js';
+import { UserError } from '../../errors.js';
 import type { Bottom } from './bottom.js';
 import { embeddingBottom } from './embedding.js';
 import { sharedBottom } from './shared-bottom.js';
 import { mmoeBottom } from './mmoe.js';
 import { pleBottom } from './ple.js';
 
-const BOTTOMS: Partial<Record<BottomConfig['type'], Bottom>> = {
+/**
+ * Bottom types by name: the only list of them. `model.bottom.type` is checked against its keys
+ * when a config is loaded (api/load-config.ts); docs/extending.md says how to add one.
+ */
+export const BOTTOMS = {
   embedding: embeddingBottom,
   shared_bottom: sharedBottom,
   mmoe: mmoeBottom,
   ple: pleBottom,
-};
+} satisfies Record<string, Bottom>;
 
-/** Register a further bottom (each lives in its own file in this folder). */
-export function registerBottom(type: BottomConfig['type'], bottom: Bottom): void {
-  BOTTOMS[type] = bottom;
-}
+export type BottomType = keyof typeof BOTTOMS;
+export const BOTTOM_TYPES = Object.keys(BOTTOMS) as BottomType[];
 
-export function getBottom(type: BottomConfig['type']): Bottom {
-  const b = BOTTOMS[type];
-  if (b === undefined) throw new Error(`bottom '${type}' is not available`);
-  return b;
+export function getBottom(type: string): Bottom {
+  if (!Object.hasOwn(BOTTOMS, type)) throw new UserError(`unknown bottom type '${type}'; known: ${BOTTOM_TYPES.join(', ')}`, { key: 'model.bottom.type' });
+  return BOTTOMS[type as BottomType];
 }

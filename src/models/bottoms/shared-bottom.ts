@@ -1,4 +1,4 @@
-import { mlp } from '../towers/mlp.js';
+import { mlp } from '../blocks/dense.js';
 import type { Bottom } from './bottom.js';
 
 /** Shared-bottom multi-task learning (Caruana 1997): one MLP shared by all towers. */

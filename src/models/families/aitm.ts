@@ -1,6 +1,7 @@
 import type { Schema } from '../../data/schema.js';
 import { tower } from '../funnel.js';
-import type { FunnelModelSpec, LabelKey } from '../spec.js';
+import type { LabelKey } from '../../data/batch.js';
+import type { FunnelModelSpec } from '../funnel-spec.js';
 import { funnelStages } from './stages.js';
 
 /**
@@ -37,6 +38,5 @@ export function aitm(schema: Schema): FunnelModelSpec {
       pctcvr: y[last]!,
       ...(stages.length > 2 ? { paction: { kind: 'ratio' as const, num: y[1]!, den: y[0]! } } : {}),
     },
-    needsActions: stages.length > 2,
   };
 }

@@ -1,5 +1,5 @@
 import { product, tower } from '../funnel.js';
-import type { FunnelModelSpec, RegularizerDecl } from '../spec.js';
+import type { FunnelModelSpec, RegularizerDecl } from '../funnel-spec.js';
 
 /**
  * ESCM2 (Wang et al., SIGIR'22): ESMM (losses ctr and ctcvr over all impressions) plus a
@@ -27,6 +27,5 @@ export function escm2(variant: 'ipw' | 'dr'): FunnelModelSpec {
     ],
     regularizers: [reg],
     outputs: { pctr: ctr, pcvr: cvr, pctcvr: product(ctr, cvr) },
-    needsActions: false,
   };
 }

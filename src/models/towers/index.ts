@@ -1,14 +1,21 @@
-import type { TowerType } from '../../config/types.js';
-import { fmTower } from './fm.js';
-import { mlpTower } from './mlp.js';
+import { UserError } from '../../errors.js';
+import { fmTower } from './fm-tower.js';
+import { mlpTower } from './mlp-tower.js';
 import type { Tower } from './types.js';
 
-/** Tower types by name: adding one is a file in this folder and a line here. */
-const TOWERS: Record<TowerType, Tower> = {
+/**
+ * Tower types by name: the only list of them. `model.towers.NAME.type` is checked against its
+ * keys when a config is loaded (api/load-config.ts); docs/extending.md says how to add one.
+ */
+export const TOWERS = {
   mlp: mlpTower,
   fm: fmTower,
-};
+} satisfies Record<string, Tower>;
 
-export function getTower(type: TowerType): Tower {
-  return TOWERS[type];
+export type TowerType = keyof typeof TOWERS;
+export const TOWER_TYPES = Object.keys(TOWERS) as TowerType[];
+
+export function getTower(type: string): Tower {
+  if (!Object.hasOwn(TOWERS, type)) throw new UserError(`unknown tower type '${type}'; known: ${TOWER_TYPES.join(', ')}`, { key: 'model.towers' });
+  return TOWERS[type as TowerType];
 }

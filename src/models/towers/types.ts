@@ -1,20 +1,11 @@
 import type { Value } from '../../graph/graph.js';
-import type { ActivationName, TowerType } from '../../config/types.js';
-import type { BlockContext } from './mlp.js';
-
-/** Tower types users can put in `model.towers.NAME.type`. */
-export const TOWER_TYPES: readonly TowerType[] = ['mlp', 'fm'];
-
-/** The embedding fields after field-wise pooling, as one [batch, count * dim] value. */
-export interface FieldEmbeddings {
-  value: Value;
-  count: number;
-  dim: number;
-}
+import type { ActivationName } from '../../config/types.js';
+import type { BlockContext, FieldEmbeddings } from '../blocks/block-context.js';
 
 /** A tower's settings with every fallback filled in. */
 export interface ResolvedTower {
-  type: TowerType;
+  /** A key of TOWERS (towers/index.ts). */
+  type: string;
   sizes: number[];
   activation: ActivationName;
   dropout: number;

@@ -1,3 +1,4 @@
+import type { LabelKey } from '../data/batch.js';
 import type { ProbExpr } from './funnel.js';
 
 /**
@@ -5,12 +6,6 @@ import type { ProbExpr } from './funnel.js';
  * what each loss is attached to, and how the three user-facing probabilities are composed.
  * ESMM, ESM2, the baselines and N-stage chains are all values of this type (models/registry.ts).
  */
-
-/**
- * A label a loss is scored against: `click`, `buy`, `action` (any post-click action column) or
- * `col:NAME` for one specific label column (N-stage chains).
- */
-export type LabelKey = 'click' | 'buy' | 'action' | `col:${string}`;
 
 export interface TowerDecl {
   /** Tower name, used for parameter names (ctr, cvr, ...). */
@@ -60,8 +55,6 @@ export interface FunnelModelSpec {
   /** Extra loss terms (AITM's calibrator, ESCM2's counterfactual risks). */
   regularizers?: RegularizerDecl[];
   outputs: { pctr: OutputExpr; pcvr: OutputExpr; pctcvr: OutputExpr; paction?: OutputExpr };
-  /** True when the model needs post-click action labels (ESM2, chains). */
-  needsActions: boolean;
 }
 
 export function isRatio(e: OutputExpr): e is { kind: 'ratio'; num: ProbExpr; den: ProbExpr } {

@@ -1,14 +1,20 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { UserError } from '../errors.js';
 import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
-import { ConfigChecker, type Obj } from './check.js';
-import { DEFAULT_TRAIN } from './defaults.js';
-import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from './types.js';
-import { checkModelFields, parseModel } from './parse-model.js';
+import { ConfigChecker, type Obj } from '../config/check.js';
+import { DEFAULT_TRAIN } from '../config/defaults.js';
+import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
+import { checkModelFields, parseModel, type RegistryNames } from '../config/parse-model.js';
+import { MODEL_NAMES } from '../models/registry.js';
+import { TOWER_TYPES } from '../models/towers/index.js';
+import { BOTTOM_TYPES } from '../models/bottoms/index.js';
+
+/** The registries' names a config is checked against (each registry is one map in models/). */
+const REGISTRY_NAMES: RegistryNames = { models: MODEL_NAMES, towers: TOWER_TYPES, bottoms: BOTTOM_TYPES };
 
 /** Folder of the built-in configs shipped with the package (configs/*.yaml). */
 function builtinDir(): string {
@@ -22,9 +28,19 @@ function builtinDir(): string {
   return join(process.cwd(), 'configs');
 }
 
-/** Names of the built-in configs (`esmm train --config esmm`). */
+/**
+ * Names of the built-in configs (`esmm train --config esmm`): the configs/*.yaml files, model
+ * names first in registry order, then the rest (demo) alphabetically.
+ */
 export function builtinConfigNames(): string[] {
-  return ['esmm', 'esm2', 'naive_cvr', 'division', 'esmm_ns', 'aitm', 'escm2_ipw', 'escm2_dr', 'demo'].filter((n) => existsSync(join(builtinDir(), `${n}.yaml`)));
+  const dir = builtinDir();
+  if (!existsSync(dir)) return [];
+  const names = readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
+  const rank = (n: string): number => {
+    const i = (MODEL_NAMES as readonly string[]).indexOf(n);
+    return i < 0 ? MODEL_NAMES.length : i;
+  };
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
 /**
@@ -60,7 +76,7 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
   const data = parseData(c, root.data ?? {});
   const schema = parseSchema(c, root.schema ?? (data.synth !== undefined ? 'synth' : undefined), data.synth?.stages);
   const features = parseFeatures(c, root.features ?? {});
-  const model = parseModel(c, root.model ?? {});
+  const model = parseModel(c, root.model ?? {}, REGISTRY_NAMES);
   const train = parseTrain(c, root.train ?? {});
   checkModelFields(c, model, schema);
   if (data.train === undefined && data.synth === undefined) c.fail('data.train', 'expected a training file (or data.synth for simulated data)');

@@ -1,20 +1,8 @@
 import type { Graph, Value } from '../../graph/graph.js';
 import type { ActivationName } from '../../config/types.js';
-import type { Rng } from '../../util/random.js';
-import { glorotUniform, zeros } from '../init.js';
-import { layerNorm } from '../blocks/layer-norm.js';
-import type { Tower } from './types.js';
-
-/** Context shared by every block that adds layers to a model graph. */
-export interface BlockContext {
-  g: Graph;
-  rng: Rng;
-  activation: ActivationName;
-  /** Dropout rate; > 0 only in the training graph. */
-  dropout: number;
-  /** Registers a dropout mask input of the given width and keep-rate and returns it (training graph only). */
-  dropoutMask: (name: string, width: number, rate: number) => Value;
-}
+import { glorotUniform, zeros } from '../param-init.js';
+import { layerNorm } from './layer-norm.js';
+import type { BlockContext } from './block-context.js';
 
 export function activate(g: Graph, x: Value, act: ActivationName): Value {
   switch (act) {
@@ -49,9 +37,3 @@ export function mlp(ctx: BlockContext, prefix: string, x: Value, inWidth: number
   });
   return { out: h, width };
 }
-
-/** The plain tower: an MLP over the bottom's output (ESMM paper: 360-200-80 then the logit). */
-export const mlpTower: Tower = ({ ctx, name, input, width, cfg }) => {
-  const { out, width: w } = mlp(ctx, `tower_${name}`, input, width, cfg.sizes, cfg.norm);
-  return { hidden: out, width: w };
-};

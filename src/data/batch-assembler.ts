@@ -1,5 +1,4 @@
-import type { EncodedChunk, MultiIds } from '../data/batch.js';
-import type { LabelKey } from '../models/spec.js';
+import type { EncodedChunk, LabelKey, MultiIds } from './batch.js';
 
 /**
  * One mini-batch gathered from an EncodedChunk by row indices, in preallocated buffers that are

@@ -1,5 +1,5 @@
 import { fmInteraction } from '../blocks/fm.js';
-import { mlpTower } from './mlp.js';
+import { mlpTower } from './mlp-tower.js';
 import type { Tower } from './types.js';
 
 /**

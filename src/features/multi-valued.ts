@@ -5,7 +5,7 @@
 import { UserError } from '../errors.js';
 import type { MultiIds } from '../data/batch.js';
 import type { MultiValuedField } from '../data/schema.js';
-import { OOV_ID, type CategoricalEncoder } from './categoricalEncoder.js';
+import { OOV_ID, type CategoricalEncoder } from './categorical-encoder.js';
 
 /** Calls `visit(id, weight)` for each item of a cell; weight is 1 without a weight separator. */
 export function forEachItem(

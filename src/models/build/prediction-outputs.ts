@@ -1,0 +1,31 @@
+import type { Graph, Value } from '../../graph/graph.js';
+import { buildLogProb, type LogProbCache } from '../funnel.js';
+import { isRatio, type FunnelModelSpec, type OutputExpr } from '../funnel-spec.js';
+
+/** Names of the user-facing probabilities, in output order. */
+export const PREDICTIONS = ['pctr', 'pcvr', 'pctcvr', 'paction'] as const;
+export type PredictionName = (typeof PREDICTIONS)[number];
+
+/**
+ * The graph outputs `pctr`, `pcvr`, `pctcvr` (and `paction` where declared): exp of the log-space
+ * funnel expressions of the declaration (models/funnel.ts); returns the names present.
+ */
+export function buildPredictionOutputs(g: Graph, spec: FunnelModelSpec, logits: Map<string, Value>, cache: LogProbCache): PredictionName[] {
+  const outputProb = (e: OutputExpr): Value => {
+    if (isRatio(e)) {
+      // DIVISION: pCVR = pCTCVR / pCTR clipped to [0, 1], i.e. exp(min(0, log num - log den)).
+      const num = buildLogProb(g, e.num, logits, cache);
+      const den = buildLogProb(g, e.den, logits, cache);
+      return g.exp(g.clip(g.sub(num.logp, den.logp), -80, 0));
+    }
+    return g.exp(buildLogProb(g, e, logits, cache).logp);
+  };
+  const predictions: PredictionName[] = [];
+  for (const p of PREDICTIONS) {
+    const e = spec.outputs[p];
+    if (e === undefined) continue;
+    g.output(p, outputProb(e));
+    predictions.push(p);
+  }
+  return predictions;
+}

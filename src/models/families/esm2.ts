@@ -1,0 +1,36 @@
+import { UserError } from '../../errors.js';
+import type { Schema } from '../../data/schema.js';
+import { branch, product, tower } from '../funnel.js';
+import type { FunnelModelSpec } from '../funnel-spec.js';
+
+/**
+ * ESM2 (Wen et al., SIGIR 2020), eq. (5)-(10): y1 = p(click), y2 = p(DAction | click),
+ * y3 = p(buy | DAction), y4 = p(buy | OAction); pCVR = y2 y3 + (1 - y2) y4;
+ * pCTAVR = y1 y2; pCTCVR = y1 pCVR. Losses over all impressions on click, click&DAction, click&buy.
+ */
+export function esm2(schema: Schema): FunnelModelSpec {
+  if ((schema.labels.actions ?? []).length === 0) {
+    throw new UserError('esm2 needs post-click action labels: set schema.labels.actions (e.g. [cart])', { key: 'schema.labels.actions' });
+  }
+  const y1 = tower('ctr');
+  const y2 = tower('action');
+  const y3 = tower('buy_after_action');
+  const y4 = tower('buy_no_action');
+  const pcvr = branch(y2, y3, y4);
+  return {
+    name: 'esm2',
+    description: 'ESM2: click -> {DAction, OAction} -> buy, pCTCVR = y1 (y2 y3 + (1 - y2) y4)',
+    towers: [
+      { name: 'ctr', predicts: 'p(click | impression)', embeddings: 'shared' },
+      { name: 'action', predicts: 'p(DAction | click)', embeddings: 'shared' },
+      { name: 'buy_after_action', predicts: 'p(buy | DAction)', embeddings: 'shared' },
+      { name: 'buy_no_action', predicts: 'p(buy | OAction)', embeddings: 'shared' },
+    ],
+    losses: [
+      { name: 'ctr', prob: y1, label: 'click', space: 'impressions' },
+      { name: 'ctavr', prob: product(y1, y2), label: 'action', space: 'impressions' },
+      { name: 'ctcvr', prob: product(y1, pcvr), label: 'buy', space: 'impressions' },
+    ],
+    outputs: { pctr: y1, pcvr, pctcvr: product(y1, pcvr), paction: y2 },
+  };
+}

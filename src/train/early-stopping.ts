@@ -1,0 +1,26 @@
+import { UserError } from '../errors.js';
+import { higherIsBetter } from '../eval/evaluate.js';
+import type { EpochRecord } from './epoch-record.js';
+import { snapshotModel } from './snapshot.js';
+import type { TrainingRun } from './training-run.js';
+
+/**
+ * train.early_stopping after a validated epoch: a better score makes it the best epoch (its
+ * weights are snapshotted, to be restored at the end); `patience` epochs without one stop the run.
+ * Returns true when the run should stop. Without early stopping or validation metrics: false.
+ */
+export function earlyStop(run: TrainingRun, record: EpochRecord): boolean {
+  const es = run.config.train.early_stopping;
+  if (es === undefined || record.valid === undefined) return false;
+  const score = record.valid[es.metric];
+  if (score === undefined) throw new UserError(`unknown early-stopping metric; available: ${Object.keys(record.valid).join(', ')}`, { key: 'train.early_stopping.metric' });
+  const pos = run.pos;
+  const better = pos.best === null || (higherIsBetter(es.metric) ? score > pos.best.score : score < pos.best.score);
+  if (better) {
+    pos.best = { epoch: record.epoch, score };
+    run.best = snapshotModel(run.model);
+    pos.sinceBest = 0;
+    return false;
+  }
+  return ++pos.sinceBest >= es.patience;
+}

@@ -1,0 +1,62 @@
+import type { EncodedChunk } from '../data/batch.js';
+import { BatchAssembler } from '../data/batch-assembler.js';
+import type { EsmmConfig } from '../config/types.js';
+import type { FeatureSpec } from '../features/spec.js';
+import { Rng } from '../util/random.js';
+import { buildModelGraph } from '../models/build-graph.js';
+import { EmbeddingSet } from '../models/embeddings.js';
+import { layoutOf } from '../models/layout-of.js';
+import { FunnelModel } from '../models/model.js';
+import { funnelSpec } from '../models/registry.js';
+import { embeddingGroups } from '../models/funnel-spec.js';
+import { fingerprintOf, type LoopPosition } from './checkpoint.js';
+import type { ModelSnapshot } from './snapshot.js';
+import { sparseOptimizerConfig, TrainStep } from './step.js';
+
+/**
+ * Everything one training run holds: the model and its training step, the shuffled row order and
+ * the loop position. `pos` and `best` are what a checkpoint saves (with the weights and RNG states).
+ */
+export interface TrainingRun {
+  config: EsmmConfig;
+  train: EncodedChunk;
+  model: FunnelModel;
+  params: Map<string, Float32Array>;
+  embeddings: EmbeddingSet;
+  step: TrainStep;
+  assembler: BatchAssembler;
+  shuffleRng: Rng;
+  /** Row order of the current epoch (reshuffled from pos.epochShuffleState each epoch). */
+  order: Int32Array;
+  batchSize: number;
+  stepsPerEpoch: number;
+  /** Fingerprint of config and data: a checkpoint is only resumed by the same run. */
+  fingerprint: string;
+  pos: LoopPosition;
+  /** Weights of the best epoch so far (early stopping). */
+  best: ModelSnapshot | undefined;
+}
+
+/** A fresh run at step 0: training graph, initial weights (seeded), embeddings and training step. */
+export async function startRun(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, dataFingerprint = ''): Promise<TrainingRun> {
+  const spec = funnelSpec(config.model.name, config.schema);
+  const layout = layoutOf(features, config.model.embedding_dim);
+  const tc = config.train;
+  const mg = buildModelGraph(spec, layout, config.model, { training: true, seed: tc.seed });
+  const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
+  const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling);
+  const model = new FunnelModel(config, spec, layout, features, params, embeddings);
+  const fingerprint = fingerprintOf({ model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined }, rows: train.rows, data: dataFingerprint });
+
+  const batchSize = Math.min(tc.batch_size, train.rows);
+  const assembler = new BatchAssembler(train, batchSize, mg.labelInputs.map((l) => l.key));
+  const step = await TrainStep.create(mg, params, embeddings, config, batchSize);
+  const shuffleRng = new Rng(tc.seed);
+  const order = new Int32Array(train.rows);
+  const stepsPerEpoch = Math.ceil(train.rows / batchSize);
+  const pos: LoopPosition = {
+    globalStep: 0, epoch: 1, batchInEpoch: 0, epochShuffleState: shuffleRng.getState(), dropoutState: step.dropoutRng.getState(),
+    sums: {}, epochSeconds: 0, history: [], stepLoss: [], best: null, sinceBest: 0,
+  };
+  return { config, train, model, params, embeddings, step, assembler, shuffleRng, order, batchSize, stepsPerEpoch, fingerprint, pos, best: undefined };
+}
