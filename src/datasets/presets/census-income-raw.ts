@@ -36,18 +36,18 @@ export const CENSUS_RAW_COLUMNS: readonly string[] = [
   'fill inc questionnaire for veterans admin', 'veterans benefits', 'weeks worked in year', 'year', INCOME,
 ];
 
-/** Fields in the first line (quotes are not used by this file). */
-function firstLineFields(file: string): number {
+/** The fields of the first line (quotes are not used by this file). */
+function firstLineFields(file: string): string[] {
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch {
-    return CENSUS_RAW_COLUMNS.length; // reported by the caller
+    return []; // reported by the caller
   }
   try {
     const buf = Buffer.alloc(16 * 1024);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('utf8').split('\n')[0]!.split(',').length;
+    return buf.subarray(0, n).toString('utf8').split('\n')[0]!.split(',');
   } finally {
     closeSync(fd);
   }
@@ -55,11 +55,15 @@ function firstLineFields(file: string): number {
 
 /** The column names of this file: 42, or 41 without the income label. */
 function columnsOf(file: string): readonly string[] {
-  const fields = firstLineFields(file);
-  if (fields === CENSUS_RAW_COLUMNS.length) return CENSUS_RAW_COLUMNS;
-  if (fields === CENSUS_RAW_COLUMNS.length - 1) return CENSUS_RAW_COLUMNS.slice(0, -1);
+  const first = firstLineFields(file);
+  if (first.length === 0) return CENSUS_RAW_COLUMNS;
+  // The first field is the age: a number in a data row, a name in a header.
+  const isData = /^\s*\d+(\.\d+)?\s*$/.test(first[0]!);
+  if (isData && first.length === CENSUS_RAW_COLUMNS.length) return CENSUS_RAW_COLUMNS;
+  if (isData && first.length === CENSUS_RAW_COLUMNS.length - 1) return CENSUS_RAW_COLUMNS.slice(0, -1);
   throw new UserError(
-    `the 'census-income-raw' preset reads the header-less 42-column census-income file; the first line has ${fields} fields` +
+    `the 'census-income-raw' preset reads the header-less 42-column census-income file; the first line ` +
+      (isData ? `has ${first.length} fields` : `is a header ('${first[0]!.trim()}', ...)`) +
       " (for torch-rechub's CSV with a header use --preset census-income)",
     { file, row: 1 },
   );
