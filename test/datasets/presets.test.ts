@@ -69,7 +69,7 @@ describe('preset registry', () => {
     ]);
     expect(getPreset('adult').name).toBe('adult');
     expect(() => getPreset('criteo')).toThrow(UserError);
-    expect(() => getPreset('criteo')).toThrow(/known: ali-ccp, ali-ccp-csv, census-income, adult, stage-log/);
+    expect(() => getPreset('criteo')).toThrow(/known: ali-ccp, ali-ccp-csv, paddlerec-ali-ccp, aliexpress, census-income, census-income-raw, adult, stage-log/);
   });
 });
 
