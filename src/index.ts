@@ -3,7 +3,7 @@
  *   loadConfig -> loadData -> prepareFeatures -> trainModel -> evaluateModel -> printTable,
  * plus loadModel(dir) and model.predict(rows) for serving.
  */
-export { loadConfig, parseConfig, builtinConfigNames } from './config/load.js';
+export { loadConfig, parseConfig, readConfigFile, builtinConfigNames } from './config/load.js';
 export type { EsmmConfig, DataConfig, ModelConfig, TrainConfig, FeaturesConfig, BottomConfig } from './config/types.js';
 export { loadData } from './api/load-data.js';
 export type { LoadedData } from './api/load-data.js';
@@ -32,3 +32,5 @@ export type { ServerOptions, RunningServer } from './serve/index.js';
 export { writeReport } from './report/index.js';
 export { convertAliCcp } from './datasets/convert-ali-ccp.js';
 export { listPresets, getPreset } from './datasets/presets.js';
+export { resolveTrainingConfig } from './datasets/resolve-config.js';
+export { readForModel } from './datasets/read-for-model.js';
