@@ -120,6 +120,9 @@ describe('presets bend: a starting schema with overrides', () => {
     expect(saved.schema.categorical).not.toContain('f127_14');
     expect(saved.schema.categorical).toContain('f205');
     await expectScores(model, join(SHARED, 'ali-ccp-csv', 'valid.csv'), 50);
+    // `schema: NAME` is short for `schema: { preset: NAME }`.
+    writeFileSync(config, `data: { train: ${join(FIXTURES, 'aliexpress.csv')} }\nschema: aliexpress\n`);
+    expect(modelJson(await train(['--config', config])).config.preset).toBe('aliexpress');
   });
 
   it('--preset P --config overrides.yaml: the preset is the start, the file overrides it with patterns', async () => {
@@ -179,6 +182,10 @@ describe('header-less CSV and errors that name the config key', () => {
     const model = await train(['--config', config]);
     await expectScores(model, headerless, 80);
     expect((await runCli(['eval', '--model', model, '--data', headerless])).code).toBe(0);
+    // A file to score may leave out the label columns: the other names of data.columns apply.
+    const unlabeled = join(dir, 'headerless-unlabeled.csv');
+    writeFileSync(unlabeled, lines(headerless).map((l) => l.split(',').slice(0, 3).join(',')).join('\n'));
+    await expectScores(model, unlabeled, 80);
   });
 
   it('a header-less file read with a header says the first row looks like data and names data.header', async () => {
