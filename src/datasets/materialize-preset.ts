@@ -6,6 +6,7 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { looksLikeData } from '../data/csvHeader.js';
 import type { Schema } from '../data/schema.js';
 import { UserError, isUserError } from '../errors.js';
 import { getPreset } from './presets.js';
@@ -83,7 +84,11 @@ async function describeSource(connection: DuckDBConnection, preset: DatasetPrese
   const optional = new Set(labels === 'none' ? (preset.labelColumns ?? []) : []);
   const missing = (preset.requiredColumns ?? []).filter((c) => !names.has(c) && !optional.has(c));
   if (missing.length > 0) {
-    throw new UserError(`missing column(s) for preset '${preset.name}': ${missing.map((m) => `'${m}'`).join(', ')}`, { file: inputFile });
+    // A header-less file read with a header has data values as column names (DuckDB adds _1, _2
+    // to repeated ones): say so when none of the preset's columns is there.
+    const noneThere = (preset.requiredColumns ?? []).every((c) => !names.has(c));
+    const hint = noneThere && looksLikeData(columns.map((c) => c.name.trim().replace(/_\d+$/, ''))) ? `; the first row looks like data, not a header: the '${preset.name}' preset reads files with a header row` : '';
+    throw new UserError(`missing column(s) for preset '${preset.name}': ${missing.slice(0, 8).map((m) => `'${m}'`).join(', ')}${missing.length > 8 ? `, ... (${missing.length} in all)` : ''}${hint}`, { file: inputFile });
   }
   return columns;
 }

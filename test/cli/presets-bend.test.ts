@@ -197,6 +197,17 @@ describe('header-less CSV and errors that name the config key', () => {
     expect(r.stderr).not.toMatch(/appears twice/);
   });
 
+  it('a header-less file given to a preset that wants a header says the first row looks like data', async () => {
+    const noHeader = join(dir, 'aliccp-noheader.csv');
+    writeFileSync(noHeader, lines(join(SHARED, 'ali-ccp-csv', 'train.csv')).slice(1).join('\n'));
+    const r = await runCli(['train', '--preset', 'ali-ccp-csv', '--train', noHeader, ...FAST]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/first row looks like data/);
+    const other = await runCli(['train', '--preset', 'aliexpress', '--train', join(SHARED, 'ali-ccp-csv', 'train.csv'), ...FAST]);
+    expect(other.stderr).toMatch(/missing column\(s\) for preset 'aliexpress'/);
+    expect(other.stderr).not.toMatch(/looks like data/);
+  });
+
   it('errors about skipping and format name data.skip_invalid and data.format', async () => {
     const bad = join(dir, 'buy-no-click.csv');
     writeFileSync(bad, 'click,buy,f\n1,1,a\n0,1,b\n0,0,c\n');
