@@ -46,7 +46,7 @@ export function headerLooksLikeData(file: string, names: readonly string[]): Use
   const sample = names.slice(0, 4).map((n) => `'${n}'`).join(', ');
   return new UserError(
     `the first row looks like data, not a header (${sample}, ...): if the file has no header row, set data.header: false and list the column names in data.columns`,
-    { file, row: 0, key: 'data.header' },
+    { file, key: 'data.header' },
   );
 }
 

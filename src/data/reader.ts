@@ -211,9 +211,9 @@ function describeProblem(reason: ProblemReason, column: string, value: string, o
         ? `stage must be 0 (impression), 1 (click) or 2 (conversion), got ${shown} (data.skip_invalid: true skips such rows)`
         : `label must be 0 or 1, got ${shown} (data.skip_invalid: true skips such rows)`;
     case 'buy_without_click':
-      return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows (data.skip_invalid: true, or --skip-invalid)`;
+      return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows with data.skip_invalid: true (eval: --skip-invalid)`;
     case 'action_without_click':
-      return `post-click action without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows (data.skip_invalid: true, or --skip-invalid)`;
+      return `post-click action without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows with data.skip_invalid: true (eval: --skip-invalid)`;
     case 'bad_numeric':
       return /^\s*[+-]?(nan|inf|infinity)\s*$/i.test(value)
         ? `${value.trim()} is not allowed in a numeric column (leave the cell empty for a missing value)`
