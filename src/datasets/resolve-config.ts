@@ -7,7 +7,8 @@
  *   schema: { preset: ali-ccp-csv, exclude: [f301] }          # YAML
  *   esmm train --preset aliexpress --config overrides.yaml    # CLI: the same, preset from the flag
  */
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../config/load.js';
@@ -30,6 +31,21 @@ const SPLITS = ['train', 'valid', 'test'] as const;
 
 function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Where the preset's output for these inputs goes: the same folder for the same inputs (path,
+ * size, modification time), so a run resumed with --resume reads the same files as the run that
+ * wrote the checkpoint (the checkpoint's data fingerprint names them).
+ */
+function preparedDir(preset: string, labels: string, inputs: string[]): string {
+  const key = createHash('sha256');
+  key.update(JSON.stringify([preset, labels]));
+  for (const f of inputs) {
+    const info = statSync(f, { throwIfNoEntry: false });
+    key.update(JSON.stringify([f, info?.size, info?.mtimeMs]));
+  }
+  return join(tmpdir(), `esmm-preset-${key.digest('hex').slice(0, 16)}`);
 }
 
 export async function resolveTrainingConfig(value: unknown, source: string, baseDir: string, opts: ResolveOptions = {}): Promise<EsmmConfig> {
@@ -64,8 +80,8 @@ export async function resolveTrainingConfig(value: unknown, source: string, base
     for (const k of ['format', 'header', 'columns'] as const) {
       if (data[k] !== undefined) throw new UserError(`the '${preset}' preset reads its own file layout; remove data.${k}`, { file: source, key: `data.${k}` });
     }
-    const tmp = mkdtempSync(join(tmpdir(), 'esmm-preset-'));
     const labels = data.skip_invalid === true ? 'lenient' : 'checked';
+    const tmp = preparedDir(preset, labels, SPLITS.map((k) => data[k]).filter((f): f is string => typeof f === 'string').map((f) => resolve(baseDir, f)));
     for (const split of SPLITS) {
       const f = data[split];
       if (typeof f !== 'string') continue;
