@@ -3,7 +3,7 @@
  * dataset preset when it was trained with one (`--preset`, `schema: { preset }`), else with its
  * schema and its header-less column names. Scoring never needs or checks labels.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EsmmConfig } from '../config/types.js';
@@ -43,8 +43,12 @@ export async function readForModel(config: ModelConfig, file: string, opts: Mode
   };
   if (preset !== undefined) {
     const labels = predict ? 'none' : opts.skipInvalid === true ? 'lenient' : 'checked';
-    const path = await materializePreset(preset, file, mkdtempSync(join(tmpdir(), 'esmm-preset-')), labels);
-    return readAll(path, readOpts);
+    const dir = mkdtempSync(join(tmpdir(), 'esmm-preset-'));
+    try {
+      return await readAll(await materializePreset(preset, file, dir, labels), readOpts);
+    } finally {
+      rmSync(dir, { recursive: true, force: true }); // our own temporary copy, read in full above
+    }
   }
   return readAll(file, { ...readOpts, ...layoutOptions(config, file) });
 }
