@@ -3,7 +3,7 @@
  *   loadConfig -> loadData -> prepareFeatures -> trainModel -> evaluateModel -> printTable,
  * plus loadModel(dir) and model.predict(rows) for serving.
  */
-export { loadConfig, parseConfig, builtinConfigNames } from './api/load-config.js';
+export { loadConfig, parseConfig, readConfigFile, builtinConfigNames } from './api/load-config.js';
 export { presetConfig } from './api/preset-config.js';
 export type { PresetFiles } from './api/preset-config.js';
 export { readForModel } from './api/read-for-model.js';
@@ -36,3 +36,4 @@ export type { ServerOptions, RunningServer } from './serve/index.js';
 export { writeReport } from './report/index.js';
 export { convertAliCcp } from './datasets/convert-ali-ccp.js';
 export { listPresets, getPreset } from './datasets/presets.js';
+export { resolveTrainingConfig } from './api/resolve-config.js';

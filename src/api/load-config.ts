@@ -48,6 +48,15 @@ export function builtinConfigNames(): string[] {
  * Unknown keys and bad values are refused with the key path in the message.
  */
 export function loadConfig(pathOrBuiltinName: string, overrides: Obj = {}): EsmmConfig {
+  const { value, file, baseDir } = readConfigFile(pathOrBuiltinName, overrides);
+  return parseConfig(value, file, baseDir);
+}
+
+/**
+ * The parsed (not yet checked) YAML/JSON of a config file or built-in config, with `overrides`
+ * merged in, and the folder its relative paths are resolved against.
+ */
+export function readConfigFile(pathOrBuiltinName: string, overrides: Obj = {}): { value: unknown; file: string; baseDir: string } {
   let file = pathOrBuiltinName;
   if (!existsSync(file) && !/[/\\.]/.test(pathOrBuiltinName)) {
     const builtin = join(builtinDir(), `${pathOrBuiltinName}.yaml`);
@@ -65,7 +74,7 @@ export function loadConfig(pathOrBuiltinName: string, overrides: Obj = {}): Esmm
     throw new UserError(`cannot parse config: ${(e as Error).message.split('\n')[0]}`, { file });
   }
   const merged = deepMerge(parsed ?? {}, overrides);
-  return parseConfig(merged, file, dirname(resolve(file)));
+  return { value: merged, file, baseDir: dirname(resolve(file)) };
 }
 
 /** Validate a config object (already parsed) and fill in defaults. */
@@ -86,11 +95,15 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
 
 function parseData(c: ConfigChecker, v: unknown): DataConfig {
   const o = c.object(v, 'data');
-  c.onlyKeys(o, 'data', ['train', 'valid', 'test', 'format', 'skip_invalid', 'synth']);
+  c.onlyKeys(o, 'data', ['train', 'valid', 'test', 'format', 'skip_invalid', 'header', 'columns', 'synth']);
   const out: DataConfig = {};
   for (const k of ['train', 'valid', 'test'] as const) if (o[k] !== undefined) out[k] = c.string(o[k], `data.${k}`);
   if (o.format !== undefined) out.format = c.oneOf(o.format, 'data.format', ['csv', 'tsv', 'jsonl', 'parquet'] as const);
   if (o.skip_invalid !== undefined) out.skip_invalid = c.boolean(o.skip_invalid, 'data.skip_invalid');
+  if (o.header !== undefined) out.header = c.boolean(o.header, 'data.header');
+  if (o.columns !== undefined) out.columns = c.stringList(o.columns, 'data.columns');
+  if (out.header === false && out.columns === undefined) c.fail('data.columns', 'a file without a header (data.header: false) needs data.columns: the column names in file order');
+  if (out.header !== false && out.columns !== undefined) c.fail('data.columns', 'only read for files without a header: add data.header: false');
   if (o.synth !== undefined) {
     const s = c.object(o.synth, 'data.synth');
     if (s.rows !== undefined) c.positiveInt(s.rows, 'data.synth.rows');
@@ -104,7 +117,13 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   // `schema: synth` follows the simulator's columns, including an optional chain of stages.
   if (v === 'synth') return synthSchema(synthStages === undefined ? undefined : c.stringList(synthStages, 'data.synth.stages'));
   if (v === undefined) c.fail('schema', 'missing: say which columns are labels and features');
+  if (typeof v === 'string') c.fail('schema', `'${v}' is not a schema; to start from a dataset preset write schema: { preset: ${v} } and load the config with esmm train`);
   const o = c.object(v, 'schema');
+  // schema.preset, schema.exclude and column patterns are resolved against the data files
+  // (src/api/resolve-config.ts) before a config reaches here.
+  for (const k of ['preset', 'exclude'] as const) {
+    if (o[k] !== undefined) c.fail(`schema.${k}`, 'is resolved against the data files: load this config with esmm train (or resolveTrainingConfig)');
+  }
   c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth']);
   const l = c.object(o.labels, 'schema.labels');
   c.onlyKeys(l, 'schema.labels', ['click', 'buy', 'actions']);

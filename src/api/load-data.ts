@@ -49,6 +49,8 @@ export async function loadData(data: DataConfig, schema: Schema, opts: LoadDataO
       schema,
       ...(data.format !== undefined ? { format: data.format } : {}),
       ...(data.skip_invalid !== undefined ? { skipInvalid: data.skip_invalid } : {}),
+      ...(data.header !== undefined ? { header: data.header } : {}),
+      ...(data.columns !== undefined ? { columns: data.columns } : {}),
       ...(opts.labelsOptional === true ? { labelsOptional: true } : {}),
     });
   opts.log?.(`reading ${files.train}`);

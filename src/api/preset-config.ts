@@ -1,10 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { Obj } from '../config/check.js';
 import type { EsmmConfig } from '../config/types.js';
-import { preparePreset } from '../datasets/materialize-preset.js';
-import { parseConfig } from './load-config.js';
+import { resolveTrainingConfig } from './resolve-config.js';
 
 /** The files of a run in a public dataset's own format (`--preset NAME --train F [--valid F] [--test F]`). */
 export interface PresetFiles {
@@ -14,18 +11,16 @@ export interface PresetFiles {
 }
 
 /**
- * A training config for files in a preset's format (no schema to write): each file is projected
- * into a temporary folder by the preset, the preset gives the schema, `overrides` the rest (model,
- * train, ...). The config's source is `preset:NAME`, which readForModel uses to score new files.
+ * A training config for files in a preset's format (no schema to write): the library's form of
+ * `esmm train --preset NAME --train F`. The preset gives the schema, `overrides` the rest (model,
+ * train, and schema keys that override the preset's). The config's source is `preset:NAME`, which
+ * readForModel uses to score new files the same way.
  */
 export async function presetConfig(preset: string, files: PresetFiles, overrides: Obj = {}, opts: { log?: (line: string) => void } = {}): Promise<EsmmConfig> {
-  const tmp = mkdtempSync(join(tmpdir(), 'esmm-preset-'));
-  opts.log?.(`preparing ${files.train} with the '${preset}' preset`);
-  const train = await preparePreset(preset, files.train, tmp);
-  const data: Record<string, string> = { train: train.file };
-  for (const split of ['valid', 'test'] as const) {
+  const data: Record<string, string> = {};
+  for (const split of ['train', 'valid', 'test'] as const) {
     const f = files[split];
-    if (f !== undefined) data[split] = (await preparePreset(preset, f, join(tmp, split))).file;
+    if (f !== undefined) data[split] = resolve(f);
   }
-  return parseConfig({ ...overrides, data, schema: train.schema }, `preset:${preset}`, process.cwd());
+  return resolveTrainingConfig({ ...overrides, data }, `preset:${preset}`, process.cwd(), { preset, ...(opts.log !== undefined ? { log: opts.log } : {}) });
 }

@@ -1,19 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { RawChunk } from '../data/batch.js';
-import { readAll } from '../data/reader.js';
-import { materializePreset } from '../datasets/materialize-preset.js';
+import type { ReadStats } from '../data/reader.js';
+import { readForModel as readWithModel } from '../datasets/read-with-preset.js';
 import type { FunnelModel } from '../models/model.js';
 
 /**
- * Read a file to score with a model. A model trained with `--preset NAME` reads files in that
- * dataset's own format, so the same preset projection is applied first.
+ * Read a file to score with a model: through the model's preset when it was trained with one,
+ * with its header-less column names, and (predict) without reading labels at all.
  */
-export async function readForModel(model: FunnelModel, file: string, opts: { labelsOptional: boolean }): Promise<RawChunk> {
-  let path = file;
-  const preset = model.config.source.startsWith('preset:') ? model.config.source.slice('preset:'.length) : undefined;
-  if (preset !== undefined) path = await materializePreset(preset, file, mkdtempSync(join(tmpdir(), 'esmm-preset-')));
-  const { data } = await readAll(path, { schema: model.config.schema, labelsOptional: opts.labelsOptional });
-  return data;
+export async function readForModel(model: FunnelModel, file: string, opts: { purpose: 'predict' | 'eval'; skipInvalid?: boolean }): Promise<{ data: RawChunk; stats: ReadStats }> {
+  return readWithModel(model.config, file, opts);
 }

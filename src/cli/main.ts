@@ -13,9 +13,9 @@ import { reportCommand } from './commands/report.js';
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
-  train: { run: trainCommand, help: 'train --config FILE|NAME [--out DIR]         train a model, write DIR/ and DIR/metrics.json' },
-  predict: { run: predictCommand, help: 'predict --model DIR --data FILE --out FILE     pctr,pcvr,pctcvr per input row' },
-  eval: { run: evalCommand, help: 'eval --model DIR --data FILE [--json FILE]     AUC/GAUC/logloss per task, spaces named' },
+  train: { run: trainCommand, help: 'train --config FILE|NAME [--preset P --train F] [--out DIR]   train a model, write DIR/ and DIR/metrics.json' },
+  predict: { run: predictCommand, help: 'predict --model DIR --data FILE --out FILE[.parquet] [--keep COL,COL]   pctr,pcvr,pctcvr per input row; no labels needed' },
+  eval: { run: evalCommand, help: 'eval --model DIR --data FILE [--json FILE] [--skip-invalid]   AUC/GAUC/logloss per task, spaces named' },
   compare: { run: compareCommand, help: 'compare --config FILE --models a,b,c [--json FILE]   train each model, one table' },
   export: { run: exportCommand, help: 'export --model DIR --out model.onnx [--embed-features]   one ONNX file over feature ids' },
   serve: { run: serveCommand, help: 'serve --model DIR [--port P] [--host H] [--max-body B]   HTTP scoring; SIGHUP reloads' },

@@ -1,6 +1,7 @@
-import { loadConfig } from '../api/load-config.js';
-import { presetConfig } from '../api/preset-config.js';
+import { resolve } from 'node:path';
+import { readConfigFile } from '../api/load-config.js';
 import type { EsmmConfig } from '../config/types.js';
+import { resolveTrainingConfig } from '../api/resolve-config.js';
 import { UserError } from '../errors.js';
 import { log } from './args.js';
 import { configOverrides } from './overrides.js';
@@ -9,22 +10,29 @@ type Flags = Parameters<typeof configOverrides>[1] & { config?: string | undefin
 
 /**
  * The config of a training command: `--config FILE|NAME`, or `--preset NAME --train F [--valid F]
- * [--test F]` for the public datasets' formats (no schema to write), plus the override flags.
+ * [--test F]` for the public datasets' formats (no schema to write), or both: the preset is the
+ * starting schema and the config file overrides it. Plus the override flags.
  */
 export async function trainingConfig(command: string, v: Flags): Promise<EsmmConfig> {
   const overrides = configOverrides(command, v);
   if (v.preset === undefined) {
     if (v.train !== undefined) throw new UserError(`esmm ${command}: --train needs --preset (or put data.train in the config)`);
     if (v.config === undefined) throw new UserError(`esmm ${command}: missing --config (or --preset NAME --train FILE)`);
-    return loadConfig(v.config, overrides);
+    const { value, file, baseDir } = readConfigFile(v.config, overrides);
+    return resolveTrainingConfig(value, file, baseDir, { log });
   }
-  if (v.config !== undefined) throw new UserError(`esmm ${command}: give --config or --preset, not both`);
-  if (v.train === undefined) throw new UserError(`esmm ${command}: --preset needs --train FILE`);
-  return presetConfig(v.preset, {
-    train: v.train,
-    ...(v.valid !== undefined ? { valid: v.valid } : {}),
-    ...(v.test !== undefined ? { test: v.test } : {}),
-  }, overrides, { log });
+  // Files named by flags are relative to the working directory (the config's, to its folder).
+  const files: Record<string, string> = {};
+  for (const split of ['train', 'valid', 'test'] as const) {
+    const f = v[split];
+    if (f !== undefined) files[split] = resolve(f);
+  }
+  if (v.config === undefined) {
+    if (v.train === undefined) throw new UserError(`esmm ${command}: --preset needs --train FILE`);
+    return resolveTrainingConfig({ ...overrides, data: files }, `preset:${v.preset}`, process.cwd(), { preset: v.preset, log });
+  }
+  const { value, file, baseDir } = readConfigFile(v.config, Object.keys(files).length > 0 ? { ...overrides, data: files } : overrides);
+  return resolveTrainingConfig(value, file, baseDir, { preset: v.preset, log });
 }
 
 export const PRESET_FLAGS = {

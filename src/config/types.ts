@@ -9,6 +9,10 @@ export interface DataConfig {
   format?: 'csv' | 'tsv' | 'jsonl' | 'parquet';
   /** Skip (and count) rows with bad labels, buy without click or bad numerics instead of failing. */
   skip_invalid?: boolean;
+  /** false: the CSV/TSV file has no header row; its column names are `columns`. */
+  header?: boolean;
+  /** Column names, in file order, of a file without a header (with header: false). */
+  columns?: string[];
   /** Generate the data with the ground-truth funnel simulator (built-in configs). */
   synth?: { rows?: number; seed?: number; [k: string]: unknown };
 }
@@ -132,4 +136,9 @@ export interface EsmmConfig {
   baseDir: string;
   /** Where the config came from (a path or `builtin:NAME`), for messages. */
   source: string;
+  /**
+   * The dataset preset the data files were read with (`schema: { preset: NAME }` or --preset):
+   * files given to the saved model (predict, eval, report) go through the same preset.
+   */
+  preset?: string;
 }

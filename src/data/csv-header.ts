@@ -12,16 +12,42 @@ const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 /** Column names from the first record of `file` (quotes '"' doubled to escape, RFC 4180). */
 export function readCsvHeader(file: string, delimiter: string): string[] {
-  const text = readFirstRecordText(file);
-  if (text.trim() === '') throw new UserError('empty file: no header row', { file });
-  const names = splitRecord(text, delimiter, file);
+  const names = readFirstRecord(file, delimiter);
   const seen = new Set<string>();
   for (const name of names) {
+    // A header-less file read as if it had one fails here first: say what is wrong.
+    if ((name === '' || seen.has(name)) && looksLikeData(names)) throw headerLooksLikeData(file, names);
     if (name === '') throw new UserError('header has an empty column name', { file, row: 0 });
     if (seen.has(name)) throw new UserError('column appears twice in the header', { file, row: 0, column: name });
     seen.add(name);
   }
   return names;
+}
+
+/** The fields of the first record (the header, or the first data row of a header-less file). */
+export function readFirstRecord(file: string, delimiter: string): string[] {
+  const text = readFirstRecordText(file);
+  if (text.trim() === '') throw new UserError('empty file: no header row', { file });
+  return splitRecord(text, delimiter, file);
+}
+
+/**
+ * Whether a header row looks like a data row: at least half of its fields are numbers or empty.
+ * (Some real headers have numeric names, e.g. Ali-CCP's field ids, so callers use this only
+ * once something else is already wrong.)
+ */
+export function looksLikeData(names: readonly string[]): boolean {
+  const dataLike = names.filter((n) => n === '' || (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(n) && Number.isFinite(Number(n)))).length;
+  return dataLike > 0 && dataLike * 2 >= names.length;
+}
+
+/** The error for a first row that looks like data where a header was expected. */
+export function headerLooksLikeData(file: string, names: readonly string[]): UserError {
+  const sample = names.slice(0, 4).map((n) => `'${n}'`).join(', ');
+  return new UserError(
+    `the first row looks like data, not a header (${sample}, ...): if the file has no header row, set data.header: false and list the column names in data.columns`,
+    { file, key: 'data.header' },
+  );
 }
 
 /** Text of the file up to the first newline outside quotes (BOM removed). */

@@ -21,7 +21,7 @@ export function detectFormat(file: string, override?: FileFormat): FileFormat {
     if (lower.endsWith(ext)) return format;
   }
   throw new UserError(
-    `cannot tell the file format from the extension (expected one of ${Object.keys(BY_EXTENSION).join(' ')}); set the format explicitly`,
+    `cannot tell the file format from the extension (expected one of ${Object.keys(BY_EXTENSION).join(' ')}); set data.format (csv, tsv, jsonl or parquet)`,
     { file },
   );
 }

@@ -14,7 +14,8 @@ import type { Schema } from './schema.js';
 import { concatChunks, emptyRawChunk, RawChunkBuilder, type RawColumns } from './chunks.js';
 import { connectDuckDB, sqlString, translateDuckDBError } from './duckdb.js';
 import { defaultDelimiter, detectFormat, type FileFormat } from './format.js';
-import { readCsvHeader } from './csv-header.js';
+import { headerLooksLikeData, looksLikeData, readCsvHeader, readFirstRecord } from './csv-header.js';
+import { labelColumns, requiredColumns } from './schema.js';
 import { TextColumnReader } from './fast-text.js';
 import { findBadJsonLine } from './jsonl-errors.js';
 import { planRead, PROBLEM_SEP, sourceSql, type ProblemReason, type ReadPlan, type SourceColumn } from './sql.js';
@@ -38,6 +39,12 @@ export interface ReadOptions {
   delimiter?: string;
   /** Predict time: label columns may be absent and then read as 0. */
   labelsOptional?: boolean;
+  /** Scoring: label columns are never read (read as 0 even when present), so no label problem stops the read. */
+  ignoreLabels?: boolean;
+  /** CSV/TSV: false when the file has no header row (then `columns` names its columns). Default true. */
+  header?: boolean;
+  /** Column names of a header-less CSV/TSV file, in file order (config key data.columns). */
+  columns?: string[];
   /**
    * Stage-coded logs (AliExpress style): this column holds 0 = impression, 1 = click,
    * 2 = conversion, and the schema's click/buy labels are derived from it (click = stage >= 1,
@@ -98,8 +105,8 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
   if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new UserError(`chunkRows must be a positive integer, got ${chunkRows}`);
   const con = await connectDuckDB();
   try {
-    const { plan, format } = await prepare(con, file, opts);
-    const expected = await countRows(con, plan, file, format);
+    const { plan, format, header } = await prepare(con, file, opts);
+    const expected = await countRows(con, plan, file, format, header);
     if (expected === 0) throw new UserError('no data rows (the file has no rows after the header)', { file });
 
     const columns: RawColumns = {
@@ -201,12 +208,12 @@ function describeProblem(reason: ProblemReason, column: string, value: string, o
   switch (reason) {
     case 'bad_label':
       return column === opts.stageColumn
-        ? `stage must be 0 (impression), 1 (click) or 2 (conversion), got ${shown}`
-        : `label must be 0 or 1, got ${shown}`;
+        ? `stage must be 0 (impression), 1 (click) or 2 (conversion), got ${shown} (data.skip_invalid: true skips such rows)`
+        : `label must be 0 or 1, got ${shown} (data.skip_invalid: true skips such rows)`;
     case 'buy_without_click':
-      return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or enable skipping invalid rows`;
+      return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows with data.skip_invalid: true (eval: --skip-invalid)`;
     case 'action_without_click':
-      return `post-click action without a click ('${column}'=1 but '${click}'=0)`;
+      return `post-click action without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows with data.skip_invalid: true (eval: --skip-invalid)`;
     case 'bad_numeric':
       return /^\s*[+-]?(nan|inf|infinity)\s*$/i.test(value)
         ? `${value.trim()} is not allowed in a numeric column (leave the cell empty for a missing value)`
@@ -215,7 +222,7 @@ function describeProblem(reason: ProblemReason, column: string, value: string, o
 }
 
 /** Checks the schema, finds the file's columns and builds the read query. */
-async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): Promise<{ plan: ReadPlan; format: FileFormat }> {
+async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): Promise<{ plan: ReadPlan; format: FileFormat; header: boolean }> {
   validateSchema(opts.schema);
   const format = detectFormat(file, opts.format);
   let size: number;
@@ -226,13 +233,46 @@ async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): 
   }
   if (size === 0) throw new UserError(format === 'csv' || format === 'tsv' ? 'empty file: no header row' : 'empty file', { file });
   const delimiter = opts.delimiter ?? defaultDelimiter(format);
-  const columns = await describeSource(con, file, format, delimiter);
-  const source = sourceSql(file, format, delimiter, columns);
+  const headerless = opts.header === false && (format === 'csv' || format === 'tsv');
+  const columns = headerless ? headerlessColumns(file, delimiter, opts) : await describeSource(con, file, format, delimiter);
+  if (!headerless && (format === 'csv' || format === 'tsv')) checkHeaderIsNotData(file, columns, opts);
+  const source = sourceSql(file, format, delimiter, columns, !headerless);
   const plan = planRead(source, file, columns, opts.schema, {
     labelsOptional: opts.labelsOptional === true,
+    ...(opts.ignoreLabels === true ? { ignoreLabels: true } : {}),
     ...(opts.stageColumn !== undefined ? { stageColumn: opts.stageColumn } : {}),
   });
-  return { plan, format };
+  return { plan, format, header: !headerless };
+}
+
+/**
+ * The columns of a header-less file: `columns` as given, or, when labels are optional and the
+ * first row has fewer fields, `columns` without the schema's label columns (a file to score).
+ */
+export function headerlessColumns(file: string, delimiter: string, opts: ReadOptions): SourceColumn[] {
+  const names = opts.columns;
+  if (names === undefined || names.length === 0) {
+    throw new UserError('a file without a header needs its column names (data.columns)', { file, key: 'data.columns' });
+  }
+  const fields = readFirstRecord(file, delimiter).length;
+  let used = names;
+  if (fields !== names.length && (opts.labelsOptional === true || opts.ignoreLabels === true)) {
+    const labels = new Set(labelColumns(opts.schema));
+    const withoutLabels = names.filter((n) => !labels.has(n));
+    if (withoutLabels.length === fields) used = withoutLabels;
+  }
+  if (fields !== used.length) {
+    throw new UserError(`data.columns names ${names.length} columns but the first row has ${fields} fields`, { file, row: 1, key: 'data.columns' });
+  }
+  return used.map((name) => ({ name, kind: 'text' }));
+}
+
+/** A header none of whose names the schema uses, and which looks like a data row: the file has no header. */
+function checkHeaderIsNotData(file: string, columns: SourceColumn[], opts: ReadOptions): void {
+  const names = columns.map((c) => c.name);
+  const have = new Set(names);
+  if (requiredColumns(opts.schema).some((c) => have.has(c))) return;
+  if (looksLikeData(names)) throw headerLooksLikeData(file, names);
 }
 
 async function describeSource(con: DuckDBConnection, file: string, format: FileFormat, delimiter: string): Promise<SourceColumn[]> {
@@ -263,23 +303,23 @@ function kindOfType(type: string): SourceColumn['kind'] {
   return 'other';
 }
 
-async function countRows(con: DuckDBConnection, plan: ReadPlan, file: string, format: FileFormat): Promise<number> {
+async function countRows(con: DuckDBConnection, plan: ReadPlan, file: string, format: FileFormat, header = true): Promise<number> {
   try {
     const rows = await (await con.run(plan.countSql)).getRows();
     return Number(rows[0]![0]);
   } catch (e) {
-    throw await translateError(e, file, format);
+    throw await translateError(e, file, format, header);
   }
 }
 
-async function translateError(e: unknown, file: string, format: FileFormat): Promise<UserError> {
+async function translateError(e: unknown, file: string, format: FileFormat, header = true): Promise<UserError> {
   if (format === 'jsonl') {
     const bad = await findBadJsonLine(file).catch(() => undefined);
     if (bad !== undefined) return new UserError(bad.message, { file, row: bad.row });
     return translateDuckDBError(e, file, (line) => line);
   }
   // CSV: DuckDB counts records from 1 with the header as line 1.
-  return translateDuckDBError(e, file, (line) => line - 1);
+  return translateDuckDBError(e, file, (line) => (header ? line - 1 : line));
 }
 
 /** Column layout of a file whose rows were all skipped (to return an empty chunk). */

@@ -27,6 +27,8 @@ export type ProblemReason = 'bad_label' | 'buy_without_click' | 'action_without_
 
 export interface PlanOptions {
   labelsOptional: boolean;
+  /** Scoring: label columns are not read even when present (all labels read as 0). */
+  ignoreLabels?: boolean;
   stageColumn?: string;
 }
 
@@ -46,7 +48,7 @@ export interface ReadPlan {
 }
 
 /** DuckDB table function call reading `file`. */
-export function sourceSql(file: string, format: FileFormat, delimiter: string, columns: SourceColumn[]): string {
+export function sourceSql(file: string, format: FileFormat, delimiter: string, columns: SourceColumn[], header = true): string {
   const path = sqlString(file);
   if (format === 'parquet') return `read_parquet(${path})`;
   const varcharColumns = `{${columns.map((c) => `${sqlString(c.name)}: 'VARCHAR'`).join(', ')}}`;
@@ -55,7 +57,7 @@ export function sourceSql(file: string, format: FileFormat, delimiter: string, c
   }
   // Strict options: a row with too many or too few fields is an error, never padded or dropped.
   return (
-    `read_csv(${path}, header=true, auto_detect=false, strict_mode=true, null_padding=false, ` +
+    `read_csv(${path}, header=${header}, auto_detect=false, strict_mode=true, null_padding=false, ` +
     `ignore_errors=false, delim=${sqlString(delimiter)}, quote='"', escape='"', columns=${varcharColumns})`
   );
 }
@@ -64,8 +66,9 @@ export function planRead(source: string, file: string, available: SourceColumn[]
   const byName = new Map(available.map((c) => [c.name, c]));
   const labels = labelColumns(schema);
   const derived = opts.stageColumn !== undefined ? new Set([schema.labels.click, schema.labels.buy]) : new Set<string>();
-  const needed = requiredColumns(schema).filter((c) => !derived.has(c) && !(opts.labelsOptional && labels.includes(c)));
-  if (opts.stageColumn !== undefined && !opts.labelsOptional) needed.unshift(opts.stageColumn);
+  const ignore = opts.ignoreLabels === true;
+  const needed = requiredColumns(schema).filter((c) => !derived.has(c) && !((opts.labelsOptional || ignore) && labels.includes(c)));
+  if (opts.stageColumn !== undefined && !opts.labelsOptional && !ignore) needed.unshift(opts.stageColumn);
   const missing = needed.filter((c) => !byName.has(c));
   if (missing.length > 0) {
     throw new UserError(
@@ -81,8 +84,8 @@ export function planRead(source: string, file: string, available: SourceColumn[]
 
   // Labels: codes 0/1, or -1 for anything else (empty, 'yes', 2, 0.5).
   labels.forEach((name, i) => {
-    const stage = opts.stageColumn !== undefined && derived.has(name) && byName.has(opts.stageColumn);
-    const col = byName.get(name);
+    const stage = !ignore && opts.stageColumn !== undefined && derived.has(name) && byName.has(opts.stageColumn);
+    const col = ignore ? undefined : byName.get(name);
     if (stage) {
       // Stage-coded logs (AliExpress): 0 impression, 1 click, 2 conversion.
       const s = `TRY_CAST(${asNumberable(byName.get(opts.stageColumn!)!)} AS DOUBLE)`;

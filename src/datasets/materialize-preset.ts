@@ -6,10 +6,11 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { looksLikeData } from '../data/csv-header.js';
 import type { Schema } from '../data/schema.js';
 import { UserError, isUserError } from '../errors.js';
 import { getPreset } from './presets.js';
-import type { DatasetPreset, RowCheck, SourceColumn } from './presets/types.js';
+import type { DatasetPreset, LabelMode, RowCheck, SourceColumn } from './presets/types.js';
 import { sqlString } from './sql-text.js';
 
 const BAD_ROW_MARKER = 'esmm: row breaks a preset rule';
@@ -17,18 +18,20 @@ const BAD_ROW_MARKER = 'esmm: row breaks a preset rule';
 /**
  * The file the generic reader should read for `inputFile` under preset `name`: a Parquet file in
  * tmpDir with the preset's columns, or inputFile itself when the preset needs no projection.
+ * `labels` (default 'checked') says whether label columns are required and how bad ones are
+ * treated; see LabelMode.
  */
-export async function materializePreset(name: string, inputFile: string, tmpDir: string): Promise<string> {
+export async function materializePreset(name: string, inputFile: string, tmpDir: string, labels: LabelMode = 'checked'): Promise<string> {
   const preset = getPreset(name);
   return withConnection(async (connection) => {
-    const columns = await describeSource(connection, preset, inputFile);
+    const columns = await describeSource(connection, preset, inputFile, labels);
     if (preset.projection === undefined) return inputFile;
     await mkdir(tmpDir, { recursive: true });
     const out = path.join(tmpDir, `${path.basename(inputFile)}.${preset.name}.parquet`);
     const partial = `${out}.${process.pid}.tmp`;
-    const checks = preset.rowChecks?.(columns) ?? [];
+    const checks = preset.rowChecks?.(columns, labels) ?? [];
     const where = checks.length === 0 ? '' : ` WHERE CASE WHEN ${anyBadSql(checks)} THEN error(${sqlString(BAD_ROW_MARKER)}) ELSE true END`;
-    const query = `SELECT ${withFileContext(() => preset.projection!(columns, inputFile), inputFile)} FROM ${preset.source(inputFile)}${where}`;
+    const query = `SELECT ${withFileContext(() => preset.projection!(columns, inputFile, labels), inputFile)} FROM ${preset.source(inputFile)}${where}`;
     try {
       await connection.run(`COPY (${query}) TO ${sqlString(partial)} (FORMAT parquet)`);
       await rename(partial, out);
@@ -47,14 +50,16 @@ export async function materializePreset(name: string, inputFile: string, tmpDir:
 export async function presetSchema(name: string, materializedFile: string): Promise<Schema> {
   const preset = getPreset(name);
   return withConnection(async (connection) => {
-    const columns = await describe(connection, `read_parquet(${sqlString(materializedFile)})`, materializedFile);
-    return preset.schema(columns);
+    const source = `read_parquet(${sqlString(materializedFile)})`;
+    const columns = await describe(connection, source, materializedFile);
+    await connection.run(`CREATE VIEW preset_data AS SELECT * FROM ${source}`);
+    return preset.schema(columns, async (sql) => (await connection.runAndReadAll(sql)).getRows());
   });
 }
 
 /** materializePreset, then presetSchema on its result. */
-export async function preparePreset(name: string, inputFile: string, tmpDir: string): Promise<{ file: string; schema: Schema }> {
-  const file = await materializePreset(name, inputFile, tmpDir);
+export async function preparePreset(name: string, inputFile: string, tmpDir: string, labels: LabelMode = 'checked'): Promise<{ file: string; schema: Schema }> {
+  const file = await materializePreset(name, inputFile, tmpDir, labels);
   return { file, schema: await presetSchema(name, file) };
 }
 
@@ -69,15 +74,21 @@ async function withConnection<T>(work: (connection: DuckDBConnection) => Promise
   }
 }
 
-async function describeSource(connection: DuckDBConnection, preset: DatasetPreset, inputFile: string): Promise<SourceColumn[]> {
+async function describeSource(connection: DuckDBConnection, preset: DatasetPreset, inputFile: string, labels: LabelMode): Promise<SourceColumn[]> {
   const info = await stat(inputFile).catch(() => null);
   if (info === null || !info.isFile()) throw new UserError('no such file', { file: inputFile });
+  withFileContext(() => preset.checkFile?.(inputFile), inputFile);
   const source = withFileContext(() => preset.source(inputFile), inputFile);
   const columns = await describe(connection, source, inputFile);
   const names = new Set(columns.map((c) => c.name.trim()));
-  const missing = (preset.requiredColumns ?? []).filter((c) => !names.has(c));
+  const optional = new Set(labels === 'none' ? (preset.labelColumns ?? []) : []);
+  const missing = (preset.requiredColumns ?? []).filter((c) => !names.has(c) && !optional.has(c));
   if (missing.length > 0) {
-    throw new UserError(`missing column(s) for preset '${preset.name}': ${missing.map((m) => `'${m}'`).join(', ')}`, { file: inputFile });
+    // A header-less file read with a header has data values as column names (DuckDB adds _1, _2
+    // to repeated ones): say so when none of the preset's columns is there.
+    const noneThere = (preset.requiredColumns ?? []).every((c) => !names.has(c));
+    const hint = noneThere && looksLikeData(columns.map((c) => c.name.trim().replace(/_\d+$/, ''))) ? `; the first row looks like data, not a header: the '${preset.name}' preset reads files with a header row` : '';
+    throw new UserError(`missing column(s) for preset '${preset.name}': ${missing.slice(0, 8).map((m) => `'${m}'`).join(', ')}${missing.length > 8 ? `, ... (${missing.length} in all)` : ''}${hint}`, { file: inputFile });
   }
   return columns;
 }

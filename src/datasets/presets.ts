@@ -3,13 +3,25 @@ import { UserError } from '../errors.js';
 import { adultPreset } from './presets/adult.js';
 import { aliCcpCsvPreset } from './presets/ali-ccp-csv.js';
 import { aliCcpPreset } from './presets/ali-ccp.js';
+import { aliexpressPreset } from './presets/aliexpress.js';
 import { censusIncomePreset } from './presets/census-income.js';
+import { censusIncomeRawPreset } from './presets/census-income-raw.js';
+import { paddlerecAliCcpPreset } from './presets/paddlerec-ali-ccp.js';
 import { stageLogPreset } from './presets/stage-log.js';
 import type { DatasetPreset } from './presets/types.js';
 
 export type { DatasetPreset, RowCheck, SourceColumn } from './presets/types.js';
 
-const PRESETS: readonly DatasetPreset[] = [aliCcpPreset, aliCcpCsvPreset, censusIncomePreset, adultPreset, stageLogPreset];
+const PRESETS: readonly DatasetPreset[] = [
+  aliCcpPreset,
+  aliCcpCsvPreset,
+  paddlerecAliCcpPreset,
+  aliexpressPreset,
+  censusIncomePreset,
+  censusIncomeRawPreset,
+  adultPreset,
+  stageLogPreset,
+];
 
 /** All presets, in a stable order. */
 export function listPresets(): readonly DatasetPreset[] {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { readAll } from '../data/reader.js';
+import { readForModel } from '../datasets/read-with-preset.js';
 import { loadModel } from '../models/persist.js';
 import { computeCurves, type CurvesData } from './curves.js';
 import { TABLE_COLUMNS } from './table.js';
@@ -58,7 +58,8 @@ export async function gatherReportData(inputs: ReportInputs): Promise<ReportData
   if (inputs.dataFile !== undefined) {
     const model = await loadModel(dir);
     try {
-      const { data } = await readAll(inputs.dataFile, { schema: model.config.schema });
+      // Read as eval reads it: through the model's preset and layout, skipping as it was trained to.
+      const { data } = await readForModel(model.config, inputs.dataFile, { purpose: 'eval', skipInvalid: model.config.data.skip_invalid === true });
       const encoded = model.features.transform(data);
       curves = computeCurves(encoded, await model.predictEncoded(encoded), model.config.schema, basename(inputs.dataFile));
       curvesSource = resolve(inputs.dataFile);

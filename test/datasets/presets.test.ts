@@ -57,10 +57,19 @@ afterAll(async () => {
 
 describe('preset registry', () => {
   it('lists the presets and refuses an unknown name, naming the known ones', () => {
-    expect(listPresets().map((p) => p.name)).toEqual(['ali-ccp', 'ali-ccp-csv', 'census-income', 'adult', 'stage-log']);
+    expect(listPresets().map((p) => p.name)).toEqual([
+      'ali-ccp',
+      'ali-ccp-csv',
+      'paddlerec-ali-ccp',
+      'aliexpress',
+      'census-income',
+      'census-income-raw',
+      'adult',
+      'stage-log',
+    ]);
     expect(getPreset('adult').name).toBe('adult');
     expect(() => getPreset('criteo')).toThrow(UserError);
-    expect(() => getPreset('criteo')).toThrow(/known: ali-ccp, ali-ccp-csv, census-income, adult, stage-log/);
+    expect(() => getPreset('criteo')).toThrow(/known: ali-ccp, ali-ccp-csv, paddlerec-ali-ccp, aliexpress, census-income, census-income-raw, adult, stage-log/);
   });
 });
 
@@ -174,7 +183,8 @@ describe('ali-ccp', () => {
     });
     const { file, schema } = await preparePreset('ali-ccp', converted, dir);
     expect(file).toBe(converted);
-    expect(schema).toEqual(aliCcpSchema());
+    // The converter's schema, with the user field (f101) as the group for GAUC.
+    expect(schema).toEqual({ ...aliCcpSchema(), group: 'f101' });
     expect(schema.multi_valued?.map((m) => m.name)).toEqual(['f109_14', 'f110_14', 'f127_14', 'f150_14', 'f508', 'f509', 'f702', 'f853']);
     const summary = await summarize(file);
     expect(summary).toMatchObject({ rows: 12, clicks: 5, buys: 2 });

@@ -1,28 +1,38 @@
 import { loadModel } from '../../models/persist.js';
 import { readForModel } from '../../api/read-for-model.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { readKeptColumns } from '../../datasets/read-with-preset.js';
+import { writePredictions, type OutputColumn } from '../../data/write-predictions.js';
+import { UserError } from '../../errors.js';
 import { log, parseFlags, requireFlag } from '../args.js';
 
-/** esmm predict --model DIR --data FILE --out FILE: CSV `pctr,pcvr,pctcvr[,paction]`, one row per input row. */
+/**
+ * esmm predict --model DIR --data FILE --out FILE [--keep COL,COL]: `pctr,pcvr,pctcvr[,paction]`
+ * plus the kept columns, one row per input row; Parquet when FILE ends in .parquet, else CSV.
+ * Labels are never needed nor read.
+ */
 export async function predictCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('predict', argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' } });
+  const { values } = parseFlags('predict', argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, keep: { type: 'string' } });
   const model = await loadModel(requireFlag('predict', values.model, 'model'));
   const file = requireFlag('predict', values.data, 'data');
   const out = requireFlag('predict', values.out, 'out');
-  const data = await readForModel(model, file, { labelsOptional: true });
+  const keep = values.keep === undefined ? [] : values.keep.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (values.keep !== undefined && keep.length === 0) throw new UserError('esmm predict: --keep expects column names separated by commas');
+  const names = model.predictionNames;
+  const clash = keep.find((k) => (names as readonly string[]).includes(k));
+  if (clash !== undefined) throw new UserError(`esmm predict: --keep column '${clash}' has the name of a prediction column`);
+  const { data } = await readForModel(model, file, { purpose: 'predict' });
   const stats = { oov: {} as Record<string, number> };
   const pred = await model.predictEncoded(model.features.transform(data, stats));
-  const names = model.predictionNames;
-  const lines: string[] = [names.join(',')];
-  for (let i = 0; i < data.rows; i++) lines.push(names.map((n) => formatProb(pred[n]![i]!)).join(','));
-  writeFileAtomic(out, `${lines.join('\n')}\n`);
+  const columns: OutputColumn[] = names.map((n) => ({ name: n, values: pred[n]! }));
+  if (keep.length > 0) {
+    const kept = await readKeptColumns(model.config, file, keep);
+    if (kept[0]!.length !== data.rows) throw new Error(`--keep read ${kept[0]!.length} rows but ${data.rows} were scored`);
+    keep.forEach((name, j) => columns.push({ name, values: kept[j]! }));
+  }
+  await writePredictions(out, columns, data.rows);
   const oov = Object.entries(stats.oov).filter(([, n]) => n > 0).map(([f, n]) => `${f}: ${n}`);
   if (oov.length > 0) log(`unseen values mapped to the out-of-vocabulary id: ${oov.join(', ')}`);
   log(`${data.rows} predictions written to ${out}`);
   await model.release();
   return 0;
-}
-
-function formatProb(p: number): string {
-  return p.toPrecision(7);
 }

@@ -8,7 +8,7 @@
 import type { Schema } from '../../data/schema.js';
 import { plainColumnName } from '../column-names.js';
 import { sqlIdent, sqlString } from '../sql-text.js';
-import { notNumberCheck, numberSql, sourceColumn, trimmedTextSql } from './sql-parts.js';
+import { labelChecks, labelItems, notNumberCheck, numberSql, sourceColumn, trimmedTextSql } from './sql-parts.js';
 import type { DatasetPreset, SourceColumn } from './types.js';
 
 const NUMERIC = ['age', 'fnlwgt', 'education-num', 'capital-gain', 'capital-loss', 'hours-per-week'];
@@ -23,19 +23,23 @@ export const adultPreset: DatasetPreset = {
   name: 'adult',
   description: 'UCI Adult: click = income > 50K, buy = click AND never married (marital-status is not a feature)',
   requiredColumns: [...NUMERIC, ...CATEGORICAL, MARITAL, LABEL],
+  labelColumns: [MARITAL, LABEL],
   source: (file) => `read_csv(${sqlString(file)}, delim = ',', header = true, all_varchar = true)`,
-  projection: (columns) => {
-    const click = `(${incomeSql(columns)} = '>50K')`;
-    const neverMarried = `(trim(${sourceColumn(columns, MARITAL)}) = 'Never-married')`;
+  projection: (columns, _file, labels) => {
     return [
-      `CAST(${click} AS INTEGER) AS click`,
-      `CAST(${click} AND ${neverMarried} AS INTEGER) AS buy`,
+      ...labelItems(labels, () => {
+        // A label other than <=50K / >50K is NULL, which the reader counts as a bad label.
+        const valid = `${incomeSql(columns)} IN ('<=50K', '>50K')`;
+        const click = `(${incomeSql(columns)} = '>50K')`;
+        const neverMarried = `(trim(${sourceColumn(columns, MARITAL)}) = 'Never-married')`;
+        return [`CASE WHEN ${valid} THEN CAST(${click} AS INTEGER) END AS click`, `CASE WHEN ${valid} THEN CAST(${click} AND ${neverMarried} AS INTEGER) END AS buy`];
+      }),
       ...CATEGORICAL.map((c) => `${trimmedTextSql(sourceColumn(columns, c), '?')} AS ${sqlIdent(plainColumnName(c))}`),
       ...NUMERIC.map((c) => `${numberSql(sourceColumn(columns, c))} AS ${sqlIdent(plainColumnName(c))}`),
     ].join(', ');
   },
-  rowChecks: (columns) => [
-    { sql: `coalesce(${incomeSql(columns)} NOT IN ('<=50K', '>50K'), true)`, message: "column 'Y' must be <=50K or >50K" },
+  rowChecks: (columns, labels) => [
+    ...labelChecks(labels, () => [{ sql: `coalesce(${incomeSql(columns)} NOT IN ('<=50K', '>50K'), true)`, message: "column 'Y' must be <=50K or >50K" }]),
     ...NUMERIC.map((c) => notNumberCheck(sourceColumn(columns, c), c)),
   ],
   schema: (): Schema => ({

@@ -8,11 +8,11 @@
 import type { Schema } from '../../data/schema.js';
 import { plainColumnName } from '../column-names.js';
 import { sqlIdent, sqlString } from '../sql-text.js';
-import { notBinaryCheck, notNumberCheck, numberSql, sourceColumn, trimmedTextSql } from './sql-parts.js';
+import { binaryLabelSql, labelChecks, labelItems, notBinaryCheck, notNumberCheck, numberSql, sourceColumn, trimmedTextSql } from './sql-parts.js';
 import type { DatasetPreset } from './types.js';
 
 /** Min-max scaled continuous columns (the rest are integer codes). */
-const NUMERIC = [
+export const NUMERIC = [
   'age',
   'wage per hour',
   'capital gains',
@@ -22,7 +22,7 @@ const NUMERIC = [
   'weeks worked in year',
 ];
 
-const CATEGORICAL = [
+export const CATEGORICAL = [
   'class of worker',
   'industry code',
   'occupation code',
@@ -64,20 +64,21 @@ export const censusIncomePreset: DatasetPreset = {
   name: 'census-income',
   description: 'KDD census-income (torch-rechub sample): click = income > 50K, buy = click * never married',
   requiredColumns: [INCOME, NEVER_MARRIED, ...CATEGORICAL, ...NUMERIC],
+  labelColumns: [INCOME, NEVER_MARRIED],
   source: (file) => `read_csv(${sqlString(file)}, header = true, all_varchar = true)`,
-  projection: (columns) => {
-    const income = `CAST(trim(${sourceColumn(columns, INCOME)}) AS INTEGER)`;
-    const neverMarried = `CAST(trim(${sourceColumn(columns, NEVER_MARRIED)}) AS INTEGER)`;
+  projection: (columns, _file, labels) => {
     return [
-      `${income} AS click`,
-      `${income} * ${neverMarried} AS buy`,
+      ...labelItems(labels, () => {
+        const income = binaryLabelSql(sourceColumn(columns, INCOME));
+        const neverMarried = binaryLabelSql(sourceColumn(columns, NEVER_MARRIED));
+        return [`${income} AS click`, `${income} * ${neverMarried} AS buy`];
+      }),
       ...CATEGORICAL.map((c) => `${trimmedTextSql(sourceColumn(columns, c))} AS ${sqlIdent(plainColumnName(c))}`),
       ...NUMERIC.map((c) => `${numberSql(sourceColumn(columns, c))} AS ${sqlIdent(plainColumnName(c))}`),
     ].join(', ');
   },
-  rowChecks: (columns) => [
-    notBinaryCheck(sourceColumn(columns, INCOME), INCOME),
-    notBinaryCheck(sourceColumn(columns, NEVER_MARRIED), NEVER_MARRIED),
+  rowChecks: (columns, labels) => [
+    ...labelChecks(labels, () => [notBinaryCheck(sourceColumn(columns, INCOME), INCOME), notBinaryCheck(sourceColumn(columns, NEVER_MARRIED), NEVER_MARRIED)]),
     ...NUMERIC.map((c) => notNumberCheck(sourceColumn(columns, c), c)),
   ],
   schema: (): Schema => ({

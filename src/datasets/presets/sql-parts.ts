@@ -1,7 +1,7 @@
 /** SQL fragments shared by the presets. */
 import { UserError } from '../../errors.js';
 import { sqlIdent } from '../sql-text.js';
-import type { RowCheck, SourceColumn } from './types.js';
+import type { LabelMode, RowCheck, SourceColumn } from './types.js';
 
 /**
  * The quoted source column whose name, with surrounding spaces trimmed, is `wanted`. Files such
@@ -22,6 +22,21 @@ export function trimmedTextSql(column: string, missing?: string): string {
 /** A row whose cell is not 0 or 1. */
 export function notBinaryCheck(column: string, name: string): RowCheck {
   return { sql: `coalesce(trim(CAST(${column} AS VARCHAR)) NOT IN ('0', '1'), true)`, message: `column '${name}' must be 0 or 1` };
+}
+
+/** A 0/1 label cell as INTEGER; anything else is NULL (the reader counts NULL as a bad label). */
+export function binaryLabelSql(column: string): string {
+  return `CASE trim(CAST(${column} AS VARCHAR)) WHEN '0' THEN 0 WHEN '1' THEN 1 END`;
+}
+
+/** The label items of a SELECT list: none when labels are not read (scoring). */
+export function labelItems(labels: LabelMode, items: () => string[]): string[] {
+  return labels === 'none' ? [] : items();
+}
+
+/** Label rules apply only when labels are checked (not skipped, not absent). */
+export function labelChecks(labels: LabelMode, checks: () => RowCheck[]): RowCheck[] {
+  return labels === 'checked' ? checks() : [];
 }
 
 /** A row whose non-empty cell is not a number. */

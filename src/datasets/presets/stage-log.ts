@@ -11,7 +11,7 @@ import type { Schema } from '../../data/schema.js';
 import { UserError } from '../../errors.js';
 import { plainColumnNames } from '../column-names.js';
 import { sqlIdent, sqlString } from '../sql-text.js';
-import { isFloatingType, sourceColumn } from './sql-parts.js';
+import { isFloatingType, labelChecks, labelItems, sourceColumn } from './sql-parts.js';
 import type { DatasetPreset, SourceColumn } from './types.js';
 
 const STAGE = 'stage';
@@ -39,6 +39,7 @@ export const stageLogPreset: DatasetPreset = {
   name: 'stage-log',
   description: "log with a 'stage' column (0 impression, 1 click, 2 conversion); other columns are features",
   requiredColumns: [STAGE],
+  labelColumns: [STAGE],
   source: (file) => {
     const ext = path.extname(file).toLowerCase();
     if (ext === '.parquet') return `read_parquet(${sqlString(file)})`;
@@ -47,11 +48,14 @@ export const stageLogPreset: DatasetPreset = {
     if (ext === '.csv') return `read_csv(${sqlString(file)}, header = true)`;
     throw new UserError('stage-log reads .csv, .tsv, .jsonl, .ndjson, .json or .parquet files', { file });
   },
-  projection: (columns, file) => {
-    const stage = stageSql(columns);
+  projection: (columns, file, labels) => {
     return [
-      `CAST(${stage} >= 1 AS INTEGER) AS click`,
-      `CAST(${stage} >= 2 AS INTEGER) AS buy`,
+      ...labelItems(labels, () => {
+        // A stage other than 0, 1, 2 gives NULL labels, which the reader counts as bad.
+        const stage = stageSql(columns);
+        const valid = `${stage} IN (0, 1, 2)`;
+        return [`CASE WHEN ${valid} THEN CAST(${stage} >= 1 AS INTEGER) END AS click`, `CASE WHEN ${valid} THEN CAST(${stage} >= 2 AS INTEGER) END AS buy`];
+      }),
       ...featureColumns(columns, file).map(({ source, plain }) =>
         isFloatingType(source.type)
           ? `CAST(${sqlIdent(source.name)} AS DOUBLE) AS ${sqlIdent(plain)}`
@@ -59,7 +63,7 @@ export const stageLogPreset: DatasetPreset = {
       ),
     ].join(', ');
   },
-  rowChecks: (columns) => [{ sql: `coalesce(${stageSql(columns)} NOT IN (0, 1, 2), true)`, message: "column 'stage' must be 0, 1 or 2" }],
+  rowChecks: (columns, labels) => labelChecks(labels, () => [{ sql: `coalesce(${stageSql(columns)} NOT IN (0, 1, 2), true)`, message: "column 'stage' must be 0, 1 or 2" }]),
   schema: (columns): Schema => {
     const features = columns.filter((c) => !LABELS.includes(c.name));
     const schema: Schema = {
