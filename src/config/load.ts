@@ -89,7 +89,7 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   if (v === 'synth') return synthSchema(synthStages === undefined ? undefined : c.stringList(synthStages, 'data.synth.stages'));
   if (v === undefined) c.fail('schema', 'missing: say which columns are labels and features');
   const o = c.object(v, 'schema');
-  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth']);
+  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth', 'allow_leaky']);
   const l = c.object(o.labels, 'schema.labels');
   c.onlyKeys(l, 'schema.labels', ['click', 'buy', 'actions']);
   const schema: Schema = {
@@ -116,6 +116,7 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   if (o.numeric !== undefined) schema.numeric = c.stringList(o.numeric, 'schema.numeric');
   if (o.group !== undefined) schema.group = c.string(o.group, 'schema.group');
   if (o.truth !== undefined) schema.truth = c.stringList(o.truth, 'schema.truth');
+  if (o.allow_leaky !== undefined) schema.allow_leaky = c.stringList(o.allow_leaky, 'schema.allow_leaky');
   checkLeakage(c, schema);
   return schema;
 }
@@ -133,6 +134,9 @@ function checkLeakage(c: ConfigChecker, s: Schema): void {
     seen.add(f);
   }
   if (features.length === 0) c.fail('schema', 'no feature columns: list categorical, multi_valued or numeric columns');
+  (s.allow_leaky ?? []).forEach((name, i) => {
+    if (!seen.has(name)) c.fail(`schema.allow_leaky[${i}]`, `'${name}' is not a feature column`);
+  });
 }
 
 function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
