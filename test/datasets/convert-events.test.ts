@@ -202,3 +202,46 @@ describe('convertEvents on the REES46 fixture', () => {
     expect(Object.keys(rows[0]!)).toContain('user_session');
   });
 });
+
+describe('convertEvents on a generic log with exposures', () => {
+  const spec = (entry: 'exposure' | 'click') => ({
+    header: true,
+    columns: { user: 'u', item: 'i', event: 'ev', time: 't', categorical: [], numeric: [] },
+    exposure: ['imp'],
+    click: ['clk'],
+    actions: [{ name: 'cart', events: ['add'] }],
+    buy: ['pay'],
+    entry,
+    timeUnit: 'ms' as const,
+  });
+
+  it('rows are exposed units (entry exposure) or clicked units (entry click); times in ms', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'esmm-generic-'));
+    try {
+      const lines = ['u,i,ev,t'];
+      // 12 users x 3 items: every unit exposed, a third clicked, some carts and buys.
+      for (let u = 0; u < 12; u++) {
+        for (let i = 0; i < 3; i++) {
+          const t = 1_700_000_000_000 + (u * 3 + i) * 60_000;
+          lines.push(`u${u},i${i},imp,${t}`);
+          if ((u + i) % 3 === 0) lines.push(`u${u},i${i},clk,${t + 1000}`);
+          if ((u + i) % 6 === 0) lines.push(`u${u},i${i},add,${t + 2000}`);
+          if ((u + i) % 6 === 0 && u % 2 === 0) lines.push(`u${u},i${i},pay,${t + 3000}`);
+        }
+      }
+      const file = path.join(dir, 'log.csv');
+      await writeFile(file, `${lines.join('\n')}\n`);
+      const exposed = await convertEvents({ input: file, outDir: path.join(dir, 'exposure'), spec: spec('exposure') });
+      expect(exposed.units).toBe(36);
+      expect(exposed.labels).toEqual({ click: 'click', actions: ['cart'], buy: 'buy' });
+      expect(exposed.model).toBe('esm2');
+      expect(exposed.splits.train.from).toMatch(/^2023-11-14T/);
+      const clicked = await convertEvents({ input: file, outDir: path.join(dir, 'click'), spec: spec('click') });
+      expect(clicked.units).toBe(12);
+      expect(clicked.events.ignored_unmapped).toBe(36);
+      expect(clicked.labels).toEqual({ click: 'cart', actions: [], buy: 'buy' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

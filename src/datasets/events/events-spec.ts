@@ -63,7 +63,8 @@ export interface ModelFunnel {
 export function modelFunnel(spec: EventsSpec): ModelFunnel {
   const buy: EventStage = { name: 'buy', events: spec.buy };
   const actionEvents = spec.actions.flatMap((a) => a.events);
-  const mapped = [...new Set([...(spec.exposure ?? []), ...spec.click, ...actionEvents, ...spec.buy])];
+  // With the click stage as the entry, exposure events (if any) come before the funnel: ignored.
+  const mapped = [...new Set([...(spec.entry === 'exposure' ? (spec.exposure ?? []) : []), ...spec.click, ...actionEvents, ...spec.buy])];
   if (spec.entry === 'exposure') {
     if (spec.exposure === undefined || spec.exposure.length === 0) {
       throw new UserError("esmm convert events: --entry exposure needs --exposure EVENTS (or use --entry click when the log has no exposures)");
