@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       preset: 'taobao',
       memoryLimit,
       ...(threads !== undefined ? { threads } : {}),
-      onProgress: (p) => process.stderr.write(`${p.stage} ${p.rows}/${p.estimatedRows}\n`),
+      onProgress: (p) => process.stderr.write(`${p.stage} ${p.percentage.toFixed(0)}%\n`),
       progressIntervalMs: 10_000,
     });
     const seconds = (performance.now() - t) / 1000;
@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       rows: { train: train.rows, valid: valid.rows, test: test.rows },
       out_of_order: summary.out_of_order.cases,
       seconds: Number(seconds.toFixed(1)),
+      stage_seconds: Object.fromEntries(Object.entries(summary.stage_seconds).map(([k, v]) => [k, Number(v.toFixed(1))])),
       events_per_second: Math.round(summary.events.read / seconds),
       peak_rss_mb: Math.round(peakRssMb()),
       rss_before_convert_mb: Math.round(rssBefore),

@@ -178,7 +178,7 @@ function printProgress(p: EventsProgress): void {
     return;
   }
   const what = p.stage === 'scan' ? 'counting events' : 'grouping events into units';
-  log(`${what}: ${p.rows} of ~${p.estimatedRows} lines (${p.percentage.toFixed(0)}%)`);
+  log(`${what}: ${p.percentage.toFixed(0)}%`);
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;

@@ -57,12 +57,12 @@ export function validEventSql(needSession: boolean): string {
   return `(u IS NOT NULL AND i IS NOT NULL AND e IS NOT NULL AND t IS NOT NULL${needSession ? ' AND s IS NOT NULL' : ''})`;
 }
 
-/** Per event name: usable and unusable events (one scan; `counter` counts rows for progress). */
-export function eventCountsSql(needSession: boolean, counter: string): string {
+/** Per event name: usable and unusable events (one scan). */
+export function eventCountsSql(needSession: boolean): string {
   const valid = validEventSql(needSession);
   return (
     `SELECT e, count(*) FILTER (WHERE ${valid}) AS good, count(*) FILTER (WHERE NOT ${valid}) AS bad ` +
-    `FROM ev WHERE ${counter}(coalesce(e, '')) GROUP BY e ORDER BY good DESC LIMIT 1000`
+    `FROM ev GROUP BY e ORDER BY good DESC LIMIT 1000`
   );
 }
 
@@ -77,7 +77,7 @@ export function firstBadEventSql(needSession: boolean): string {
 const keyColumns = (unit: Unit): string[] => (unit === 'user-item' ? ['u', 'i'] : ['s', 'i']);
 
 /** Groups the usable, mapped events into one row per unit. */
-export function unitsTableSql(spec: EventsSpec, funnel: ModelFunnel, unit: Unit, counter: string): string {
+export function unitsTableSql(spec: EventsSpec, funnel: ModelFunnel, unit: Unit): string {
   const entry = inList(funnel.entryEvents);
   const attrs = [...spec.columns.categorical.map((_, j) => `a${j}`), ...spec.columns.numeric.map((_, j) => `n${j}`)];
   const cols = [
@@ -93,7 +93,7 @@ export function unitsTableSql(spec: EventsSpec, funnel: ModelFunnel, unit: Unit,
   ];
   return (
     `CREATE TABLE units AS SELECT ${cols.join(', ')} FROM ev ` +
-    `WHERE ${counter}(coalesce(e, '')) AND ${validEventSql(unit === 'session-item')} AND ${inList(funnel.mapped)} ` +
+    `WHERE ${validEventSql(unit === 'session-item')} AND ${inList(funnel.mapped)} ` +
     `GROUP BY ${keyColumns(unit).join(', ')}`
   );
 }
