@@ -245,3 +245,17 @@ describe('convertEvents on a generic log with exposures', () => {
     }
   });
 });
+
+describe('convertEvents on a Taobao file that has a header line', () => {
+  it('says the first line looks like a header', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'esmm-header-'));
+    try {
+      const file = path.join(dir, 'with-header.csv');
+      await writeFile(file, `user_id,item_id,category_id,behavior,timestamp\n${await readFile(TAOBAO, 'utf8')}`);
+      const error = await expectUserError(convertEvents({ input: file, outDir: path.join(dir, 'out'), spec: eventPreset('taobao') }));
+      expect(error.message).toMatch(/row 1, column 'timestamp': .*is the first line a header\?/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -326,7 +326,9 @@ async function refuseBadEvent(connection: DuckDBConnection, input: string, spec:
   const c = spec.columns;
   const column = r === undefined ? undefined : r.no_user ? c.user : r.no_item ? c.item : r.no_event ? c.event : r.no_time ? c.time : c.session;
   const what = column === c.time ? 'empty or not a time (epoch number or timestamp)' : 'empty';
-  throw new UserError(`${what}; fix the file or pass --skip-invalid to skip and count such events`, {
+  // A header line read as data: say so rather than blame the cell.
+  const header = !spec.header && r !== undefined && Number(r.row) === 1 ? ' (is the first line a header? this layout is read without one)' : '';
+  throw new UserError(`${what}${header}; fix the file or pass --skip-invalid to skip and count such events`, {
     file: input,
     ...(r !== undefined ? { row: Number(r.row) } : {}),
     ...(column !== undefined ? { column } : {}),
