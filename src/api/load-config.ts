@@ -124,7 +124,7 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   for (const k of ['preset', 'exclude'] as const) {
     if (o[k] !== undefined) c.fail(`schema.${k}`, 'is resolved against the data files: load this config with esmm train (or resolveTrainingConfig)');
   }
-  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth']);
+  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth', 'allow_leaky']);
   const l = c.object(o.labels, 'schema.labels');
   c.onlyKeys(l, 'schema.labels', ['click', 'buy', 'actions']);
   const schema: Schema = {
@@ -151,6 +151,7 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   if (o.numeric !== undefined) schema.numeric = c.stringList(o.numeric, 'schema.numeric');
   if (o.group !== undefined) schema.group = c.string(o.group, 'schema.group');
   if (o.truth !== undefined) schema.truth = c.stringList(o.truth, 'schema.truth');
+  if (o.allow_leaky !== undefined) schema.allow_leaky = c.stringList(o.allow_leaky, 'schema.allow_leaky');
   checkLeakage(c, schema);
   return schema;
 }
@@ -168,6 +169,9 @@ function checkLeakage(c: ConfigChecker, s: Schema): void {
     seen.add(f);
   }
   if (features.length === 0) c.fail('schema', 'no feature columns: list categorical, multi_valued or numeric columns');
+  (s.allow_leaky ?? []).forEach((name, i) => {
+    if (!seen.has(name)) c.fail(`schema.allow_leaky[${i}]`, `'${name}' is not a feature column`);
+  });
 }
 
 function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {

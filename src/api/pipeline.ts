@@ -7,6 +7,7 @@ import type { TrainProgress } from '../train/progress.js';
 import type { EpochRecord } from '../train/epoch-record.js';
 import type { TrainResult } from '../train/trainer.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
+import { guardLeakage } from '../features/leakage-guard.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
@@ -40,6 +41,8 @@ export interface RunResult {
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
+  // A feature that is a label in disguise stops training here, before anything is fitted.
+  guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
   const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),

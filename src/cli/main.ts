@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   report: { run: reportCommand, help: 'report --model DIR [--compare FILE] [--data FILE] --out report.html   one HTML file' },
   demo: { run: demoCommand, help: 'demo                                           simulate a funnel and compare models on it' },
   synth: { run: synthCommand, help: 'synth --out DIR [--rows N] [--seed S]          write a simulated funnel with ground truth' },
-  convert: { run: convertCommand, help: 'convert ali-ccp --skeleton F --common F --out F.parquet' },
+  convert: { run: convertCommand, help: 'convert ali-ccp --skeleton F --common F --out F.parquet | convert events --input LOG --out DIR' },
 };
 
 export function usage(): string {

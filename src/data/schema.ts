@@ -38,6 +38,11 @@ export interface Schema {
    * true_pctr, true_pcvr, potential_buy). Listing one of them as a feature is refused.
    */
   truth?: string[];
+  /**
+   * Features the leakage guard lets through although they separate a label almost perfectly on
+   * the training data (see features/leakage-guard.ts); for columns truly known before the outcome.
+   */
+  allow_leaky?: string[];
 }
 
 /** Columns the schema needs from a file, in a stable order. */

@@ -5,6 +5,7 @@
 import { convertAliCcp, type ConvertProgress } from '../../datasets/convert-ali-ccp.js';
 import { UserError } from '../../errors.js';
 import { intFlag, log, parseFlags, requireFlag } from '../args.js';
+import { convertEventsCommand } from './convert-events.js';
 
 export const CONVERT_USAGE = `usage: esmm convert ali-ccp --skeleton FILE --common FILE --out FILE.parquet [options]
 
@@ -12,6 +13,9 @@ Converts the raw Ali-CCP files (sample_skeleton_*.csv, common_features_*.csv) in
 file with columns click, buy and one text column per field (f101, f205, ...). Single-valued
 fields hold the feature id; behaviour and cross fields hold 'id:value|id:value'.
 Read it with the 'ali-ccp' dataset preset.
+
+Raw event logs (Taobao UserBehavior, REES46, any user/item/event/time log): see
+'esmm convert events --help'.
 
 options:
   --memory-limit SIZE  DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80% of RAM);
@@ -35,14 +39,15 @@ const OPTIONS = {
 } as const;
 
 export async function convertCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'events') return convertEventsCommand(argv.slice(1));
   const { values, positionals } = parseFlags('convert', argv, OPTIONS);
   if (values.help === true) {
     console.log(CONVERT_USAGE);
     return 0;
   }
   const [format, ...extra] = positionals;
-  if (format === undefined) throw new UserError("esmm convert: name a format (known: ali-ccp); see 'esmm convert --help'");
-  if (format !== 'ali-ccp') throw new UserError(`esmm convert: unknown format '${format}' (known: ali-ccp)`);
+  if (format === undefined) throw new UserError("esmm convert: name a format (known: ali-ccp, events); see 'esmm convert --help'");
+  if (format !== 'ali-ccp') throw new UserError(`esmm convert: unknown format '${format}' (known: ali-ccp, events)`);
   if (extra.length > 0) throw new UserError(`esmm convert: unexpected argument '${extra[0]}'`);
   const started = Date.now();
   const result = await convertAliCcp({
