@@ -33,16 +33,7 @@ export interface SparseOptimizer {
    * One optimizer step for each unique row k in start..end-1: its record starts at
    * rowIndex[k]*stride and its (already de-duplicated) gradient is grad[k*dim .. (k+1)*dim).
    */
-  applyRows(
-    data: Float32Array,
-    dataI32: Int32Array,
-    rowIndex: Int32Array,
-    start: number,
-    end: number,
-    grad: Float32Array,
-    dim: number,
-    stride: number,
-  ): void;
+  applyRows(data: Float32Array, dataI32: Int32Array, rowIndex: Int32Array, start: number, end: number, grad: Float32Array, dim: number, stride: number): void;
   setLearningRate(lr: number): void;
 }
 

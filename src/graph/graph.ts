@@ -16,9 +16,10 @@ import {
   numericSize,
   reducedShape,
   unsqueezedShape,
+  type Dim,
 } from './shapes.js';
 
-export type Dim = number | string;
+export type { Dim } from './shapes.js';
 export type DType = 'float32' | 'float64' | 'int64' | 'bool';
 export type FloatType = 'float32' | 'float64';
 

@@ -4,7 +4,8 @@
  * the same name. Broadcasting a symbolic dim against a number other than 1 is refused: it would
  * make the gradient's un-broadcast axes unknowable at build time.
  */
-import type { Dim } from './graph.js';
+/** A build-time dimension: a number, or a symbolic name such as 'batch'. */
+export type Dim = number | string;
 
 export function formatShape(shape: readonly Dim[]): string {
   return `[${shape.map((d) => (typeof d === 'string' ? `'${d}'` : String(d))).join(', ')}]`;

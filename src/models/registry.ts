@@ -1,6 +1,6 @@
-import { UserError } from '../errors.js';
 import type { Schema } from '../data/schema.js';
 import type { FunnelModelSpec } from './funnel-spec.js';
+import { registryEntry } from './registry-entry.js';
 import { aitm } from './families/aitm.js';
 import { chain } from './families/chain.js';
 import { division } from './families/division.js';
@@ -32,8 +32,5 @@ export type ModelName = keyof typeof MODELS;
 export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
 
 export function funnelSpec(name: string, schema: Schema): FunnelModelSpec {
-  if (!Object.hasOwn(MODELS, name)) {
-    throw new UserError(`unknown model '${name}'; known: ${MODEL_NAMES.join(', ')}`, { key: 'model.name' });
-  }
-  return MODELS[name as ModelName](schema);
+  return registryEntry<(schema: Schema) => FunnelModelSpec>(MODELS, name, 'model', 'model.name')(schema);
 }

@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js';
+import { registryEntry } from '../registry-entry.js';
 import type { Bottom } from './bottom.js';
 import { embeddingBottom } from './embedding.js';
 import { sharedBottom } from './shared-bottom.js';
@@ -20,6 +20,5 @@ export type BottomType = keyof typeof BOTTOMS;
 export const BOTTOM_TYPES = Object.keys(BOTTOMS) as BottomType[];
 
 export function getBottom(type: string): Bottom {
-  if (!Object.hasOwn(BOTTOMS, type)) throw new UserError(`unknown bottom type '${type}'; known: ${BOTTOM_TYPES.join(', ')}`, { key: 'model.bottom.type' });
-  return BOTTOMS[type as BottomType];
+  return registryEntry<Bottom>(BOTTOMS, type, 'bottom type', 'model.bottom.type');
 }

@@ -10,6 +10,7 @@ import type { FunnelModelSpec, RegularizerDecl } from '../funnel-spec.js';
 export function escm2(variant: 'ipw' | 'dr'): FunnelModelSpec {
   const ctr = tower('ctr');
   const cvr = tower('cvr');
+  const ctcvr = product(ctr, cvr);
   const reg: RegularizerDecl = variant === 'ipw'
     ? { kind: 'ipw', name: 'cvr_ipw', cvr, propensity: ctr }
     : { kind: 'dr', name: 'cvr_dr', cvr, propensity: ctr, imputationTower: 'imputation', imputationLoss: 'imputation' };
@@ -23,9 +24,9 @@ export function escm2(variant: 'ipw' | 'dr'): FunnelModelSpec {
     ],
     losses: [
       { name: 'ctr', prob: ctr, label: 'click', space: 'impressions' },
-      { name: 'ctcvr', prob: product(ctr, cvr), label: 'buy', space: 'impressions' },
+      { name: 'ctcvr', prob: ctcvr, label: 'buy', space: 'impressions' },
     ],
     regularizers: [reg],
-    outputs: { pctr: ctr, pcvr: cvr, pctcvr: product(ctr, cvr) },
+    outputs: { pctr: ctr, pcvr: cvr, pctcvr: ctcvr },
   };
 }

@@ -17,6 +17,7 @@ export function esm2(schema: Schema): FunnelModelSpec {
   const y3 = tower('buy_after_action');
   const y4 = tower('buy_no_action');
   const pcvr = branch(y2, y3, y4);
+  const pctcvr = product(y1, pcvr);
   return {
     name: 'esm2',
     description: 'ESM2: click -> {DAction, OAction} -> buy, pCTCVR = y1 (y2 y3 + (1 - y2) y4)',
@@ -29,8 +30,8 @@ export function esm2(schema: Schema): FunnelModelSpec {
     losses: [
       { name: 'ctr', prob: y1, label: 'click', space: 'impressions' },
       { name: 'ctavr', prob: product(y1, y2), label: 'action', space: 'impressions' },
-      { name: 'ctcvr', prob: product(y1, pcvr), label: 'buy', space: 'impressions' },
+      { name: 'ctcvr', prob: pctcvr, label: 'buy', space: 'impressions' },
     ],
-    outputs: { pctr: y1, pcvr, pctcvr: product(y1, pcvr), paction: y2 },
+    outputs: { pctr: y1, pcvr, pctcvr, paction: y2 },
   };
 }

@@ -9,6 +9,7 @@ import type { FunnelModelSpec } from '../funnel-spec.js';
 export function esmm(shared: boolean): FunnelModelSpec {
   const ctr = tower('ctr');
   const cvr = tower('cvr');
+  const ctcvr = product(ctr, cvr);
   return {
     name: shared ? 'esmm' : 'esmm_ns',
     description: shared ? 'ESMM: shared embeddings, pCTCVR = pCTR x pCVR' : 'ESMM-NS: ESMM without shared embeddings',
@@ -18,8 +19,8 @@ export function esmm(shared: boolean): FunnelModelSpec {
     ],
     losses: [
       { name: 'ctr', prob: ctr, label: 'click', space: 'impressions' },
-      { name: 'ctcvr', prob: product(ctr, cvr), label: 'buy', space: 'impressions' },
+      { name: 'ctcvr', prob: ctcvr, label: 'buy', space: 'impressions' },
     ],
-    outputs: { pctr: ctr, pcvr: cvr, pctcvr: product(ctr, cvr) },
+    outputs: { pctr: ctr, pcvr: cvr, pctcvr: ctcvr },
   };
 }

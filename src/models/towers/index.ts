@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.js';
+import { registryEntry } from '../registry-entry.js';
 import { fmTower } from './fm-tower.js';
 import { mlpTower } from './mlp-tower.js';
 import type { Tower } from './types.js';
@@ -16,6 +16,5 @@ export type TowerType = keyof typeof TOWERS;
 export const TOWER_TYPES = Object.keys(TOWERS) as TowerType[];
 
 export function getTower(type: string): Tower {
-  if (!Object.hasOwn(TOWERS, type)) throw new UserError(`unknown tower type '${type}'; known: ${TOWER_TYPES.join(', ')}`, { key: 'model.towers' });
-  return TOWERS[type as TowerType];
+  return registryEntry<Tower>(TOWERS, type, 'tower type', 'model.towers');
 }
