@@ -38,7 +38,7 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
-  const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
+  const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),

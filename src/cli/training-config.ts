@@ -17,12 +17,12 @@ type Flags = Parameters<typeof configOverrides>[1] & { config?: string | undefin
 export async function trainingConfig(command: string, v: Flags): Promise<EsmmConfig> {
   const overrides = configOverrides(command, v);
   if (v.preset === undefined) {
-    if (v.train !== undefined) throw new UserError(`esmm ${command}: --train needs --preset (or put data.train in the config)`);
-    if (v.config === undefined) throw new UserError(`esmm ${command}: missing --config (or --preset NAME --train FILE)`);
+    if (v.train !== undefined) throw new UserError(`--train needs --preset (or put data.train in the config)`);
+    if (v.config === undefined) throw new UserError(`missing --config (or --preset NAME --train FILE)`);
     return loadConfig(v.config, overrides);
   }
-  if (v.config !== undefined) throw new UserError(`esmm ${command}: give --config or --preset, not both`);
-  if (v.train === undefined) throw new UserError(`esmm ${command}: --preset needs --train FILE`);
+  if (v.config !== undefined) throw new UserError(`give --config or --preset, not both`);
+  if (v.train === undefined) throw new UserError(`--preset needs --train FILE`);
   const tmp = mkdtempSync(join(tmpdir(), 'esmm-preset-'));
   log(`preparing ${v.train} with the '${v.preset}' preset`);
   const train = await preparePreset(v.preset, v.train, tmp);

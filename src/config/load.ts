@@ -3,6 +3,7 @@ import { dirname, resolve, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { UserError } from '../errors.js';
+import { checkInputFile } from '../util/input-path.js';
 import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
 import { ConfigChecker, type Obj } from './check.js';
@@ -41,6 +42,7 @@ export function loadConfig(pathOrBuiltinName: string, overrides: Obj = {}): Esmm
     file = builtin;
   }
   if (!existsSync(file)) throw new UserError('config file not found', { file });
+  checkInputFile(file, 'a YAML or JSON config file', { key: '--config' });
   const text = readFileSync(file, 'utf8');
   let parsed: unknown;
   try {

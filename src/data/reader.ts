@@ -220,8 +220,11 @@ async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): 
   const format = detectFormat(file, opts.format);
   let size: number;
   try {
-    size = statSync(file).size;
-  } catch {
+    const st = statSync(file);
+    if (st.isDirectory()) throw new UserError('is a directory, expected a data file', { file });
+    size = st.size;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError('file not found', { file });
   }
   if (size === 0) throw new UserError(format === 'csv' || format === 'tsv' ? 'empty file: no header row' : 'empty file', { file });

@@ -13,7 +13,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   const modelDir = requireFlag('serve', values.model, 'model');
   const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`esmm serve: --port expects 0..65535, got '${values.port}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port expects 0..65535, got '${values.port}'`);
   const threads = intFlag('serve', values.threads, 'threads');
   const server = await startServer({
     modelDir,
