@@ -162,6 +162,21 @@ export class FeatureSpec {
     return out;
   }
 
+  /**
+   * Per row, the single-valued categorical fields whose value was not seen at fit time (so the
+   * model scored it with the shared OOV embedding). The server reports these to the caller.
+   */
+  unseenFields(chunk: RawChunk): string[][] {
+    const out: string[][] = Array.from({ length: chunk.rows }, () => []);
+    this.schema.categorical.forEach((name, i) => {
+      const values = chunk.categorical.get(name);
+      const encoder = this.categorical[i]!;
+      if (values === undefined) return;
+      for (let r = 0; r < chunk.rows; r++) if (encoder.isUnseen(values[r]!)) out[r]!.push(name);
+    });
+    return out;
+  }
+
   toJSON(): FeatureSpecJSON {
     return {
       version: FEATURE_SPEC_VERSION,

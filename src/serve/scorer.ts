@@ -65,6 +65,25 @@ export class Scorer {
     return out;
   }
 
+  /** Like predict, plus per row the categorical fields whose value was unseen in training. */
+  async predictWithUnseen(rows: Record<string, CellValue>[]): Promise<{ predictions: RowPrediction[]; unseen: string[][] }> {
+    if (rows.length === 0) return { predictions: [], unseen: [] };
+    const raw = rowsToRawChunk(rows, this.model.config.schema, { labelsOptional: true, source: this.source });
+    const pred = await this.predictEncoded(this.model.features.transform(raw));
+    return { predictions: this.toRows(pred, rows.length), unseen: this.model.features.unseenFields(raw) };
+  }
+
+  private toRows(pred: Predictions, n: number): RowPrediction[] {
+    const names = this.predictionNames;
+    const out: RowPrediction[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const r: Record<string, number> = {};
+      for (const name of names) r[name] = pred[name]![i]!;
+      out[i] = r as RowPrediction;
+    }
+    return out;
+  }
+
   /** Predict every row of an encoded chunk. Overlapping calls run one after the other (shared buffers). */
   predictEncoded(chunk: EncodedChunk): Promise<Predictions> {
     return this.serial.run(() => this.predictNow(chunk));
