@@ -50,6 +50,8 @@ export interface RunningServer {
   url: string;
   /** The model being served now. */
   readonly current: LoadedModel;
+  /** Requests and rows being handled right now (POST /predict). */
+  inflight(): { requests: number; rows: number };
   /** Load `dir` (default: the model directory) and swap it in; false (old model kept) when loading failed. */
   reload(dir?: string): Promise<boolean>;
   close(): Promise<void>;
@@ -256,6 +258,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     get current() {
       return current;
     },
+    inflight: () => ({ requests: inflightRequests, rows: inflightRows }),
     reload(dir?: string): Promise<boolean> {
       // Reloads run one at a time; a reload requested during another waits for it.
       const run = (reloading ?? Promise.resolve(true)).then(() => doReload(dir ?? modelDir));
