@@ -220,6 +220,7 @@ export class FeatureFitter {
   private readonly moments: MomentsAccumulator[];
   private readonly quantileParts: Float64Array[][];
   private rows = 0;
+  private file: string | undefined;
 
   constructor(
     private readonly schema: Schema,
@@ -259,6 +260,7 @@ export class FeatureFitter {
       else this.moments[i]!.add(values);
     });
     this.rows += chunk.rows;
+    this.file = chunk.file;
   }
 
   finish(): FeatureSpec {
@@ -271,7 +273,7 @@ export class FeatureFitter {
     const multiValued = (this.schema.multi_valued ?? []).map((m, i) => encoder(m.name, this.multiCounts[i]));
     const numeric = (this.schema.numeric ?? []).map((name, i) => {
       const s = numericSettings(this.cfg, name);
-      const fitted = s.transform === 'quantile' ? fitQuantileCuts(this.quantileParts[i]!, s.buckets) : this.moments[i]!.finish();
+      const fitted = s.transform === 'quantile' ? fitQuantileCuts(this.quantileParts[i]!, s.buckets) : this.moments[i]!.finish(name, this.file);
       return { name, ...fitted };
     });
     return FeatureSpec.build(this.schema, this.cfg, categorical, multiValued, numeric);
