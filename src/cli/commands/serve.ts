@@ -6,7 +6,8 @@ import { intFlag, log, numberFlag, parseFlags, requireFlag } from '../args.js';
 
 /**
  * esmm serve --model DIR [--port P] [--host 127.0.0.1] [--max-body BYTES] [--threads N]
- *   [--max-inflight-requests N] [--max-inflight-rows N] [--token-file F] [--shutdown-timeout S];
+ *   [--max-inflight-requests N] [--max-inflight-rows N] [--token-file F] [--shutdown-timeout S]
+ *   [--request-timeout S];
  * SIGHUP reloads DIR; SIGTERM/SIGINT stop (connections still open after the timeout are cut).
  */
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     'max-inflight-rows': { type: 'string' },
     'token-file': { type: 'string' },
     'shutdown-timeout': { type: 'string' },
+    'request-timeout': { type: 'string' },
   });
   const modelDir = requireFlag('serve', values.model, 'model');
   const port = values.port === undefined ? 8080 : Number(values.port);
@@ -27,6 +29,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const threads = intFlag('serve', values.threads, 'threads');
   const shutdownS = numberFlag('serve', values['shutdown-timeout'], 'shutdown-timeout');
   if (shutdownS !== undefined && shutdownS < 0) throw new UserError(`--shutdown-timeout expects seconds >= 0, got '${values['shutdown-timeout']}'`);
+  const requestS = numberFlag('serve', values['request-timeout'], 'request-timeout');
+  if (requestS !== undefined && requestS <= 0) throw new UserError(`--request-timeout expects seconds > 0, got '${values['request-timeout']}'`);
   const token = values['token-file'] === undefined ? undefined : readToken(values['token-file']);
   const server = await startServer({
     modelDir,
@@ -36,6 +40,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     maxInflightRequests: intFlag('serve', values['max-inflight-requests'], 'max-inflight-requests') ?? DEFAULT_MAX_INFLIGHT_REQUESTS,
     maxInflightRows: intFlag('serve', values['max-inflight-rows'], 'max-inflight-rows') ?? DEFAULT_MAX_INFLIGHT_ROWS,
     shutdownTimeoutMs: shutdownS === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : Math.round(shutdownS * 1000),
+    ...(requestS !== undefined ? { requestTimeoutMs: Math.round(requestS * 1000) } : {}),
     ...(token !== undefined ? { token } : {}),
     ...(threads !== undefined ? { threads } : {}),
     log,
