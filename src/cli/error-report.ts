@@ -16,6 +16,7 @@ export interface CliFailure {
 const SYSTEM_REASONS: Record<string, string> = {
   EISDIR: 'is a directory, expected a file',
   ENOTDIR: 'a parent of this path is not a directory',
+  EEXIST: 'already exists (a file is in the way of a directory)',
   ENOENT: 'no such file or directory',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',

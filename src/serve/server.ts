@@ -128,9 +128,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   const busy = (req: http.IncomingMessage, res: http.ServerResponse, what: string): void => {
+    // The body is drained, not kept (no memory), and the connection stays open: closing it while
+    // the client is still uploading would reset it before the client reads the 503.
     req.resume();
     res.setHeader('Retry-After', String(RETRY_AFTER_S));
-    res.setHeader('Connection', 'close');
     send(res, 503, { error: `server busy: ${what}; retry after ${RETRY_AFTER_S} s` });
   };
 

@@ -6,6 +6,7 @@
  * Only 127.0.0.1 is contacted; 192.0.2.1 (TEST-NET-1) is only ever passed to bind(), which sends
  * no traffic, and the "unknown host" case is a name that is refused before any DNS lookup.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -143,6 +144,22 @@ describe('shutdown and start-up', () => {
     await server.close();
     await gone; // the server cut the connection
   });
+
+  it('esmm serve exits on SIGTERM with a slow client attached (a real process, a real signal)', async () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'esmm.js');
+    const child = spawn(process.execPath, [bin, 'serve', '--model', modelDir, '--port', '0', '--shutdown-timeout', '0.3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await until(() => /on http:\/\/127\.0\.0\.1:\d+/.test(stderr));
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+    const slow = await stalledPost(port);
+    await new Promise((r) => setTimeout(r, 100)); // let the server read the headers
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    slow.destroy();
+    expect(stderr).not.toMatch(/\n\s+at /);
+  }, 20_000);
 
   it('the bearer token guards /predict and /model, not /healthz', async () => {
     const token = 'x'.repeat(24);
