@@ -155,8 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/json') {
-      req.resume();
-      res.setHeader('Connection', 'close');
+      req.resume(); // drained, not closed: closing mid-upload resets the connection before the client reads the reply
       return send(res, 415, { error: `POST /predict needs 'Content-Type: application/json', got ${type === '' ? 'none' : `'${type}'`}` });
     }
     if (inflightRequests >= maxRequests) return busy(req, res, `${inflightRequests} requests in flight (--max-inflight-requests ${maxRequests})`);
@@ -164,7 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     try {
       const body = await readBody(req, maxBody);
       if (!body.ok) {
-        res.setHeader('Connection', 'close');
+        // The rest of the body is drained (readBody discards it), so the client reads the 413.
         return send(res, 413, { error: `request body of ${body.bytes} bytes exceeds the limit of ${maxBody} bytes (--max-body); send fewer rows per request` });
       }
       const parsed = parsePredictBody(body.text);
