@@ -54,15 +54,7 @@ export class Scorer {
   async predict(rows: Record<string, CellValue>[]): Promise<RowPrediction[]> {
     if (rows.length === 0) return [];
     const raw = rowsToRawChunk(rows, this.model.config.schema, { labelsOptional: true, source: this.source });
-    const pred = await this.predictEncoded(this.model.features.transform(raw));
-    const names = this.predictionNames;
-    const out: RowPrediction[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r: Record<string, number> = {};
-      for (const n of names) r[n] = pred[n]![i]!;
-      out[i] = r as RowPrediction;
-    }
-    return out;
+    return this.toRows(await this.predictEncoded(this.model.features.transform(raw)), rows.length);
   }
 
   /** Like predict, plus per row the categorical fields whose value was unseen in training. */
