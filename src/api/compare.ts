@@ -20,7 +20,7 @@ export interface CompareResult {
 export async function compareModels(config: EsmmConfig, models: string[], opts: Omit<RunOptions, 'prepared' | 'outDir'> & { outDir?: (model: string) => string | undefined } = {}): Promise<CompareResult> {
   for (const m of models) funnelSpec(m, config.schema); // fail fast on an unknown model or missing labels
   if (models.length === 0) throw new UserError('no models to compare');
-  const data = await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) });
+  const data = await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) });
   const features = prepareFeatures(config.schema, data, config.features);
   const out: CompareResult = { metrics: {}, evaluatedOn: '', seconds: {} };
   for (const name of models) {

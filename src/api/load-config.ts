@@ -3,9 +3,10 @@ import { dirname, resolve, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { UserError } from '../errors.js';
+import { checkInputFile } from '../util/input-path.js';
 import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
-import { ConfigChecker, type Obj } from '../config/check.js';
+import { ConfigChecker, TRAIN_LIMITS, type Obj } from '../config/check.js';
 import { DEFAULT_TRAIN } from '../config/defaults.js';
 import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
 import { checkModelFields, parseModel, type RegistryNames } from '../config/parse-model.js';
@@ -66,6 +67,7 @@ export function readConfigFile(pathOrBuiltinName: string, overrides: Obj = {}): 
     file = builtin;
   }
   if (!existsSync(file)) throw new UserError('config file not found', { file });
+  checkInputFile(file, 'a YAML or JSON config file', { key: '--config' });
   const text = readFileSync(file, 'utf8');
   let parsed: unknown;
   try {
@@ -204,15 +206,15 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
   c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
-  if (o.epochs !== undefined) t.epochs = c.positiveInt(o.epochs, 'train.epochs');
-  if (o.batch_size !== undefined) t.batch_size = c.positiveInt(o.batch_size, 'train.batch_size');
-  if (o.learning_rate !== undefined) t.learning_rate = c.number(o.learning_rate, 'train.learning_rate', { min: 0, exclusiveMin: true });
-  if (o.embedding_learning_rate !== undefined) t.embedding_learning_rate = c.number(o.embedding_learning_rate, 'train.embedding_learning_rate', { min: 0, exclusiveMin: true });
+  if (o.epochs !== undefined) t.epochs = c.number(o.epochs, 'train.epochs', { min: 1, integer: true, max: TRAIN_LIMITS.epochs });
+  if (o.batch_size !== undefined) t.batch_size = c.number(o.batch_size, 'train.batch_size', { min: 1, integer: true, max: TRAIN_LIMITS.batch_size });
+  if (o.learning_rate !== undefined) t.learning_rate = c.number(o.learning_rate, 'train.learning_rate', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.learning_rate });
+  if (o.embedding_learning_rate !== undefined) t.embedding_learning_rate = c.number(o.embedding_learning_rate, 'train.embedding_learning_rate', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.embedding_learning_rate });
   if (o.embedding_optimizer !== undefined) t.embedding_optimizer = c.oneOf(o.embedding_optimizer, 'train.embedding_optimizer', ['adagrad', 'adam', 'ftrl', 'sgd'] as const);
   if (o.optimizer !== undefined) t.optimizer = c.oneOf(o.optimizer, 'train.optimizer', ['adam', 'adamw', 'sgd'] as const);
-  if (o.weight_decay !== undefined) t.weight_decay = c.number(o.weight_decay, 'train.weight_decay', { min: 0 });
-  if (o.clip_norm !== undefined) t.clip_norm = c.number(o.clip_norm, 'train.clip_norm', { min: 0, exclusiveMin: true });
-  if (o.seed !== undefined) t.seed = c.number(o.seed, 'train.seed', { integer: true });
+  if (o.weight_decay !== undefined) t.weight_decay = c.number(o.weight_decay, 'train.weight_decay', { min: 0, max: TRAIN_LIMITS.weight_decay });
+  if (o.clip_norm !== undefined) t.clip_norm = c.number(o.clip_norm, 'train.clip_norm', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.clip_norm });
+  if (o.seed !== undefined) t.seed = c.seed(o.seed, 'train.seed');
   if (o.checkpoint_every !== undefined) t.checkpoint_every = c.positiveInt(o.checkpoint_every, 'train.checkpoint_every');
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');

@@ -7,6 +7,7 @@ import type { Schema } from '../data/schema.js';
 import type { DataConfig } from '../config/types.js';
 import { readAll, type ReadStats } from '../data/reader.js';
 import { writeSynth, type SynthConfigInput } from '../synth/index.js';
+import { checkInputFile } from '../util/input-path.js';
 
 /** Raw rows of each split, with the reader's counts of skipped rows. */
 export interface LoadedData {
@@ -25,6 +26,8 @@ export interface LoadDataOptions {
   labelsOptional?: boolean;
   /** Report progress lines (e.g. to stderr). */
   log?: (line: string) => void;
+  /** The config file the paths came from, named in errors. */
+  source?: string;
 }
 
 /**
@@ -43,6 +46,11 @@ export async function loadData(data: DataConfig, schema: Schema, opts: LoadDataO
     files.train = resolve(base, data.train!);
     if (data.valid !== undefined) files.valid = resolve(base, data.valid);
     if (data.test !== undefined) files.test = resolve(base, data.test);
+    // Every split is checked before the first is read: a bad valid path fails in a second, not after reading train.
+    for (const split of ['train', 'valid', 'test'] as const) {
+      const f = files[split];
+      if (f !== undefined) checkInputFile(f, 'a data file', { key: `data.${split}`, ...(opts.source !== undefined ? { source: opts.source } : {}) });
+    }
   }
   const read = (file: string): Promise<{ data: RawChunk; stats: ReadStats }> =>
     readAll(file, {

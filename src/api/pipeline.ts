@@ -40,7 +40,7 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
-  const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
+  const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   // A feature that is a label in disguise stops training here, before anything is fitted.
   guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
   const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);

@@ -8,26 +8,26 @@ export function parseFlags<O extends Options>(command: string, argv: string[], o
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UserError(`esmm ${command}: ${(e as Error).message.split('\n')[0]}`);
+    throw new UserError(`${(e as Error).message.split('\n')[0]}`);
   }
 }
 
 export function requireFlag(command: string, value: string | undefined, flag: string): string {
-  if (value === undefined || value === '') throw new UserError(`esmm ${command}: missing --${flag}`);
+  if (value === undefined || value === '') throw new UserError(`missing --${flag}`);
   return value;
 }
 
 export function intFlag(command: string, value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UserError(`esmm ${command}: --${flag} expects a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`--${flag} expects a positive integer, got '${value}'`);
   return n;
 }
 
 export function numberFlag(command: string, value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new UserError(`esmm ${command}: --${flag} expects a number, got '${value}'`);
+  if (!Number.isFinite(n)) throw new UserError(`--${flag} expects a number, got '${value}'`);
   return n;
 }
 

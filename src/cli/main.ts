@@ -1,4 +1,4 @@
-import { isUserError } from '../errors.js';
+import { describeFailure } from './error-report.js';
 import { synthCommand } from './commands/synth.js';
 import { convertCommand } from './commands/convert.js';
 import { trainCommand } from './commands/train.js';
@@ -29,7 +29,7 @@ export function usage(): string {
   return ['usage: esmm <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  esmm ${c.help}`)].join('\n');
 }
 
-/** CLI entry: returns the exit code. User errors print one line; bugs keep their stack. */
+/** CLI entry: returns the exit code. Every failure prints one line (bugs: the stack with ESMM_DEBUG=1). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
@@ -38,16 +38,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    process.stderr.write(`esmm: unknown command '${name}'\n${usage()}\n`);
+    process.stderr.write(`esmm: error: unknown command '${name}'; run 'esmm help' to list the commands\n`);
     return 2;
   }
   try {
     return await command.run(rest);
   } catch (e) {
-    if (isUserError(e)) {
-      process.stderr.write(`esmm ${name}: error: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    const failure = describeFailure(name, e);
+    process.stderr.write(failure.text);
+    return failure.code;
   }
 }

@@ -16,8 +16,8 @@ type Flags = Parameters<typeof configOverrides>[1] & { config?: string | undefin
 export async function trainingConfig(command: string, v: Flags): Promise<EsmmConfig> {
   const overrides = configOverrides(command, v);
   if (v.preset === undefined) {
-    if (v.train !== undefined) throw new UserError(`esmm ${command}: --train needs --preset (or put data.train in the config)`);
-    if (v.config === undefined) throw new UserError(`esmm ${command}: missing --config (or --preset NAME --train FILE)`);
+    if (v.train !== undefined) throw new UserError(`--train needs --preset (or put data.train in the config)`);
+    if (v.config === undefined) throw new UserError(`missing --config (or --preset NAME --train FILE)`);
     const { value, file, baseDir } = readConfigFile(v.config, overrides);
     return resolveTrainingConfig(value, file, baseDir, { log });
   }
@@ -28,7 +28,7 @@ export async function trainingConfig(command: string, v: Flags): Promise<EsmmCon
     if (f !== undefined) files[split] = resolve(f);
   }
   if (v.config === undefined) {
-    if (v.train === undefined) throw new UserError(`esmm ${command}: --preset needs --train FILE`);
+    if (v.train === undefined) throw new UserError(`--preset needs --train FILE`);
     return resolveTrainingConfig({ ...overrides, data: files }, `preset:${v.preset}`, process.cwd(), { preset: v.preset, log });
   }
   const { value, file, baseDir } = readConfigFile(v.config, Object.keys(files).length > 0 ? { ...overrides, data: files } : overrides);

@@ -45,10 +45,20 @@ export class ConfigChecker {
   number(value: unknown, key: string, opts: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number {
     if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(key, `expected a number, got ${describe(value)}`);
     if (opts.integer === true && !Number.isInteger(value)) this.fail(key, `expected an integer, got ${value}`);
+    // Integers past 2^53 are not exact in JavaScript (a 20-digit seed is silently rounded).
+    if (opts.integer === true && !Number.isSafeInteger(value)) this.fail(key, `expected an integer of at most 15 digits, got ${value}`);
     if (opts.min !== undefined && (opts.exclusiveMin === true ? value <= opts.min : value < opts.min)) {
       this.fail(key, `expected a value ${opts.exclusiveMin === true ? '>' : '>='} ${opts.min}, got ${value}`);
     }
     if (opts.max !== undefined && value > opts.max) this.fail(key, `expected a value <= ${opts.max}, got ${value}`);
+    return value;
+  }
+
+  /** A random seed: an integer in 0..2^32-1 (what the generators use; larger seeds overflow derived table seeds). */
+  seed(value: unknown, key: string): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SEED) {
+      this.fail(key, `expected an integer seed in 0..${MAX_SEED}, got ${typeof value === 'number' ? String(value) : describe(value)}`);
+    }
     return value;
   }
 
@@ -71,6 +81,21 @@ export class ConfigChecker {
     return value.map((v, i) => this.positiveInt(v, `${key}[${i}]`));
   }
 }
+
+export const MAX_SEED = 4294967295;
+
+/**
+ * Upper bounds of training numbers, refused at config time (before any data is read): a value
+ * past them is a typo or an overflow, never a setting that trains.
+ */
+export const TRAIN_LIMITS = {
+  learning_rate: 10,
+  embedding_learning_rate: 10,
+  weight_decay: 1,
+  clip_norm: 1e6,
+  epochs: 1_000_000,
+  batch_size: 1 << 24,
+} as const;
 
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

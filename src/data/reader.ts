@@ -214,6 +214,8 @@ function describeProblem(reason: ProblemReason, column: string, value: string, o
       return `conversion without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows with data.skip_invalid: true (eval: --skip-invalid)`;
     case 'action_without_click':
       return `post-click action without a click ('${column}'=1 but '${click}'=0); fix the row or skip such rows with data.skip_invalid: true (eval: --skip-invalid)`;
+    case 'nested_value':
+      return `a JSON ${value.trim().startsWith('[') ? 'array' : 'object'} is not a category value (${shown}); a categorical column needs a string or number`;
     case 'bad_numeric':
       return /^\s*[+-]?(nan|inf|infinity)\s*$/i.test(value)
         ? `${value.trim()} is not allowed in a numeric column (leave the cell empty for a missing value)`
@@ -227,15 +229,21 @@ async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): 
   const format = detectFormat(file, opts.format);
   let size: number;
   try {
-    size = statSync(file).size;
-  } catch {
+    const st = statSync(file);
+    if (st.isDirectory()) throw new UserError('is a directory, expected a data file', { file });
+    size = st.size;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError('file not found', { file });
   }
   if (size === 0) throw new UserError(format === 'csv' || format === 'tsv' ? 'empty file: no header row' : 'empty file', { file });
   const delimiter = opts.delimiter ?? defaultDelimiter(format);
   const headerless = opts.header === false && (format === 'csv' || format === 'tsv');
-  const columns = headerless ? headerlessColumns(file, delimiter, opts) : await describeSource(con, file, format, delimiter);
-  if (!headerless && (format === 'csv' || format === 'tsv')) checkHeaderIsNotData(file, columns, opts);
+  const described = headerless ? headerlessColumns(file, delimiter, opts) : await describeSource(con, file, format, delimiter);
+  if (!headerless && (format === 'csv' || format === 'tsv')) checkHeaderIsNotData(file, described, opts);
+  // JSONL category columns are read as JSON (not VARCHAR) so objects and arrays can be refused.
+  const categoryColumns = new Set([...opts.schema.categorical, ...(opts.schema.multi_valued ?? []).map((m) => m.name), ...(opts.schema.group !== undefined ? [opts.schema.group] : [])]);
+  const columns = format === 'jsonl' ? described.map((c) => (categoryColumns.has(c.name) ? { ...c, kind: 'json' as const } : c)) : described;
   const source = sourceSql(file, format, delimiter, columns, !headerless);
   const plan = planRead(source, file, columns, opts.schema, {
     labelsOptional: opts.labelsOptional === true,
@@ -294,11 +302,13 @@ async function describeSource(con: DuckDBConnection, file: string, format: FileF
     name: String(name),
     // JSON is read as text like CSV, so ids such as 0012 and 12 stay distinct.
     kind: format === 'jsonl' ? 'text' : kindOfType(String(type)),
+    type: String(type),
   }));
 }
 
 function kindOfType(type: string): SourceColumn['kind'] {
   if (type === 'VARCHAR') return 'text';
+  if (/\[\d*\]$|^(STRUCT|MAP|UNION)\b/.test(type)) return 'nested';
   if (/^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*|BOOLEAN)$/.test(type)) return 'number';
   return 'other';
 }

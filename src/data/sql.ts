@@ -11,19 +11,25 @@ import { labelColumns, requiredColumns, type Schema } from './schema.js';
 import { sqlIdent, sqlString } from './duckdb.js';
 import type { FileFormat } from './format.js';
 
-/** How a source column is typed: text (CSV, JSON read as VARCHAR), number-like, or other. */
-export type SourceKind = 'text' | 'number' | 'other';
+/**
+ * How a source column is typed: text (CSV, JSON read as VARCHAR), number-like, other, json (a
+ * JSONL category column read as JSON, so an object or array can be told from a string and
+ * refused), or nested (a Parquet LIST, STRUCT or MAP: never a category value).
+ */
+export type SourceKind = 'text' | 'number' | 'other' | 'json' | 'nested';
 
 export interface SourceColumn {
   name: string;
   kind: SourceKind;
+  /** The file's own type name (Parquet), for messages. */
+  type?: string;
 }
 
 /** Separator inside the problem string: reason, column, raw value. */
 export const PROBLEM_SEP = '\u001f';
 
 /** Reasons a row can be invalid (keys of ReadStats.skippedByReason). */
-export type ProblemReason = 'bad_label' | 'buy_without_click' | 'action_without_click' | 'bad_numeric';
+export type ProblemReason = 'bad_label' | 'buy_without_click' | 'action_without_click' | 'bad_numeric' | 'nested_value';
 
 export interface PlanOptions {
   labelsOptional: boolean;
@@ -51,7 +57,7 @@ export interface ReadPlan {
 export function sourceSql(file: string, format: FileFormat, delimiter: string, columns: SourceColumn[], header = true): string {
   const path = sqlString(file);
   if (format === 'parquet') return `read_parquet(${path})`;
-  const varcharColumns = `{${columns.map((c) => `${sqlString(c.name)}: 'VARCHAR'`).join(', ')}}`;
+  const varcharColumns = `{${columns.map((c) => `${sqlString(c.name)}: '${c.kind === 'json' ? 'JSON' : 'VARCHAR'}'`).join(', ')}}`;
   if (format === 'jsonl') {
     return `read_json(${path}, format='newline_delimited', records=true, columns=${varcharColumns})`;
   }
@@ -107,8 +113,16 @@ export function planRead(source: string, file: string, available: SourceColumn[]
     problems.push(problem(`${labelCode(2 + k)} = 1 AND ${clickCode} = 0`, 'action_without_click', name, "''"));
   });
 
-  for (const name of schema.categorical) outer.push(textOf(byName.get(name)!));
   const multiValued = (schema.multi_valued ?? []).map((m) => m.name);
+  // A category is a string or a number: a JSON object/array or a Parquet list is refused, not stringified.
+  for (const name of [...schema.categorical, ...multiValued, ...(schema.group !== undefined ? [schema.group] : [])]) {
+    const col = byName.get(name)!;
+    if (col.kind === 'nested') {
+      throw new UserError(`holds nested values (${col.type ?? 'a list or struct'}); a categorical column needs a string or number per row (a list belongs in schema.multi_valued as one separated string)`, { file, column: name });
+    }
+    if (col.kind === 'json') problems.push(problem(`json_type(${sqlIdent(name)}) IN ('OBJECT', 'ARRAY')`, 'nested_value', name, rawText(col)));
+  }
+  for (const name of schema.categorical) outer.push(textOf(byName.get(name)!));
   for (const name of multiValued) outer.push(textOf(byName.get(name)!));
 
   const numeric = schema.numeric ?? [];
@@ -152,6 +166,7 @@ function problem(condition: string, reason: ProblemReason, column: string, raw: 
 /** The cell as text ('' when missing). */
 function textOf(col: SourceColumn): string {
   const ref = sqlIdent(col.name);
+  if (col.kind === 'json') return `coalesce(CASE json_type(${ref}) WHEN 'VARCHAR' THEN ${ref}->>'$' ELSE CAST(${ref} AS VARCHAR) END, '')`;
   return col.kind === 'text' ? `coalesce(${ref}, '')` : `coalesce(CAST(${ref} AS VARCHAR), '')`;
 }
 

@@ -6,6 +6,7 @@
  * - quantile: Q buckets with cut points at the k/Q quantiles of the training values; the column
  *   becomes a categorical field with ids 0 = missing, 1..cuts+1 = bucket.
  */
+import { UserError } from '../errors.js';
 import { OOV_ID } from './categorical-encoder.js';
 
 export interface StandardizeJSON {
@@ -50,8 +51,16 @@ export class MomentsAccumulator {
     this.count = total;
   }
 
-  finish(): StandardizeJSON {
+  /** The mean and std; throws a UserError naming the column when its values overflow them (e.g. 1e308). */
+  finish(column?: string, file?: string): StandardizeJSON {
     const std = this.count > 0 ? Math.sqrt(this.m2 / this.count) : 0;
+    if (!Number.isFinite(this.mean) || !Number.isFinite(std)) {
+      const key = column === undefined ? 'transform: quantile' : `features.fields.${column}.transform: quantile`;
+      throw new UserError(`values too large to standardise (their sum or variance overflows a double); rescale the column (e.g. log) or set ${key}`, {
+        ...(file !== undefined ? { file } : {}),
+        ...(column !== undefined ? { column } : {}),
+      });
+    }
     return { transform: 'standardize_tanh', mean: this.count > 0 ? this.mean : 0, std: std > 1e-12 ? std : 1 };
   }
 }

@@ -162,6 +162,21 @@ export class FeatureSpec {
     return out;
   }
 
+  /**
+   * Per row, the single-valued categorical fields whose value was not seen at fit time (so the
+   * model scored it with the shared OOV embedding). The server reports these to the caller.
+   */
+  unseenFields(chunk: RawChunk): string[][] {
+    const out: string[][] = Array.from({ length: chunk.rows }, () => []);
+    this.schema.categorical.forEach((name, i) => {
+      const values = chunk.categorical.get(name);
+      const encoder = this.categorical[i]!;
+      if (values === undefined) return;
+      for (let r = 0; r < chunk.rows; r++) if (encoder.isUnseen(values[r]!)) out[r]!.push(name);
+    });
+    return out;
+  }
+
   toJSON(): FeatureSpecJSON {
     return {
       version: FEATURE_SPEC_VERSION,
@@ -205,6 +220,7 @@ export class FeatureFitter {
   private readonly moments: MomentsAccumulator[];
   private readonly quantileParts: Float64Array[][];
   private rows = 0;
+  private file: string | undefined;
 
   constructor(
     private readonly schema: Schema,
@@ -244,6 +260,7 @@ export class FeatureFitter {
       else this.moments[i]!.add(values);
     });
     this.rows += chunk.rows;
+    this.file = chunk.file;
   }
 
   finish(): FeatureSpec {
@@ -256,7 +273,7 @@ export class FeatureFitter {
     const multiValued = (this.schema.multi_valued ?? []).map((m, i) => encoder(m.name, this.multiCounts[i]));
     const numeric = (this.schema.numeric ?? []).map((name, i) => {
       const s = numericSettings(this.cfg, name);
-      const fitted = s.transform === 'quantile' ? fitQuantileCuts(this.quantileParts[i]!, s.buckets) : this.moments[i]!.finish();
+      const fitted = s.transform === 'quantile' ? fitQuantileCuts(this.quantileParts[i]!, s.buckets) : this.moments[i]!.finish(name, this.file);
       return { name, ...fitted };
     });
     return FeatureSpec.build(this.schema, this.cfg, categorical, multiValued, numeric);

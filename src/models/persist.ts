@@ -70,6 +70,7 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   if (manifest.version !== MODEL_FORMAT_VERSION) {
     throw new UserError(`model format version ${manifest.version} is not supported by this esmm (expects ${MODEL_FORMAT_VERSION}); retrain or use a matching esmm`, { file: manifestPath });
   }
+  checkManifestShape(manifest, manifestPath);
   const read = (name: string): Uint8Array => {
     const path = join(dir, name);
     if (!existsSync(path)) throw new UserError('model file is missing', { file: path });
@@ -86,6 +87,24 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   const spec = funnelSpec(config.model.name, config.schema);
   const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables, config.model.pooling);
   return new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
+}
+
+/** The manifest's top-level fields have the types loading relies on (a hand-edited `null` is one line, not a TypeError). */
+function checkManifestShape(m: Manifest, file: string): void {
+  const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const bad = (key: string, expected: string, v: unknown): never => {
+    throw new UserError(`expected ${expected}, got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v} (corrupted or hand-edited manifest; retrain or restore the model)`, { file, key });
+  };
+  const fields = m as unknown as Record<string, unknown>;
+  if (!isObject(fields.checksums)) bad('checksums', 'a mapping of file name to sha256', fields.checksums);
+  for (const [name, sum] of Object.entries(m.checksums)) {
+    if (typeof sum !== 'string' || !/^[0-9a-f]{64}$/.test(sum)) bad(`checksums.${name}`, 'a sha256 hex string', sum);
+  }
+  for (const name of ['features.json', 'params.bin']) if (m.checksums[name] === undefined) bad(`checksums.${name}`, 'a sha256 hex string', undefined);
+  if (!Array.isArray(fields.tables)) bad('tables', 'a list of embedding tables', fields.tables);
+  if (!Array.isArray(fields.params)) bad('params', 'a list of parameters', fields.params);
+  if (!isObject(fields.layout)) bad('layout', 'a mapping', fields.layout);
+  if (!isObject(fields.config)) bad('config', 'a mapping', fields.config);
 }
 
 function sha256(data: string | Uint8Array): string {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { loadModel } from '../models/persist.js';
 import type { FunnelModel } from '../models/model.js';
 import { Scorer } from './scorer.js';
@@ -13,6 +13,7 @@ import { Scorer } from './scorer.js';
 export interface ModelInfo {
   model: string;
   description: string;
+  /** The model directory's own name: /model never reveals absolute paths of the serving host. */
   model_dir: string;
   /** sha256 (first 16 hex digits) of model.json: changes whenever the model does. */
   version: string;
@@ -48,7 +49,7 @@ export class LoadedModel {
     const info: ModelInfo = {
       model: model.spec.name,
       description: model.spec.description,
-      model_dir: resolve(dir),
+      model_dir: basename(resolve(dir)),
       version: createHash('sha256').update(manifestText).digest('hex').slice(0, 16),
       ...(manifest.created !== undefined ? { created: manifest.created } : {}),
       ...(manifest.version !== undefined ? { format_version: manifest.version } : {}),
@@ -95,8 +96,16 @@ function readMetrics(path: string): unknown {
   try {
     const m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     const { history: _h, ...rest } = m; // per-epoch history is long; /model keeps the summary
-    return rest;
+    return withoutAbsolutePaths(rest);
   } catch {
     return undefined;
   }
+}
+
+/** Absolute paths (data files, output folders) in metrics become their base names. */
+function withoutAbsolutePaths(v: unknown): unknown {
+  if (typeof v === 'string') return isAbsolute(v) || /^[A-Za-z]:[\\/]/.test(v) ? basename(v) : v;
+  if (Array.isArray(v)) return v.map(withoutAbsolutePaths);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutAbsolutePaths(x)]));
+  return v;
 }

@@ -54,12 +54,23 @@ export class Scorer {
   async predict(rows: Record<string, CellValue>[]): Promise<RowPrediction[]> {
     if (rows.length === 0) return [];
     const raw = rowsToRawChunk(rows, this.model.config.schema, { labelsOptional: true, source: this.source });
+    return this.toRows(await this.predictEncoded(this.model.features.transform(raw)), rows.length);
+  }
+
+  /** Like predict, plus per row the categorical fields whose value was unseen in training. */
+  async predictWithUnseen(rows: Record<string, CellValue>[]): Promise<{ predictions: RowPrediction[]; unseen: string[][] }> {
+    if (rows.length === 0) return { predictions: [], unseen: [] };
+    const raw = rowsToRawChunk(rows, this.model.config.schema, { labelsOptional: true, source: this.source });
     const pred = await this.predictEncoded(this.model.features.transform(raw));
+    return { predictions: this.toRows(pred, rows.length), unseen: this.model.features.unseenFields(raw) };
+  }
+
+  private toRows(pred: Predictions, n: number): RowPrediction[] {
     const names = this.predictionNames;
-    const out: RowPrediction[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
+    const out: RowPrediction[] = new Array(n);
+    for (let i = 0; i < n; i++) {
       const r: Record<string, number> = {};
-      for (const n of names) r[n] = pred[n]![i]!;
+      for (const name of names) r[name] = pred[name]![i]!;
       out[i] = r as RowPrediction;
     }
     return out;

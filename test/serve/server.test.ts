@@ -15,7 +15,8 @@ interface Reply {
 
 function request(url: string, method: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers }, (res) => {
+    const withType = method === 'POST' && headers['Content-Type'] === undefined ? { 'Content-Type': 'application/json', ...headers } : headers;
+    const req = http.request(url, { method, headers: withType }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => {
@@ -58,7 +59,7 @@ describe('esmm serve', () => {
     const same = await server.current.model.predict([row]);
     expect(preds[0]!.pctr).toBeCloseTo(same[0]!.pctr, 6);
     const empty = await request(`${server.url}/predict`, 'POST', '{"rows": []}');
-    expect(empty.body).toEqual({ predictions: [] });
+    expect(empty.body).toEqual({ predictions: [], unseen: [] });
   });
 
   it('answers /healthz and /model', async () => {
@@ -135,7 +136,7 @@ describe('esmm serve', () => {
     const single = async (i: number): Promise<void> => {
       const rows = [{ ...row, item_id: `i${i % 5}`, item_price: i }];
       const r = await new Promise<Reply>((resolve, reject) => {
-        const req = http.request(`${server.url}/predict`, { method: 'POST', agent }, (res) => {
+        const req = http.request(`${server.url}/predict`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json' } }, (res) => {
           const parts: Buffer[] = [];
           res.on('data', (c: Buffer) => parts.push(c));
           res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(parts).toString()) as Record<string, unknown>, headers: res.headers }));

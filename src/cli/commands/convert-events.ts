@@ -89,7 +89,7 @@ export async function convertEventsCommand(argv: string[]): Promise<number> {
     console.log(CONVERT_EVENTS_USAGE);
     return 0;
   }
-  if (positionals.length > 0) throw new UserError(`esmm ${CMD}: unexpected argument '${positionals[0]}'`);
+  if (positionals.length > 0) throw new UserError(`unexpected argument '${positionals[0]}'`);
   const input = requireFlag(CMD, v.input, 'input');
   const out = requireFlag(CMD, v.out, 'out');
   const spec = buildSpec(v);
@@ -121,7 +121,7 @@ function buildSpec(v: Values): EventsSpec {
   for (const role of ['user', 'item', 'event', 'time'] as const) {
     const given = v[role];
     if (given !== undefined) c[role] = given;
-    if (c[role] === '') throw new UserError(`esmm ${CMD}: missing --${role} COLUMN (or use --preset ${Object.keys(EVENT_PRESETS).join('|')})`);
+    if (c[role] === '') throw new UserError(`missing --${role} COLUMN (or use --preset ${Object.keys(EVENT_PRESETS).join('|')})`);
   }
   if (v.session !== undefined) c.session = v.session;
   if (v.categorical !== undefined) c.categorical = list(v.categorical);
@@ -144,25 +144,25 @@ function buildSpec(v: Values): EventsSpec {
 
 function parseAction(text: string): EventStage {
   const at = text.indexOf('=');
-  if (at <= 0) throw new UserError(`esmm ${CMD}: --action expects NAME=EVENTS (e.g. cart=cart,add_to_cart), got '${text}'`);
+  if (at <= 0) throw new UserError(`--action expects NAME=EVENTS (e.g. cart=cart,add_to_cart), got '${text}'`);
   return { name: text.slice(0, at).trim(), events: list(text.slice(at + 1)) };
 }
 
 function parseSplit(split: string | undefined, validFrom: string | undefined, testFrom: string | undefined): SplitSpec {
   if (validFrom !== undefined || testFrom !== undefined) {
-    if (split !== undefined) throw new UserError(`esmm ${CMD}: give --split or --valid-from/--test-from, not both`);
-    if (validFrom === undefined || testFrom === undefined) throw new UserError(`esmm ${CMD}: --valid-from and --test-from go together`);
+    if (split !== undefined) throw new UserError(`give --split or --valid-from/--test-from, not both`);
+    if (validFrom === undefined || testFrom === undefined) throw new UserError(`--valid-from and --test-from go together`);
     return { kind: 'dates', validFrom, testFrom };
   }
   if (split === undefined) return { kind: 'fractions', train: 0.8, valid: 0.1, test: 0.1 };
   const parts = split.split(',').map(Number);
-  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p))) throw new UserError(`esmm ${CMD}: --split expects three fractions like 0.8,0.1,0.1, got '${split}'`);
+  if (parts.length !== 3 || parts.some((p) => !Number.isFinite(p))) throw new UserError(`--split expects three fractions like 0.8,0.1,0.1, got '${split}'`);
   return { kind: 'fractions', train: parts[0]!, valid: parts[1]!, test: parts[2]! };
 }
 
 function oneOf<T extends string>(value: string | undefined, flag: string, options: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
-  if (!options.includes(value as T)) throw new UserError(`esmm ${CMD}: --${flag} expects one of ${options.join(', ')}, got '${value}'`);
+  if (!options.includes(value as T)) throw new UserError(`--${flag} expects one of ${options.join(', ')}, got '${value}'`);
   return value as T;
 }
 

@@ -46,9 +46,9 @@ export async function convertCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const [format, ...extra] = positionals;
-  if (format === undefined) throw new UserError("esmm convert: name a format (known: ali-ccp, events); see 'esmm convert --help'");
-  if (format !== 'ali-ccp') throw new UserError(`esmm convert: unknown format '${format}' (known: ali-ccp, events)`);
-  if (extra.length > 0) throw new UserError(`esmm convert: unexpected argument '${extra[0]}'`);
+  if (format === undefined) throw new UserError("name a format (known: ali-ccp, events); see 'esmm convert --help'");
+  if (format !== 'ali-ccp') throw new UserError(`unknown format '${format}' (known: ali-ccp, events)`);
+  if (extra.length > 0) throw new UserError(`unexpected argument '${extra[0]}'`);
   const started = Date.now();
   const result = await convertAliCcp({
     skeleton: requireFlag('convert', values.skeleton, 'skeleton'),

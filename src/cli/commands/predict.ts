@@ -16,10 +16,10 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const file = requireFlag('predict', values.data, 'data');
   const out = requireFlag('predict', values.out, 'out');
   const keep = values.keep === undefined ? [] : values.keep.split(',').map((k) => k.trim()).filter((k) => k !== '');
-  if (values.keep !== undefined && keep.length === 0) throw new UserError('esmm predict: --keep expects column names separated by commas');
+  if (values.keep !== undefined && keep.length === 0) throw new UserError('--keep expects column names separated by commas');
   const names = model.predictionNames;
   const clash = keep.find((k) => (names as readonly string[]).includes(k));
-  if (clash !== undefined) throw new UserError(`esmm predict: --keep column '${clash}' has the name of a prediction column`);
+  if (clash !== undefined) throw new UserError(`--keep column '${clash}' has the name of a prediction column`);
   const { data } = await readForModel(model, file, { purpose: 'predict' });
   const stats = { oov: {} as Record<string, number> };
   const pred = await model.predictEncoded(model.features.transform(data, stats));

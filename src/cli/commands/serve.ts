@@ -1,8 +1,15 @@
-import { startServer, DEFAULT_MAX_BODY } from '../../serve/index.js';
+import { readFileSync } from 'node:fs';
+import { startServer, DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT_REQUESTS, DEFAULT_MAX_INFLIGHT_ROWS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../serve/index.js';
 import { UserError } from '../../errors.js';
-import { intFlag, log, parseFlags, requireFlag } from '../args.js';
+import { checkInputFile } from '../../util/input-path.js';
+import { intFlag, log, numberFlag, parseFlags, requireFlag } from '../args.js';
 
-/** esmm serve --model DIR [--port P] [--host 127.0.0.1] [--max-body BYTES] [--threads N]; SIGHUP reloads DIR. */
+/**
+ * esmm serve --model DIR [--port P] [--host 127.0.0.1] [--max-body BYTES] [--threads N]
+ *   [--max-inflight-requests N] [--max-inflight-rows N] [--token-file F] [--shutdown-timeout S]
+ *   [--request-timeout S];
+ * SIGHUP reloads DIR; SIGTERM/SIGINT stop (connections still open after the timeout are cut).
+ */
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('serve', argv, {
     model: { type: 'string' },
@@ -10,20 +17,35 @@ export async function serveCommand(argv: string[]): Promise<number> {
     host: { type: 'string' },
     'max-body': { type: 'string' },
     threads: { type: 'string' },
+    'max-inflight-requests': { type: 'string' },
+    'max-inflight-rows': { type: 'string' },
+    'token-file': { type: 'string' },
+    'shutdown-timeout': { type: 'string' },
+    'request-timeout': { type: 'string' },
   });
   const modelDir = requireFlag('serve', values.model, 'model');
   const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`esmm serve: --port expects 0..65535, got '${values.port}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port expects 0..65535, got '${values.port}'`);
   const threads = intFlag('serve', values.threads, 'threads');
+  const shutdownS = numberFlag('serve', values['shutdown-timeout'], 'shutdown-timeout');
+  if (shutdownS !== undefined && shutdownS < 0) throw new UserError(`--shutdown-timeout expects seconds >= 0, got '${values['shutdown-timeout']}'`);
+  const requestS = numberFlag('serve', values['request-timeout'], 'request-timeout');
+  if (requestS !== undefined && requestS <= 0) throw new UserError(`--request-timeout expects seconds > 0, got '${values['request-timeout']}'`);
+  const token = values['token-file'] === undefined ? undefined : readToken(values['token-file']);
   const server = await startServer({
     modelDir,
     port,
     host: values.host ?? '127.0.0.1',
     maxBody: intFlag('serve', values['max-body'], 'max-body') ?? DEFAULT_MAX_BODY,
+    maxInflightRequests: intFlag('serve', values['max-inflight-requests'], 'max-inflight-requests') ?? DEFAULT_MAX_INFLIGHT_REQUESTS,
+    maxInflightRows: intFlag('serve', values['max-inflight-rows'], 'max-inflight-rows') ?? DEFAULT_MAX_INFLIGHT_ROWS,
+    shutdownTimeoutMs: shutdownS === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : Math.round(shutdownS * 1000),
+    ...(requestS !== undefined ? { requestTimeoutMs: Math.round(requestS * 1000) } : {}),
+    ...(token !== undefined ? { token } : {}),
     ...(threads !== undefined ? { threads } : {}),
     log,
   });
-  log(`serving ${server.current.info.model} (${server.current.info.version}) from ${modelDir} on ${server.url}  (POST /predict, GET /healthz, GET /model; kill -HUP ${process.pid} reloads)`);
+  log(`serving ${server.current.info.model} (${server.current.info.version}) from ${modelDir} on ${server.url}${token !== undefined ? ' with a bearer token' : ''}  (POST /predict, GET /healthz, GET /model; kill -HUP ${process.pid} reloads)`);
   const onHup = (): void => void server.reload();
   process.on('SIGHUP', onHup);
   await new Promise<void>((resolve) => {
@@ -39,4 +61,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   log('shutting down');
   await server.close();
   return 0;
+}
+
+/** The token is the file's first line; the file keeps it out of `ps` and shell history. */
+function readToken(file: string): string {
+  checkInputFile(file, 'a file holding the bearer token', { key: '--token-file' });
+  const token = (readFileSync(file, 'utf8').split('\n')[0] ?? '').trim();
+  if (token.length < 16) throw new UserError(`${file} (--token-file): the token must be at least 16 characters on the first line`);
+  if (/\s/.test(token)) throw new UserError(`${file} (--token-file): the token must not contain spaces`);
+  return token;
 }

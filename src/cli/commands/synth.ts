@@ -50,14 +50,14 @@ export async function synthCommand(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }));
   } catch (e) {
-    throw new UserError(`esmm synth: ${(e as Error).message}\n${SYNTH_USAGE}`);
+    throw new UserError(`${(e as Error).message.split('\n')[0]}; see 'esmm synth --help'`);
   }
   if (values.help === true) {
     console.log(SYNTH_USAGE);
     return 0;
   }
   const out = values.out;
-  if (typeof out !== 'string' || out === '') throw new UserError('esmm synth: --out DIR is required', { key: '--out' });
+  if (typeof out !== 'string' || out === '') throw new UserError('--out DIR is required');
 
   const cfg: Record<string, unknown> = {};
   for (const [flag, { key, integer }] of Object.entries(NUMERIC_FLAGS)) {
@@ -66,7 +66,7 @@ export async function synthCommand(argv: string[]): Promise<number> {
   }
   if (typeof values.split === 'string') {
     const parts = values.split.split(',').map((s) => parseNumber(s, 'split', false));
-    if (parts.length !== 3) throw new UserError('expected three comma-separated fractions, e.g. 0.8,0.1,0.1', { key: '--split' });
+    if (parts.length !== 3) throw new UserError(`--split expects three comma-separated fractions, e.g. 0.8,0.1,0.1, got '${values.split}'`);
     cfg.split = parts;
   }
   // Config keys and values are validated (with the key named) by resolveSynthConfig.
@@ -81,7 +81,7 @@ export async function synthCommand(argv: string[]): Promise<number> {
 function parseNumber(raw: string, flag: string, integer: boolean): number {
   const v = Number(raw.trim());
   if (raw.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new UserError(`expected ${integer ? 'an integer' : 'a number'}, got '${raw}'`, { key: `--${flag}` });
+    throw new UserError(`--${flag} expects ${integer ? 'an integer' : 'a number'}, got '${raw}'`);
   }
   return v;
 }

@@ -111,7 +111,7 @@ export async function convertEvents(options: ConvertEventsOptions): Promise<Even
   const split = options.split ?? { kind: 'fractions', train: 0.8, valid: 0.1, test: 0.1 };
   checkSplit(split);
   if (unit === 'session-item' && spec.columns.session === undefined) {
-    throw new UserError('esmm convert events: --unit session-item needs a session column (--session COLUMN)');
+    throw new UserError('--unit session-item needs a session column (--session COLUMN)');
   }
   const funnel = modelFunnel(spec);
   const columns = outputColumns(spec, funnel, unit);
@@ -228,7 +228,7 @@ function outputColumns(spec: EventsSpec, funnel: ModelFunnel, unit: Unit): Funne
   const passThrough = unit === 'session-item' ? [plainColumnName(c.session!)] : [];
   const all = [...categorical, ...numeric, ...passThrough];
   const twice = all.find((n, k) => all.indexOf(n) !== k);
-  if (twice !== undefined) throw new UserError(`esmm convert events: two output columns would be named '${twice}'; list each attribute column once`);
+  if (twice !== undefined) throw new UserError(`two output columns would be named '${twice}'; list each attribute column once`);
   return {
     labels: [funnel.click.name, ...funnel.actions.map((a) => a.name), funnel.buy.name],
     categorical,
@@ -242,7 +242,7 @@ function checkSplit(split: SplitSpec): void {
   if (split.kind !== 'fractions') return;
   const parts = [split.train, split.valid, split.test];
   if (parts.some((p) => !(p > 0)) || Math.abs(parts.reduce((a, b) => a + b, 0) - 1) > 1e-6) {
-    throw new UserError(`esmm convert events: --split needs three positive fractions adding up to 1, got ${parts.join(',')}`);
+    throw new UserError(`--split needs three positive fractions adding up to 1, got ${parts.join(',')}`);
   }
 }
 
@@ -343,7 +343,7 @@ async function cutTimes(connection: DuckDBConnection, split: SplitSpec): Promise
   }
   const valid = await parseTime(connection, split.validFrom, '--valid-from');
   const test = await parseTime(connection, split.testFrom, '--test-from');
-  if (!(valid < test)) throw new UserError(`esmm convert events: --valid-from (${split.validFrom}) must come before --test-from (${split.testFrom})`);
+  if (!(valid < test)) throw new UserError(`--valid-from (${split.validFrom}) must come before --test-from (${split.testFrom})`);
   return { valid, test };
 }
 
@@ -351,7 +351,7 @@ async function parseTime(connection: DuckDBConnection, text: string, flag: strin
   const n = Number(text);
   if (text.trim() !== '' && Number.isFinite(n)) return n;
   const r = (await connection.runAndReadAll(`SELECT epoch_ms(TRY_CAST(${sqlString(text)} AS TIMESTAMP)) / 1000.0 AS t`)).getRowObjectsJS()[0]!;
-  if (r.t === null) throw new UserError(`esmm convert events: ${flag} expects a date/time (2017-12-02, 2017-12-02 12:00:00) or epoch seconds, got '${text}'`);
+  if (r.t === null) throw new UserError(`${flag} expects a date/time (2017-12-02, 2017-12-02 12:00:00) or epoch seconds, got '${text}'`);
   return Number(r.t);
 }
 

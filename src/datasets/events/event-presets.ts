@@ -46,6 +46,6 @@ export const EVENT_PRESETS: Record<string, EventsSpec> = {
 
 export function eventPreset(name: string): EventsSpec {
   const preset = EVENT_PRESETS[name];
-  if (preset === undefined) throw new UserError(`esmm convert events: unknown preset '${name}' (known: ${Object.keys(EVENT_PRESETS).join(', ')})`);
+  if (preset === undefined) throw new UserError(`unknown preset '${name}' (known: ${Object.keys(EVENT_PRESETS).join(', ')})`);
   return structuredClone(preset);
 }

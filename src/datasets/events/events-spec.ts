@@ -67,7 +67,7 @@ export function modelFunnel(spec: EventsSpec): ModelFunnel {
   const mapped = [...new Set([...(spec.entry === 'exposure' ? (spec.exposure ?? []) : []), ...spec.click, ...actionEvents, ...spec.buy])];
   if (spec.entry === 'exposure') {
     if (spec.exposure === undefined || spec.exposure.length === 0) {
-      throw new UserError("esmm convert events: --entry exposure needs --exposure EVENTS (or use --entry click when the log has no exposures)");
+      throw new UserError("--entry exposure needs --exposure EVENTS (or use --entry click when the log has no exposures)");
     }
     return {
       entryName: `exposure (${spec.exposure.join('|')})`,
@@ -105,23 +105,23 @@ export function checkSpec(spec: EventsSpec, featureNames: readonly string[]): vo
   for (const [stage, events] of stages) {
     for (const e of events) {
       const earlier = owner.get(e);
-      if (earlier !== undefined) throw new UserError(`esmm convert events: event '${e}' is given for both ${earlier} and ${stage}`);
+      if (earlier !== undefined) throw new UserError(`event '${e}' is given for both ${earlier} and ${stage}`);
       owner.set(e, stage);
     }
   }
-  if (spec.click.length === 0) throw new UserError('esmm convert events: no click events (--click EVENTS)');
-  if (spec.buy.length === 0) throw new UserError('esmm convert events: no buy events (--buy EVENTS)');
+  if (spec.click.length === 0) throw new UserError('no click events (--click EVENTS)');
+  if (spec.buy.length === 0) throw new UserError('no buy events (--buy EVENTS)');
   const labels = new Set<string>();
   for (const a of spec.actions) {
-    if (a.name !== plainColumnName(a.name)) throw new UserError(`esmm convert events: action name '${a.name}' must be a plain identifier (letters, digits, _)`);
-    if (a.events.length === 0) throw new UserError(`esmm convert events: action '${a.name}' has no events`);
+    if (a.name !== plainColumnName(a.name)) throw new UserError(`action name '${a.name}' must be a plain identifier (letters, digits, _)`);
+    if (a.events.length === 0) throw new UserError(`action '${a.name}' has no events`);
     labels.add(a.name);
   }
   const funnel = modelFunnel(spec);
   const labelNames = [funnel.click.name, ...funnel.actions.map((a) => a.name), funnel.buy.name];
-  if (new Set(labelNames).size !== labelNames.length) throw new UserError(`esmm convert events: label names must differ (got ${labelNames.join(', ')}); rename the action`);
+  if (new Set(labelNames).size !== labelNames.length) throw new UserError(`label names must differ (got ${labelNames.join(', ')}); rename the action`);
   for (const name of labelNames) labels.add(name);
   for (const f of featureNames) {
-    if (labels.has(f)) throw new UserError(`esmm convert events: feature column '${f}' has the name of a label column; rename the action`);
+    if (labels.has(f)) throw new UserError(`feature column '${f}' has the name of a label column; rename the action`);
   }
 }

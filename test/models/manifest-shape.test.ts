@@ -1,0 +1,36 @@
+/** A model manifest with a field nulled or mistyped is refused in one line naming the key, not a TypeError. */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { trainTiny } from '../export/fixture.js';
+import { runCli, tempDir } from '../cli/helpers.js';
+
+describe('model manifest shape', () => {
+  let modelDir: string;
+  beforeAll(async () => {
+    modelDir = (await trainTiny('esmm')).dir;
+  });
+
+  const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+    ['checksums: null', (m) => (m.checksums = null), /key 'checksums': expected a mapping/],
+    ['tables: null', (m) => (m.tables = null), /key 'tables': expected a list/],
+    ['params: a string', (m) => (m.params = 'x'), /key 'params': expected a list/],
+    ['a checksum nulled', (m) => ((m.checksums as Record<string, unknown>)['params.bin'] = null), /key 'checksums\.params\.bin'/],
+    ['a checksum removed', (m) => delete (m.checksums as Record<string, unknown>)['features.json'], /key 'checksums\.features\.json'/],
+  ];
+  for (const [name, edit, pattern] of cases) {
+    it(name, async () => {
+      const dir = join(tempDir('esmm-manifest-'), 'model');
+      cpSync(modelDir, dir, { recursive: true });
+      const m = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+      edit(m);
+      writeFileSync(join(dir, 'model.json'), JSON.stringify(m));
+      const r = await runCli(['predict', '--model', dir, '--data', join(dir, 'model.json'), '--out', join(dir, '..', 'p.csv')]);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^esmm predict: error: .*model\.json, /);
+      expect(lines[0]).toMatch(pattern);
+    });
+  }
+});
