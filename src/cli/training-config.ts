@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../config/load.js';
 import type { EsmmConfig } from '../config/types.js';
@@ -7,6 +5,7 @@ import { preparePreset } from '../datasets/materialize-preset.js';
 import { UserError } from '../errors.js';
 import { log } from './args.js';
 import { configOverrides } from './overrides.js';
+import { runTempDir } from '../util/run-temp.js';
 
 type Flags = Parameters<typeof configOverrides>[1] & { config?: string | undefined; preset?: string | undefined; train?: string | undefined; valid?: string | undefined; test?: string | undefined };
 
@@ -23,7 +22,7 @@ export async function trainingConfig(command: string, v: Flags): Promise<EsmmCon
   }
   if (v.config !== undefined) throw new UserError(`esmm ${command}: give --config or --preset, not both`);
   if (v.train === undefined) throw new UserError(`esmm ${command}: --preset needs --train FILE`);
-  const tmp = mkdtempSync(join(tmpdir(), 'esmm-preset-'));
+  const tmp = runTempDir('preset');
   log(`preparing ${v.train} with the '${v.preset}' preset`);
   const train = await preparePreset(v.preset, v.train, tmp);
   const data: Record<string, string> = { train: train.file };
