@@ -48,6 +48,7 @@ export function inspectModelDir(dir: string): OutDirState {
   if (!existsSync(dir)) return { kind: 'absent', owned: [] };
   if (!statSync(dir).isDirectory()) throw new UserError('output path exists and is not a directory; choose another --out', { file: dir });
   recoverDir(dir);
+  removeStaleTemps(dir);
   const entries = readdirSync(dir).filter((n) => !n.startsWith('.esmm-'));
   if (entries.length === 0) return { kind: 'empty', owned: [] };
   const owned = ownedFiles(dir);

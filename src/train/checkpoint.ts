@@ -174,7 +174,7 @@ function validateCheckpoint(m: CheckpointManifest, file: string): void {
   const p = m.position as Partial<LoopPosition> | undefined;
   const count = (v: unknown, min: number): boolean => Number.isSafeInteger(v) && (v as number) >= min;
   if (p === null || typeof p !== 'object' || !count(p.globalStep, 0) || !count(p.epoch, 1) || !count(p.batchInEpoch, 0) ||
-    !count(p.epochShuffleState, 0) || !count(p.dropoutState, 0) || !Array.isArray(p.history) || !Array.isArray(p.stepLoss) || typeof p.sums !== 'object' || p.sums === null) {
+    !Number.isSafeInteger(p.epochShuffleState) || !Number.isSafeInteger(p.dropoutState) || !Array.isArray(p.history) || !Array.isArray(p.stepLoss) || typeof p.sums !== 'object' || p.sums === null) {
     throw new UserError('invalid checkpoint position (step, epoch, batch or RNG state)', { file, key: 'position' });
   }
   if (m.checksums === null || typeof m.checksums !== 'object') throw new UserError('checksums is not an object', { file, key: 'checksums' });
