@@ -192,20 +192,28 @@ export function recoverDir(dir: string): void {
 export function removeStaleTemps(dir: string): void {
   const names = safeReaddir(dir);
   for (const name of names) {
-    let m = /^\.(.+)\.(\d+)\.tmp$/.exec(name);
-    if (m !== null && !/\.\d+$/.test(m[1]!) && !pidAlive(Number(m[2]))) {
-      if (isFile(join(dir, name))) rmSync(join(dir, name), { force: true });
-      continue;
+    try {
+      removeIfStale(dir, name, names);
+    } catch {
+      // best effort: a folder we may not write to keeps its leftovers
     }
-    m = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(name) ?? /^\.(.+)\.(\d+)\.old$/.exec(name);
-    if (m === null || pidAlive(Number(m[2])) || !isDirectory(join(dir, name))) continue;
-    const target = join(dir, m[1]!);
-    if (!existsSync(target) && name.endsWith('.tmp') && names.includes(`.${m[1]}.${m[2]}.old`)) {
-      renameSync(join(dir, name), target); // the old swap had finished filling it: publish it
-      continue;
-    }
-    if (existsSync(target)) rmSync(join(dir, name), { recursive: true, force: true });
   }
+}
+
+function removeIfStale(dir: string, name: string, names: string[]): void {
+  let m = /^\.(.+)\.(\d+)\.tmp$/.exec(name);
+  if (m !== null && !/\.\d+$/.test(m[1]!) && !pidAlive(Number(m[2]))) {
+    if (isFile(join(dir, name))) rmSync(join(dir, name), { force: true });
+    return;
+  }
+  m = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(name) ?? /^\.(.+)\.(\d+)\.old$/.exec(name);
+  if (m === null || pidAlive(Number(m[2])) || !isDirectory(join(dir, name))) return;
+  const target = join(dir, m[1]!);
+  if (!existsSync(target) && name.endsWith('.tmp') && names.includes(`.${m[1]}.${m[2]}.old`)) {
+    renameSync(join(dir, name), target); // the old swap had finished filling it: publish it
+    return;
+  }
+  if (existsSync(target)) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 /** Refuse a manifest path that leaves its directory (absolute, `..`, NUL). Returns it normalized. */

@@ -11,8 +11,10 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readExport } from '../../src/export/index.js';
-import { removeStaleRunTemps } from '../../src/util/run-temp.js';
+
+// Imported in the tests that use them, so that each test fails on its own merits on older code.
+type ReadExport = typeof import('../../src/export/read-export.js').readExport;
+const readExportFn = async (): Promise<ReadExport> => (await import('../../src/export/index.js') as { readExport: ReadExport }).readExport;
 import { tempDir } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'esmm.js');
@@ -271,6 +273,7 @@ describe('export', () => {
     expect(run(['train', '--config', config(dir), '--out', a, '--quiet']).code).toBe(0);
     expect(run(['train', '--config', config(dir, 'c2.yaml', 6), '--out', b, '--quiet']).code).toBe(0); // other data: another vocabulary
 
+    const readExport = await readExportFn();
     const single = join(dir, 'one.onnx');
     expect(run(['export', '--model', a, '--out', single]).code).toBe(0);
     expect(readdirSync(dir).filter((n) => n.startsWith('one'))).toEqual(['one.onnx']);
@@ -311,7 +314,8 @@ describe('stale temp files of killed processes', () => {
     expect(existsSync(users)).toBe(true);
   });
 
-  it('preset copies: removed at exit, and those of dead processes by the next run', () => {
+  it('preset copies: removed at exit, and those of dead processes by the next run', async () => {
+    const { removeStaleRunTemps } = await import('../../src/util/run-temp.js');
     const root = tempDir('esmm-safety-root-');
     const dead = join(root, `esmm-preset-${deadPid()}-abcDEF`);
     const live = join(root, `esmm-preset-${process.pid}-abcDEF`);
