@@ -6,6 +6,7 @@ import type { EsmmConfig } from '../config/types.js';
 import { FeatureSpec, type FeatureSpecJSON } from '../features/spec.js';
 import { confine, recoverDir, removeStaleTemps, writeDirAtomic, writeFileDurable } from '../util/atomic.js';
 import { removeCheckpoint } from '../train/checkpoint.js';
+import { buildModelGraph } from './build-graph.js';
 import { EmbeddingSet } from './embeddings.js';
 import type { FeatureLayout } from './layout.js';
 import { FunnelModel } from './model.js';
@@ -182,6 +183,14 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   validateLayout(manifest.layout, features, tables, manifestPath);
   const config: EsmmConfig = { ...manifest.config, baseDir: dir };
   const spec = funnelSpec(config.model.name, config.schema);
+  // Every dense parameter the forward graph takes, with its exact size (ORT would fail mid-request otherwise).
+  const mg = buildModelGraph(spec, manifest.layout, config.model, { training: false, seed: config.train.seed });
+  for (const p of mg.graph.params()) {
+    const got = params.get(p.value.name);
+    if (got === undefined || got.length !== p.init.length) {
+      throw new UserError(`parameter '${p.value.name}' has ${got?.length ?? 'no'} values, the model needs ${p.init.length}`, { file: join(dir, 'params.bin') });
+    }
+  }
   const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables, config.model.pooling);
   return new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
 }

@@ -32,6 +32,14 @@ export function readTables(entries: TableEntry[], read: (file: string) => Uint8A
   const tables = new Map<string, EmbeddingTable[]>();
   for (const t of entries) {
     const buffers = Object.fromEntries(Object.entries(t.buffers).map(([k, file]) => [k, read(file)]));
+    const w = buffers.weights;
+    if (w !== undefined) {
+      // Weights must be finite: one NaN row would only show up as NaN predictions for the ids that hit it.
+      const f = new Float32Array(w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength - (w.byteLength % 4)));
+      for (let i = 0; i < f.length; i++) {
+        if (!Number.isFinite(f[i]!)) throw new UserError(`embedding table '${t.group}.${t.index}' holds a non-finite weight (${f[i]})`, { file: t.buffers.weights! });
+      }
+    }
     const list = tables.get(t.group) ?? [];
     list[t.index] = EmbeddingTable.load({ meta: t.meta, buffers });
     tables.set(t.group, list);

@@ -256,6 +256,15 @@ describe('manifests are checksummed, confined and validated', () => {
     });
     refused(trimmed, /model does not fit together: categorical field/);
 
+    for (const file of ['params.bin', 'emb/shared.0.weights.bin']) {
+      const bad = copy(`nan-${file.replace(/\W/g, '-')}`);
+      const bytes = readFileSync(join(bad, file));
+      new DataView(bytes.buffer, bytes.byteOffset).setFloat32(4, Number.NaN, true);
+      writeFileSync(join(bad, file), bytes);
+      rewriteManifest(bad, (j) => ((j.checksums as Record<string, string>)[file] = sha(bytes)));
+      refused(bad, /not a finite number|non-finite weight/);
+    }
+
     const nulls = copy('nulls');
     rewriteManifest(nulls, (j) => (j.checksums = null));
     refused(nulls, /invalid model manifest: checksums is not an object/);
