@@ -54,7 +54,7 @@ export function fsyncDir(dir: string): void {
 /** Write a file via a fsynced temp file + rename, so readers never see a half-written file. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   removeStaleTemps(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {
@@ -83,7 +83,7 @@ export interface PublishOptions {
  * taken by a file esmm did not write is refused before anything in DIR changes.
  */
 export async function writeDirAtomic(dir: string, fill: (stageDir: string) => Promise<void> | void, opts: PublishOptions): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   recoverDir(dir);
   removeStaleTemps(dirname(dir));
   const stage = join(dir, `.esmm-stage.${process.pid}.${Date.now()}`);
@@ -138,7 +138,7 @@ function applyJournal(dir: string, label?: string): void {
     const rel = confine(f, dir);
     const from = join(stage, rel);
     if (existsSync(from)) {
-      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      ensureDir(dirname(join(dir, rel)));
       renameSync(from, join(dir, rel));
     }
     if (label !== undefined && i === half - 1) testPause(`${label}:midway`);
@@ -208,12 +208,17 @@ function removeIfStale(dir: string, name: string, names: string[]): void {
   }
   m = /^\.(.+)\.(\d+)\.\d+\.tmp$/.exec(name) ?? /^\.(.+)\.(\d+)\.old$/.exec(name);
   if (m === null || pidAlive(Number(m[2])) || !isDirectory(join(dir, name))) return;
+  const path = join(dir, name);
   const target = join(dir, m[1]!);
-  if (!existsSync(target) && name.endsWith('.tmp') && names.includes(`.${m[1]}.${m[2]}.old`)) {
-    renameSync(join(dir, name), target); // the old swap had finished filling it: publish it
-    return;
+  if (existsSync(target)) {
+    rmSync(path, { recursive: true, force: true }); // the swap finished (or was redone): a leftover
+  } else if (name.endsWith('.tmp')) {
+    // The manifest is written last: with it the temp folder is a complete publication.
+    if (existsSync(join(path, 'model.json')) || existsSync(join(path, 'state.json'))) renameSync(path, target);
+    else rmSync(path, { recursive: true, force: true });
+  } else if (!names.some((n) => n.startsWith(`.${m![1]}.${m![2]}.`) && n.endsWith('.tmp'))) {
+    renameSync(path, target); // killed after moving the old one away, before a new one was complete: restore it
   }
-  if (existsSync(target)) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 /** Refuse a manifest path that leaves its directory (absolute, `..`, NUL). Returns it normalized. */
@@ -257,6 +262,26 @@ export function testPause(point: string): void {
   if (n !== Number(nth ?? '1')) return;
   writeSync(2, `ESMM_TEST_PAUSED ${point} pid ${process.pid}\n`);
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // blocks this thread until the process is killed
+}
+
+/**
+ * mkdir -p without Node's recursive mkdir, which loops forever where a parent can neither be
+ * found nor created (under /proc): each missing level is created on its own, so that case is an
+ * ordinary ENOENT error.
+ */
+export function ensureDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    if (dirname(d) === d) break;
+    missing.unshift(d);
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }
 
 function listFiles(root: string, rel = ''): string[] {

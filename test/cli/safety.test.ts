@@ -308,8 +308,12 @@ describe('stale temp files of killed processes', () => {
     mkdirSync(model);
     mkdirSync(join(dir, `.m.${dead}.1700000000000.tmp`)); // older esmm's directory temp, model dir present
     writeFileSync(join(dir, `.m.${dead}.1700000000000.tmp`, 'x.bin'), 'x');
+    const ck = join(model, `.checkpoint.${dead}.1700000000000.tmp`); // an older esmm's checkpoint temp, killed while filling it
+    mkdirSync(ck);
+    writeFileSync(join(ck, 'params.bin'), 'x');
     expect(run(['train', '--config', config(dir), '--out', model, '--quiet']).code).toBe(0);
     expect(existsSync(join(dir, `.m.${dead}.1700000000000.tmp`))).toBe(false);
+    expect(existsSync(ck)).toBe(false);
 
     const outDir = join(dir, 'preds');
     mkdirSync(outDir);
