@@ -86,7 +86,11 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   if (opts.resume === true) {
     if (opts.checkpointDir === undefined || !hasCheckpoint(opts.checkpointDir)) throw new UserError('no checkpoint to resume from', { file: opts.checkpointDir ?? '(no --out)' });
     const ck = loadCheckpoint(opts.checkpointDir, fingerprint);
-    for (const [k, v] of ck.params) params.get(k)!.set(v);
+    for (const [k, v] of ck.params) {
+      const p = params.get(k);
+      if (p === undefined || p.length !== v.length) throw new UserError(`checkpoint parameter '${k}' does not fit this model (${v.length} values); train again without --resume`, { file: opts.checkpointDir });
+      p.set(v);
+    }
     step.optimizer.restore(ck.optimizer);
     for (const [g, ts] of ck.tables) embeddings.tables.set(g, ts);
     if (ck.best !== undefined) best = { params: ck.best.params, tables: ck.best.tables };

@@ -3,8 +3,8 @@
  * stack trace (or a hang: Node's recursive mkdir loops forever under /proc) because its output
  * cannot be written. Each failure is one line naming the path and the flag.
  */
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 /** Pseudo file systems: nothing esmm writes belongs there. */
@@ -20,6 +20,8 @@ export function checkOutputFile(path: string, flag: string, inputs: { path: stri
   const st = statOf(path);
   if (st?.isDirectory() === true) throw new UserError(`${flag} is a directory; give a file name (e.g. ${flag} ${pathJoin(path, suggestedName(flag))})`, where);
   checkParents(path, flag, st !== undefined);
+  const owner = modelFileOwner(path);
+  if (owner !== undefined) throw new UserError(`${flag} is a file of the esmm model in ${owner}; choose another ${flag}`, where);
   if (st !== undefined) {
     for (const input of inputs) {
       if (sameFile(path, input.path)) throw new UserError(`${flag} is the same file as ${input.flag}; writing it would overwrite the input, choose another ${flag}`, where);
@@ -56,6 +58,22 @@ function checkParents(path: string, flag: string, exists: boolean): void {
   } catch {
     throw new UserError(`${flag} is not writable (no write permission on ${exists ? path : dir})`, where);
   }
+}
+
+/** The model directory whose manifest lists `path` (or which `path` is the manifest of), if any. */
+function modelFileOwner(path: string): string | undefined {
+  // A manifest lists files in sub-folders (emb/...): look in the two folders above too.
+  let rel = basename(path);
+  for (let dir = dirname(resolve(path)), i = 0; i < 3; i++, rel = join(basename(dir), rel), dir = dirname(dir)) {
+    try {
+      const m = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { format?: unknown; checksums?: Record<string, unknown> };
+      if (m.format !== 'esmm-model') continue;
+      if (rel === 'model.json' || rel === 'model.json.sha256' || (m.checksums !== null && typeof m.checksums === 'object' && Object.hasOwn(m.checksums, rel))) return dir;
+    } catch {
+      // no (readable) manifest here
+    }
+  }
+  return undefined;
 }
 
 function sameFile(a: string, b: string): boolean {

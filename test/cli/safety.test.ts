@@ -362,6 +362,11 @@ describe('output paths are checked before any work', () => {
     symlinkSync(data, join(dir, 'link.csv'));
     expect(run(['predict', '--model', model, '--data', data, '--out', join(dir, 'link.csv')]).code).toBe(2);
     expect(readFileSync(data, 'utf8')).toBe(before);
+    const params = readFileSync(join(model, 'params.bin'));
+    const intoModel = run(['predict', '--model', model, '--data', data, '--out', join(model, 'params.bin')]);
+    expect(intoModel.code).toBe(2);
+    expect(oneLine(intoModel.stderr)).toMatch(/--out is a file of the esmm model in/);
+    expect(readFileSync(join(model, 'params.bin')).equals(params)).toBe(true);
   });
 
   it('a directory, a path under a file, /proc and /sys are one line each (no hang)', () => {
