@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EsmmConfig } from '../config/types.js';
 import { FeatureSpec, type FeatureSpecJSON } from '../features/spec.js';
-import { confine, recoverDir, removeStaleTemps, writeDirAtomic, writeFileDurable } from '../util/atomic.js';
+import { confine, recoverDir, removeStaleTemps, writeDirAtomic } from '../util/atomic.js';
 import { removeCheckpoint } from '../train/checkpoint.js';
 import { buildModelGraph } from './build-graph.js';
 import { EmbeddingSet } from './embeddings.js';
@@ -92,7 +92,7 @@ export async function saveModel(model: FunnelModel, dir: string, extraFiles: Rec
     const put = (name: string, data: string | Uint8Array): void => {
       const path = join(tmp, name);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileDurable(path, data);
+      writeFileSync(path, data);
       checksums[name] = sha256(data);
     };
     put('features.json', JSON.stringify(model.features.toJSON()));
@@ -106,8 +106,8 @@ export async function saveModel(model: FunnelModel, dir: string, extraFiles: Rec
       config, layout: model.layout, params: packed.index, tables, checksums,
     };
     const text = JSON.stringify(manifest, null, 1);
-    writeFileDurable(join(tmp, MANIFEST), text);
-    writeFileDurable(join(tmp, MANIFEST_SUM), `${sha256(text)}  ${MANIFEST}\n`);
+    writeFileSync(join(tmp, MANIFEST), text);
+    writeFileSync(join(tmp, MANIFEST_SUM), `${sha256(text)}  ${MANIFEST}\n`);
   }, { label: 'model', previous: state.owned, last: [MANIFEST, MANIFEST_SUM] });
   removeCheckpoint(dir);
 }

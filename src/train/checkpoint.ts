@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EmbeddingTable } from '../embedding/table.js';
 import type { DenseOptimizerState } from '../optim/dense.js';
 import { packFloats, readTables, unpackFloats, validateFloatIndex, validateTableEntries, writeTables, type TableEntry } from '../models/table-files.js';
-import { confine, recoverDir, writeDirAtomic, writeFileDurable } from '../util/atomic.js';
+import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
 import type { EpochRecord } from './trainer.js';
 import type { GradNormState } from './gradnorm.js';
 
@@ -72,7 +72,7 @@ export async function saveCheckpoint(outDir: string, s: CheckpointState): Promis
     const put = (file: string, data: Uint8Array): void => {
       const path = join(tmp, file);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileDurable(path, data);
+      writeFileSync(path, data);
       checksums[file] = sha256(data);
     };
     const params = packFloats(s.params);
@@ -90,8 +90,8 @@ export async function saveCheckpoint(outDir: string, s: CheckpointState): Promis
       manifest.best = { params: bp.index, tables: writeTables(s.best.tables, put, 'best/emb') };
     }
     const text = JSON.stringify(manifest);
-    writeFileDurable(join(tmp, STATE), text);
-    writeFileDurable(join(tmp, STATE_SUM), `${sha256(text)}  ${STATE}\n`);
+    writeFileSync(join(tmp, STATE), text);
+    writeFileSync(join(tmp, STATE_SUM), `${sha256(text)}  ${STATE}\n`);
   }, { label: 'checkpoint', previous: ownedFiles(dir), last: [STATE, STATE_SUM] });
 }
 
