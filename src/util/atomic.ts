@@ -179,8 +179,15 @@ export function recoverDir(dir: string): void {
     } catch {
       // applyJournal reports the unreadable journal
     }
-    if (pid === process.pid || !pidAlive(pid)) {
-      applyJournal(dir);
+    // The rename phase takes milliseconds: a journal a minute old is stale even if its PID was reused.
+    const stale = Date.now() - mtimeMs(journal) > 60_000;
+    if (pid === process.pid || !pidAlive(pid) || stale) {
+      try {
+        applyJournal(dir);
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        throw new UserError(`a publication interrupted by a crash cannot be finished here (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run esmm once with write access to this directory`, { file: dir });
+      }
       break;
     }
     if (waited >= 100) throw new UserError(`esmm process ${pid} is still publishing into this directory; try again when it has finished`, { file: dir });
@@ -188,7 +195,12 @@ export function recoverDir(dir: string): void {
   }
   for (const name of safeReaddir(dir)) {
     const m = STAGE_RE.exec(name);
-    if (m !== null && !pidAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
+    if (m === null || pidAlive(Number(m[1]))) continue;
+    try {
+      rmSync(join(dir, name), { recursive: true, force: true });
+    } catch {
+      // read-only directory: the leftover staging folder is harmless, the next writable run removes it
+    }
   }
 }
 
@@ -334,6 +346,14 @@ function isFile(p: string): boolean {
     return lstatSync(p).isFile();
   } catch {
     return false;
+  }
+}
+
+function mtimeMs(p: string): number {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return Date.now();
   }
 }
 

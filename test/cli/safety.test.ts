@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -190,6 +190,27 @@ describe('kill -9 at every instant of a publication', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/state\.json: checksum mismatch: the checkpoint state is corrupted/); // after the data's progress lines
+  });
+
+  it('a journal whose PID is alive waits (then refuses); a minute-old one is finished even if its PID was reused', async () => {
+    const dir = tempDir('esmm-safety-');
+    const cfg = config(dir);
+    const model = join(dir, 'm');
+    const data = scoreFile(dir);
+    expect(run(['train', '--config', cfg, '--out', model, '--quiet']).code).toBe(0);
+    const p = await pausedAt(['train', '--config', cfg, '--out', model, '--quiet', '--seed', '9'], 'model:midway');
+    await p.kill();
+    const journal = join(model, '.esmm-publish.json');
+    const j = JSON.parse(readFileSync(journal, 'utf8')) as { pid: number };
+    j.pid = 1; // a live process that is not esmm: a reused PID
+    writeFileSync(journal, JSON.stringify(j));
+    const busy = run(['predict', '--model', model, '--data', data, '--out', join(dir, 'p.csv')]);
+    expect(busy.code).toBe(2);
+    expect(oneLine(busy.stderr)).toMatch(/esmm process 1 is still publishing into this directory/);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(journal, old, old);
+    predict(model, data, join(dir, 'p.csv'));
+    expect(existsSync(journal)).toBe(false);
   });
 
   it('an older esmm killed between its two directory renames: the next load completes the swap', () => {
