@@ -30,7 +30,7 @@ export type { Schema } from './data/schema.js';
 export { UserError } from './errors.js';
 export * as metrics from './metrics/index.js';
 export { simulate, writeSynth, synthSchema } from './synth/index.js';
-export { exportOnnx, writeExport, exportFeeds, exportInputs } from './export/index.js';
+export { exportOnnx, writeExport, readExport, exportFeeds, exportInputs } from './export/index.js';
 export { startServer, Scorer } from './serve/index.js';
 export type { ServerOptions, RunningServer } from './serve/index.js';
 export { writeReport } from './report/index.js';

@@ -22,6 +22,8 @@ export interface RunOptions {
   resume?: boolean;
   /** Polled after each step; true stops the run after a checkpoint (SIGINT). */
   shouldStop?: () => boolean;
+  /** Write the model into a non-empty directory that is not an esmm model directory (never replacing files esmm did not write). */
+  force?: boolean;
   /** Reuse data already loaded and encoded (compare trains several models on the same rows). */
   prepared?: { data: LoadedData; features: PreparedFeatures };
 }
@@ -73,7 +75,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
       'history.json': metricsJson({ history: result.history, step_loss: result.stepLoss }),
       // ROC points, reliability bins and funnel rates on the evaluated split, for `esmm report`.
       'curves.json': metricsJson(computeCurves(evalSplit, predictions, config.schema, evaluatedOn)),
-    });
+    }, { force: opts.force === true });
   }
   return { result, data, features, metrics, evaluatedOn, summary };
 }

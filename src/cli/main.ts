@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   predict: { run: predictCommand, help: 'predict --model DIR --data FILE --out FILE[.parquet] [--keep COL,COL]   pctr,pcvr,pctcvr per input row; no labels needed' },
   eval: { run: evalCommand, help: 'eval --model DIR --data FILE [--json FILE] [--skip-invalid]   AUC/GAUC/logloss per task, spaces named' },
   compare: { run: compareCommand, help: 'compare --config FILE --models a,b,c [--json FILE]   train each model, one table' },
-  export: { run: exportCommand, help: 'export --model DIR --out model.onnx [--embed-features]   one ONNX file over feature ids' },
+  export: { run: exportCommand, help: 'export --model DIR --out model.onnx [--split-features]   one ONNX file over feature ids' },
   serve: { run: serveCommand, help: 'serve --model DIR [--port P] [--host H] [--max-body B]   HTTP scoring; SIGHUP reloads' },
   report: { run: reportCommand, help: 'report --model DIR [--compare FILE] [--data FILE] --out report.html   one HTML file' },
   demo: { run: demoCommand, help: 'demo                                           simulate a funnel and compare models on it' },

@@ -5,6 +5,7 @@ import { resolveTrainingConfig } from '../api/resolve-config.js';
 import { UserError } from '../errors.js';
 import { log } from './args.js';
 import { configOverrides } from './overrides.js';
+import { runTempDir } from '../util/run-temp.js';
 
 type Flags = Parameters<typeof configOverrides>[1] & { config?: string | undefined; preset?: string | undefined; train?: string | undefined; valid?: string | undefined; test?: string | undefined };
 

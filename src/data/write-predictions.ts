@@ -3,8 +3,9 @@
  * output name ends in .parquet (DuckDB converts a temporary CSV). Written under a temporary
  * name and renamed, so an interrupted run never leaves a half-written file under the real name.
  */
-import { renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ensureDir, fsyncDir, removeStaleTemps, writeFileAtomic, writeFileDurable } from '../util/atomic.js';
 import { connectDuckDB, sqlString } from './duckdb.js';
 
 export interface OutputColumn {
@@ -25,21 +26,22 @@ function csvText(columns: readonly OutputColumn[], rows: number): string {
 }
 
 export async function writePredictions(out: string, columns: readonly OutputColumn[], rows: number): Promise<void> {
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
-  if (!out.toLowerCase().endsWith('.parquet')) {
-    writeFileSync(tmp, csvText(columns, rows));
-    renameSync(tmp, out);
-    return;
-  }
-  const csv = `${tmp}.csv`;
-  writeFileSync(csv, csvText(columns, rows));
+  // CSV: temp file, fsync, rename (and temp files of killed runs in that folder are removed).
+  if (!out.toLowerCase().endsWith('.parquet')) return writeFileAtomic(out, csvText(columns, rows));
+  const dir = dirname(out);
+  ensureDir(dir);
+  removeStaleTemps(dir);
+  // Both temp names follow the `.NAME.PID.tmp` pattern that removeStaleTemps recognises.
+  const tmp = join(dir, `.${basename(out)}.${process.pid}.tmp`);
+  const csv = join(dir, `.${basename(out)}.csv.${process.pid}.tmp`);
+  writeFileDurable(csv, csvText(columns, rows));
   const types = columns.map((c) => `${sqlString(c.name)}: '${ArrayBuffer.isView(c.values) ? 'DOUBLE' : 'VARCHAR'}'`);
   const con = await connectDuckDB();
   try {
     const read = `read_csv(${sqlString(csv)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = {${types.join(', ')}})`;
     await con.run(`COPY (SELECT * FROM ${read}) TO ${sqlString(tmp)} (FORMAT parquet)`);
     renameSync(tmp, out);
+    fsyncDir(dir);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;

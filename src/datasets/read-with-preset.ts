@@ -3,7 +3,7 @@
  * dataset preset when it was trained with one (`--preset`, `schema: { preset }`), else with its
  * schema and its header-less column names. Scoring never needs or checks labels.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EsmmConfig } from '../config/types.js';
@@ -16,6 +16,7 @@ import { sourceSql } from '../data/sql.js';
 import { UserError } from '../errors.js';
 import { materializePreset } from './materialize-preset.js';
 import { getPreset } from './presets.js';
+import { runTempDir } from '../util/run-temp.js';
 
 /** The settings of a model that say how to read its files. */
 export type ModelConfig = Pick<EsmmConfig, 'schema' | 'data' | 'source' | 'preset'>;
@@ -43,7 +44,7 @@ export async function readForModel(config: ModelConfig, file: string, opts: Mode
   };
   if (preset !== undefined) {
     const labels = predict ? 'none' : opts.skipInvalid === true ? 'lenient' : 'checked';
-    const dir = mkdtempSync(join(tmpdir(), 'esmm-preset-'));
+    const dir = runTempDir('preset'); // removed at exit, or by the next run if this one is killed
     try {
       return await readAll(await materializePreset(preset, file, dir, labels), readOpts);
     } finally {

@@ -8,6 +8,7 @@
  * metadata_props document the inputs and where the FeatureSpec (raw value -> id) lives.
  */
 import { createHash } from 'node:crypto';
+import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { encodeModel } from '../graph/onnx.js';
@@ -15,7 +16,7 @@ import { buildModelGraph, type ModelGraph } from '../models/build-graph.js';
 import type { FunnelModel } from '../models/model.js';
 import { MODEL_FORMAT_VERSION } from '../models/persist.js';
 import { embeddingGroups } from '../models/funnel-spec.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { fsyncDir, removeStaleTemps, testPause, writeFileAtomic, writeFileDurable } from '../util/atomic.js';
 import { buildGatherGraph } from './gather-graph.js';
 import { exportInputs, type ExportInput } from './inputs.js';
 import { spliceModels } from './splice.js';
@@ -91,18 +92,44 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
   return { onnx, inputs, outputs: mg.predictions, featureSpec, sequences, metadata };
 }
 
-/** Write the export to `out` and, unless embedded, the FeatureSpec next to it. Returns the files written. */
-export function writeExport(model: FunnelModel, out: string, opts: { embedFeatureSpec?: boolean } = {}): { files: string[]; result: ExportResult } {
-  const specFile = `${basename(out).replace(/\.onnx$/i, '')}.features.json`;
-  const result = exportOnnx(model, { ...opts, featureSpecFile: specFile });
-  writeFileAtomic(out, result.onnx);
-  const files = [out];
-  if (opts.embedFeatureSpec !== true) {
-    const path = join(dirname(out), specFile);
-    writeFileAtomic(path, result.featureSpec);
-    files.push(path);
+/** Name of the FeatureSpec side file of a split export written to `out`. */
+export function featureSpecFileOf(out: string): string {
+  return join(dirname(out), `${basename(out).replace(/\.onnx$/i, '')}.features.json`);
+}
+
+/**
+ * Write the export to `out`: by default ONE self-contained file (the FeatureSpec in metadata_props
+ * `esmm_feature_spec`), published atomically. With `splitFeatures` the FeatureSpec goes to
+ * NAME.features.json beside it: both are written to temp files and fsynced, the spec is renamed
+ * into place first and the ONNX file last, and the ONNX metadata names the spec's sha256 (checked
+ * by readExport). A crash between the two renames leaves a new spec beside the previous ONNX file,
+ * which readExport refuses as a mismatched pair; it never pairs a new ONNX file with an old spec.
+ */
+export function writeExport(model: FunnelModel, out: string, opts: { splitFeatures?: boolean; embedFeatureSpec?: boolean } = {}): { files: string[]; result: ExportResult } {
+  const split = opts.splitFeatures === true || opts.embedFeatureSpec === false;
+  const specPath = featureSpecFileOf(out);
+  const result = exportOnnx(model, { embedFeatureSpec: !split, featureSpecFile: basename(specPath) });
+  if (!split) {
+    writeFileAtomic(out, result.onnx);
+    return { files: [out], result };
   }
-  return { files, result };
+  const dir = dirname(out);
+  removeStaleTemps(dir);
+  const tmpSpec = join(dir, `.${basename(specPath)}.${process.pid}.tmp`);
+  const tmpOnnx = join(dir, `.${basename(out)}.${process.pid}.tmp`);
+  try {
+    writeFileDurable(tmpSpec, result.featureSpec);
+    writeFileDurable(tmpOnnx, result.onnx);
+    renameSync(tmpSpec, specPath);
+    fsyncDir(dir);
+    testPause('export:between');
+    renameSync(tmpOnnx, out);
+    fsyncDir(dir);
+  } finally {
+    rmSync(tmpSpec, { force: true });
+    rmSync(tmpOnnx, { force: true });
+  }
+  return { files: [out, specPath], result };
 }
 
 function docString(model: FunnelModel, inputs: ExportInput[], outputs: string[], opts: ExportOptions): string {

@@ -1,19 +1,29 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EsmmConfig } from '../config/types.js';
-import { FeatureSpec } from '../features/spec.js';
-import { writeDirAtomic } from '../util/atomic.js';
+import { FeatureSpec, type FeatureSpecJSON } from '../features/spec.js';
+import { confine, recoverDir, removeStaleTemps, writeDirAtomic } from '../util/atomic.js';
+import { removeCheckpoint } from '../train/checkpoint.js';
+import { buildModelGraph } from './build-graph.js';
 import { EmbeddingSet } from './embeddings.js';
 import type { FeatureLayout } from './layout.js';
 import { FunnelModel } from './model.js';
 import { funnelSpec } from './registry.js';
-import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from './table-files.js';
+import { packFloats, readTables, unpackFloats, validateFloatIndex, validateTableEntries, writeTables, type TableEntry } from './table-files.js';
 
-/** Bumped when the model directory layout changes incompatibly. */
-export const MODEL_FORMAT_VERSION = 1;
+/**
+ * Bumped when the model directory layout changes incompatibly.
+ * 2: model.json.sha256 protects the manifest; no model.onnx in the directory (use `esmm export`).
+ */
+export const MODEL_FORMAT_VERSION = 2;
 const MANIFEST = 'model.json';
+/** `sha256sum` line of model.json: the manifest's own checksum (the manifest holds every other file's). */
+const MANIFEST_SUM = 'model.json.sha256';
+const CHECKPOINT = 'checkpoint';
+/** Files and folders a model directory may get: a non-esmm file of these names is never replaced. */
+const MODEL_NAMES = [MANIFEST, MANIFEST_SUM, 'features.json', 'params.bin', 'emb', 'metrics.json', 'history.json', 'curves.json', CHECKPOINT];
 
 interface Manifest {
   format: 'esmm-model';
@@ -27,17 +37,61 @@ interface Manifest {
   checksums: Record<string, string>;
 }
 
+/** What an output directory holds, for deciding whether esmm may write a model into it. */
+export interface OutDirState {
+  kind: 'absent' | 'empty' | 'model' | 'foreign';
+  /** Files of the esmm model published there (replaced or removed by the next save). */
+  owned: string[];
+}
+
+/** Classify DIR: absent, empty, an esmm model directory (or an interrupted run's checkpoint), or anything else. */
+export function inspectModelDir(dir: string): OutDirState {
+  if (!existsSync(dir)) return { kind: 'absent', owned: [] };
+  if (!statSync(dir).isDirectory()) throw new UserError('output path exists and is not a directory; choose another --out', { file: dir });
+  recoverDir(dir);
+  removeStaleTemps(dir);
+  const entries = readdirSync(dir).filter((n) => !n.startsWith('.esmm-'));
+  if (entries.length === 0) return { kind: 'empty', owned: [] };
+  const owned = ownedFiles(dir);
+  if (owned !== undefined) return { kind: 'model', owned };
+  if (entries.every((n) => n === CHECKPOINT) && isEsmmCheckpoint(join(dir, CHECKPOINT))) return { kind: 'model', owned: [] };
+  return { kind: 'foreign', owned: [] };
+}
+
 /**
- * Save a model to DIR: model.json (manifest, config, checksums), features.json (FeatureSpec),
- * params.bin (dense parameters), emb/*.bin (embedding tables incl. optimizer state), and
- * model.onnx (the forward graph with parameters baked in). Written to a temp dir and swapped in.
+ * Refuse to train into DIR unless esmm may write a model there: absent, empty or an esmm model
+ * directory; with `force` any directory, as long as no file there has a name esmm would write.
  */
-export async function saveModel(model: FunnelModel, dir: string, extraFiles: Record<string, string> = {}): Promise<void> {
+export function assertModelOutDir(dir: string, force: boolean): OutDirState {
+  const state = inspectModelDir(dir);
+  if (state.kind !== 'foreign') return state;
+  if (!force) {
+    throw new UserError('is not empty and is not an esmm model directory; choose another --out, or add --force to write the model among its files (esmm never deletes files it did not write)', { file: dir });
+  }
+  for (const name of MODEL_NAMES) {
+    const p = join(dir, name);
+    if (existsSync(p) && !(name === CHECKPOINT && isEsmmCheckpoint(p))) {
+      throw new UserError(`exists and was not written by esmm; move it away or choose another --out (even --force never replaces it)`, { file: p });
+    }
+  }
+  return state;
+}
+
+/**
+ * Save a model to DIR: model.json (manifest, config, checksums) and model.json.sha256 (its own
+ * checksum), features.json (FeatureSpec), params.bin (dense parameters), emb/*.bin (embedding tables
+ * incl. optimizer state) and `extraFiles`. Published in place (see util/atomic.ts): files esmm did
+ * not write stay, files of the previous model are replaced, a crash leaves the old or the new model.
+ * The run's checkpoint is removed once the model is published. No model.onnx: it was never read
+ * back and could not be verified; `esmm export` writes the ONNX file to use elsewhere.
+ */
+export async function saveModel(model: FunnelModel, dir: string, extraFiles: Record<string, string> = {}, opts: { force?: boolean } = {}): Promise<void> {
+  const state = assertModelOutDir(dir, opts.force === true);
   await writeDirAtomic(dir, (tmp) => {
     const checksums: Record<string, string> = {};
     const put = (name: string, data: string | Uint8Array): void => {
       const path = join(tmp, name);
-      mkdirSync(join(path, '..'), { recursive: true });
+      mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, data);
       checksums[name] = sha256(data);
     };
@@ -45,46 +99,93 @@ export async function saveModel(model: FunnelModel, dir: string, extraFiles: Rec
     const packed = packFloats(model.params);
     put('params.bin', packed.bytes);
     const tables = writeTables(model.embeddings.tables, put);
-    put('model.onnx', model.inferenceOnnx({ esmm_model: model.spec.name }));
-    for (const [name, text] of Object.entries(extraFiles)) put(name, text);
+    for (const [name, text] of Object.entries(extraFiles)) put(confine(name, dir), text);
     const { baseDir: _b, ...config } = model.config;
     const manifest: Manifest = {
       format: 'esmm-model', version: MODEL_FORMAT_VERSION, created: new Date().toISOString(),
       config, layout: model.layout, params: packed.index, tables, checksums,
     };
-    writeFileSync(join(tmp, MANIFEST), JSON.stringify(manifest, null, 1));
-  });
+    const text = JSON.stringify(manifest, null, 1);
+    writeFileSync(join(tmp, MANIFEST), text);
+    writeFileSync(join(tmp, MANIFEST_SUM), `${sha256(text)}  ${MANIFEST}\n`);
+  }, { label: 'model', previous: state.owned, last: [MANIFEST, MANIFEST_SUM] });
+  removeCheckpoint(dir);
 }
 
-/** Load a model saved by saveModel, verifying its version and every file's checksum. */
+/** Files the esmm model in DIR consists of (from its manifest), or undefined when DIR holds no readable esmm manifest. */
+function ownedFiles(dir: string): string[] | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Partial<Manifest>;
+    if (m.format !== 'esmm-model' || m.checksums === null || typeof m.checksums !== 'object') return undefined;
+    return [...Object.keys(m.checksums).map((f) => confine(f, dir)), MANIFEST, MANIFEST_SUM];
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    return undefined;
+  }
+}
+
+function isEsmmCheckpoint(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { format?: unknown }).format === 'esmm-checkpoint';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Load a model saved by saveModel, verifying the manifest's own checksum, every file's checksum,
+ * that every path stays inside DIR, and that every loaded value has the shape and range the model
+ * needs (finite statistics and weights, vocabulary sizes matching the tables).
+ */
 export async function loadModel(dir: string): Promise<FunnelModel> {
   const manifestPath = join(dir, MANIFEST);
+  removeStaleTemps(dirname(resolve(dir))); // also completes a directory swap of an older esmm killed between its renames
+  recoverDir(dir);
   if (!existsSync(manifestPath)) throw new UserError(`not a model directory (no ${MANIFEST})`, { file: dir });
+  const manifestBytes = readFileSync(manifestPath);
+  const sumPath = join(dir, MANIFEST_SUM);
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
   } catch {
     throw new UserError('model manifest is not valid JSON (corrupted file?)', { file: manifestPath });
   }
-  if (manifest.format !== 'esmm-model') throw new UserError('not an esmm model manifest', { file: manifestPath });
+  if (manifest === null || typeof manifest !== 'object' || manifest.format !== 'esmm-model') throw new UserError('not an esmm model manifest', { file: manifestPath });
   if (manifest.version !== MODEL_FORMAT_VERSION) {
-    throw new UserError(`model format version ${manifest.version} is not supported by this esmm (expects ${MODEL_FORMAT_VERSION}); retrain or use a matching esmm`, { file: manifestPath });
+    throw new UserError(`model format version ${String(manifest.version)} is not supported by this esmm (expects ${MODEL_FORMAT_VERSION}); retrain or use a matching esmm`, { file: manifestPath });
   }
+  if (!existsSync(sumPath)) throw new UserError(`${MANIFEST_SUM} is missing, so the manifest cannot be verified; retrain the model`, { file: sumPath });
+  const want = readFileSync(sumPath, 'utf8').split(/\s/)[0];
+  if (want !== sha256(manifestBytes)) throw new UserError('checksum mismatch: the model manifest is corrupted (or was edited)', { file: manifestPath });
   checkManifestShape(manifest, manifestPath);
+  validateFloatIndex(manifest.params, manifestPath, 'params');
+  validateTableEntries(manifest.tables, manifestPath);
   const read = (name: string): Uint8Array => {
-    const path = join(dir, name);
+    const rel = confine(name, dir);
+    const path = join(dir, rel);
+    const sum = manifest.checksums[name];
+    if (typeof sum !== 'string') throw new UserError('the manifest lists no checksum for this file', { file: path });
     if (!existsSync(path)) throw new UserError('model file is missing', { file: path });
     const data = readFileSync(path);
-    if (manifest.checksums[name] !== undefined && sha256(data) !== manifest.checksums[name]) {
-      throw new UserError('checksum mismatch: the model file is corrupted', { file: path });
-    }
+    if (sha256(data) !== sum) throw new UserError('checksum mismatch: the model file is corrupted', { file: path });
     return data;
   };
-  const features = FeatureSpec.fromJSON(JSON.parse(Buffer.from(read('features.json')).toString('utf8')));
-  const params = unpackFloats(read('params.bin'), manifest.params);
+  const featuresJson = JSON.parse(Buffer.from(read('features.json')).toString('utf8')) as FeatureSpecJSON;
+  validateNumericStats(featuresJson, join(dir, 'features.json'));
+  const features = FeatureSpec.fromJSON(featuresJson);
+  const params = unpackFloats(read('params.bin'), manifest.params, join(dir, 'params.bin'));
   const tables = readTables(manifest.tables, read);
+  validateLayout(manifest.layout, features, tables, manifestPath);
   const config: EsmmConfig = { ...manifest.config, baseDir: dir };
   const spec = funnelSpec(config.model.name, config.schema);
+  // Every dense parameter the forward graph takes, with its exact size (ORT would fail mid-request otherwise).
+  const mg = buildModelGraph(spec, manifest.layout, config.model, { training: false, seed: config.train.seed });
+  for (const p of mg.graph.params()) {
+    const got = params.get(p.value.name);
+    if (got === undefined || got.length !== p.init.length) {
+      throw new UserError(`parameter '${p.value.name}' has ${got?.length ?? 'no'} values, the model needs ${p.init.length}`, { file: join(dir, 'params.bin') });
+    }
+  }
   const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables, config.model.pooling);
   return new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
 }
@@ -105,6 +206,51 @@ function checkManifestShape(m: Manifest, file: string): void {
   if (!Array.isArray(fields.params)) bad('params', 'a list of parameters', fields.params);
   if (!isObject(fields.layout)) bad('layout', 'a mapping', fields.layout);
   if (!isObject(fields.config)) bad('config', 'a mapping', fields.config);
+}
+
+/** Finite means, positive finite standard deviations, finite increasing quantile cuts. */
+function validateNumericStats(j: FeatureSpecJSON, file: string): void {
+  if (j === null || typeof j !== 'object' || !Array.isArray(j.numeric) || !Array.isArray(j.categorical) || !Array.isArray(j.multiValued)) {
+    throw new UserError('feature spec lacks its categorical, multiValued or numeric list', { file });
+  }
+  for (const n of j.numeric) {
+    const col = { file, column: String((n as { name?: unknown }).name) };
+    if (n.transform === 'standardize_tanh') {
+      if (!Number.isFinite(n.mean) || !Number.isFinite(n.std) || !(n.std > 0) || !Number.isFinite(1 / n.std)) {
+        throw new UserError(`numeric statistics out of range (mean ${String(n.mean)}, std ${String(n.std)})`, col);
+      }
+    } else if (n.transform === 'quantile') {
+      if (!Array.isArray(n.cuts) || n.cuts.some((c, i) => !Number.isFinite(c) || (i > 0 && !(c > n.cuts[i - 1]!)))) throw new UserError('quantile cuts are not finite increasing numbers', col);
+    } else {
+      throw new UserError(`unknown numeric transform ${JSON.stringify((n as { transform?: unknown }).transform)}`, col);
+    }
+  }
+}
+
+/** The layout must match the feature spec (field names and id-space sizes) and the embedding tables' row counts. */
+function validateLayout(layout: FeatureLayout, features: FeatureSpec, tables: Map<string, { rows: number; dim: number }[]>, file: string): void {
+  const fail = (what: string): never => {
+    throw new UserError(`model does not fit together: ${what}`, { file });
+  };
+  if (!Number.isInteger(layout.dim) || layout.dim <= 0) fail(`embedding dim ${String(layout.dim)}`);
+  if (!Array.isArray(layout.categorical) || !Array.isArray(layout.multiValued)) fail('layout lacks its field lists');
+  const same = (a: { name: string; size: number }[], b: { name: string; size: number }[], kind: string): void => {
+    if (a.length !== b.length) fail(`${a.length} ${kind} fields in the layout, ${b.length} in features.json`);
+    a.forEach((f, i) => {
+      if (f.name !== b[i]!.name || f.size !== b[i]!.size) fail(`${kind} field '${f.name}' has ${f.size} ids in the layout, '${b[i]!.name}' has ${b[i]!.size} in features.json`);
+    });
+  };
+  same(layout.categorical, features.categoricalFields, 'categorical');
+  same(layout.multiValued, features.multiValuedFields, 'multi-valued');
+  if (layout.numericDim !== features.numericFields.length) fail(`numericDim ${String(layout.numericDim)} but ${features.numericFields.length} numeric features`);
+  const fields = [...layout.categorical, ...layout.multiValued];
+  for (const [group, ts] of tables) {
+    if (ts.length !== fields.length) fail(`embedding group '${group}' has ${ts.length} tables for ${fields.length} fields`);
+    fields.forEach((f, i) => {
+      const t = ts[i];
+      if (t === undefined || t.rows !== f.size || t.dim !== layout.dim) fail(`embedding table ${group}.${i} has ${t?.rows} rows x ${t?.dim} for field '${f.name}' of ${f.size} ids x ${layout.dim}`);
+    });
+  }
 }
 
 function sha256(data: string | Uint8Array): string {

@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { readForModel } from '../datasets/read-with-preset.js';
 import { loadModel } from '../models/persist.js';
+import { recoverDir } from '../util/atomic.js';
 import { computeCurves, type CurvesData } from './curves.js';
 import { TABLE_COLUMNS } from './table.js';
 
@@ -48,6 +49,7 @@ export interface ReportInputs {
 
 export async function gatherReportData(inputs: ReportInputs): Promise<ReportData> {
   const dir = inputs.modelDir;
+  recoverDir(dir); // finish a publication a killed `train` left half done, so the files below belong together
   const manifest = readJson(join(dir, 'model.json'), true) as { created?: string; config?: { model?: { name?: string } } };
   const metricsFile = readJson(join(dir, 'metrics.json'), false) as { evaluated_on?: string; metrics?: Record<string, number | null> } | undefined;
   const historyFile = readJson(join(dir, 'history.json'), false) as { history?: HistoryRecord[]; step_loss?: number[] } | undefined;

@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EmbeddingTable } from '../embedding/table.js';
 import type { DenseOptimizerState } from '../optim/dense.js';
-import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from '../models/table-files.js';
-import { writeDirAtomic } from '../util/atomic.js';
+import { packFloats, readTables, unpackFloats, validateFloatIndex, validateTableEntries, writeTables, type TableEntry } from '../models/table-files.js';
+import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
 import type { EpochRecord } from './epoch-record.js';
 import type { GradNormState } from './gradnorm.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
-const CHECKPOINT_VERSION = 1;
+/** 2: state.json.sha256 protects the manifest. */
+const CHECKPOINT_VERSION = 2;
+const STATE = 'state.json';
+const STATE_SUM = 'state.json.sha256';
 
 /** Where the loop is, so a resumed run continues with the very next batch. */
 export interface LoopPosition {
@@ -58,9 +61,13 @@ interface CheckpointManifest {
   checksums: Record<string, string>;
 }
 
-/** Write a checkpoint into DIR/checkpoint atomically (temp dir + rename): a crash keeps the previous one. */
+/**
+ * Publish a checkpoint into DIR/checkpoint (in place, see util/atomic.ts): a crash at any instant
+ * leaves the previous or the new checkpoint, never a mix or none.
+ */
 export async function saveCheckpoint(outDir: string, s: CheckpointState): Promise<void> {
-  await writeDirAtomic(join(outDir, CHECKPOINT_DIR), (tmp) => {
+  const dir = join(outDir, CHECKPOINT_DIR);
+  await writeDirAtomic(dir, (tmp) => {
     const checksums: Record<string, string> = {};
     const put = (file: string, data: Uint8Array): void => {
       const path = join(tmp, file);
@@ -82,47 +89,106 @@ export async function saveCheckpoint(outDir: string, s: CheckpointState): Promis
       put('best/params.bin', bp.bytes);
       manifest.best = { params: bp.index, tables: writeTables(s.best.tables, put, 'best/emb') };
     }
-    writeFileSync(join(tmp, 'state.json'), JSON.stringify(manifest));
-  });
+    const text = JSON.stringify(manifest);
+    writeFileSync(join(tmp, STATE), text);
+    writeFileSync(join(tmp, STATE_SUM), `${sha256(text)}  ${STATE}\n`);
+  }, { label: 'checkpoint', previous: ownedFiles(dir), last: [STATE, STATE_SUM] });
+}
+
+/** Files of the checkpoint in DIR (listed by its state.json), to replace or remove; [] when there is none. */
+function ownedFiles(dir: string): string[] {
+  recoverDir(dir);
+  try {
+    const m = JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as Partial<CheckpointManifest>;
+    if (m.format !== 'esmm-checkpoint' || m.checksums === null || typeof m.checksums !== 'object') return [];
+    return [...Object.keys(m.checksums).map((f) => confine(f, dir)), STATE, STATE_SUM];
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    return [];
+  }
+}
+
+/** Remove DIR/checkpoint's files (those its state.json lists) once the finished model is published. */
+export function removeCheckpoint(outDir: string): void {
+  const dir = join(outDir, CHECKPOINT_DIR);
+  if (!existsSync(dir)) return;
+  for (const f of ownedFiles(dir)) rmSync(join(dir, f), { force: true });
+  for (const sub of ['best/emb', 'best', 'emb', '']) {
+    try {
+      rmdirSync(join(dir, sub)); // only when empty: never a file esmm did not write
+    } catch {
+      // not empty or absent
+    }
+  }
 }
 
 export function hasCheckpoint(outDir: string): boolean {
-  return existsSync(join(outDir, CHECKPOINT_DIR, 'state.json'));
+  recoverDir(join(outDir, CHECKPOINT_DIR));
+  return existsSync(join(outDir, CHECKPOINT_DIR, STATE));
 }
 
 /** Read DIR/checkpoint, verifying format, checksums and that it belongs to this config and data. */
 export function loadCheckpoint(outDir: string, fingerprint: string): CheckpointState {
   const dir = join(outDir, CHECKPOINT_DIR);
-  const statePath = join(dir, 'state.json');
+  recoverDir(dir);
+  const statePath = join(dir, STATE);
   if (!existsSync(statePath)) throw new UserError('no checkpoint to resume from (train without --resume first)', { file: dir });
+  const bytes = readFileSync(statePath);
   let m: CheckpointManifest;
   try {
-    m = JSON.parse(readFileSync(statePath, 'utf8')) as CheckpointManifest;
+    m = JSON.parse(bytes.toString('utf8')) as CheckpointManifest;
   } catch {
     throw new UserError('checkpoint state is not valid JSON (corrupted?)', { file: statePath });
   }
-  if (m.format !== 'esmm-checkpoint' || m.version !== CHECKPOINT_VERSION) throw new UserError(`unsupported checkpoint format ${m.format} v${m.version}`, { file: statePath });
+  if (m === null || typeof m !== 'object' || m.format !== 'esmm-checkpoint' || m.version !== CHECKPOINT_VERSION) {
+    throw new UserError(`unsupported checkpoint format ${String(m?.format)} v${String(m?.version)}; train again without --resume`, { file: statePath });
+  }
+  const sumPath = join(dir, STATE_SUM);
+  if (!existsSync(sumPath) || readFileSync(sumPath, 'utf8').split(/\s/)[0] !== sha256(bytes)) {
+    throw new UserError('checksum mismatch: the checkpoint state is corrupted (or was edited); train again without --resume', { file: statePath });
+  }
   if (m.fingerprint !== fingerprint) throw new UserError('the checkpoint was written for a different config or data; remove it or use another --out', { file: statePath });
+  validateCheckpoint(m, statePath);
   const read = (file: string): Uint8Array => {
-    const path = join(dir, file);
+    const path = join(dir, confine(file, dir));
+    if (typeof m.checksums[file] !== 'string') throw new UserError('the checkpoint lists no checksum for this file', { file: path });
     if (!existsSync(path)) throw new UserError('checkpoint file is missing', { file: path });
     const data = new Uint8Array(readFileSync(path));
     if (sha256(data) !== m.checksums[file]) throw new UserError('checksum mismatch: the checkpoint file is corrupted', { file: path });
     return data;
   };
-  const opt = unpackFloats(read('optimizer.bin'), m.optimizer.buffers);
+  const opt = unpackFloats(read('optimizer.bin'), m.optimizer.buffers, join(dir, 'optimizer.bin'));
   const state: CheckpointState = {
     position: m.position,
-    params: unpackFloats(read('params.bin'), m.params),
+    params: unpackFloats(read('params.bin'), m.params, join(dir, 'params.bin')),
     optimizer: { step: m.optimizer.step, buffers: m.optimizer.buffers.map((b) => opt.get(b.name)!) },
     tables: readTables(m.tables, read),
     fingerprint,
   };
-  if (m.best !== undefined) state.best = { params: unpackFloats(read('best/params.bin'), m.best.params), tables: readTables(m.best.tables, read) };
+  if (m.best !== undefined) state.best = { params: unpackFloats(read('best/params.bin'), m.best.params, join(dir, 'best/params.bin')), tables: readTables(m.best.tables, read) };
   return state;
 }
 
-function sha256(data: Uint8Array): string {
+/** Shapes and ranges of what a resumed run takes from state.json. */
+function validateCheckpoint(m: CheckpointManifest, file: string): void {
+  const p = m.position as Partial<LoopPosition> | undefined;
+  const count = (v: unknown, min: number): boolean => Number.isSafeInteger(v) && (v as number) >= min;
+  if (p === null || typeof p !== 'object' || !count(p.globalStep, 0) || !count(p.epoch, 1) || !count(p.batchInEpoch, 0) ||
+    !Number.isSafeInteger(p.epochShuffleState) || !Number.isSafeInteger(p.dropoutState) || !Array.isArray(p.history) || !Array.isArray(p.stepLoss) || typeof p.sums !== 'object' || p.sums === null) {
+    throw new UserError('invalid checkpoint position (step, epoch, batch or RNG state)', { file, key: 'position' });
+  }
+  if (m.checksums === null || typeof m.checksums !== 'object') throw new UserError('checksums is not an object', { file, key: 'checksums' });
+  validateFloatIndex(m.params, file, 'params');
+  if (m.optimizer === null || typeof m.optimizer !== 'object' || !count(m.optimizer.step, 0)) throw new UserError('invalid optimizer state', { file, key: 'optimizer' });
+  validateFloatIndex(m.optimizer.buffers, file, 'optimizer.buffers');
+  validateTableEntries(m.tables, file);
+  if (m.best !== undefined) {
+    validateFloatIndex(m.best?.params, file, 'best.params');
+    validateTableEntries(m.best?.tables, file, 'best.tables');
+  }
+}
+
+function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 

@@ -9,7 +9,11 @@ import type { TrainingRun } from './training-run.js';
 export function resumeRun(run: TrainingRun, dir: string | undefined): void {
   if (dir === undefined || !hasCheckpoint(dir)) throw new UserError('no checkpoint to resume from', { file: dir ?? '(no --out)' });
   const ck = loadCheckpoint(dir, run.fingerprint);
-  for (const [k, v] of ck.params) run.params.get(k)!.set(v);
+  for (const [k, v] of ck.params) {
+    const p = run.params.get(k);
+    if (p === undefined || p.length !== v.length) throw new UserError(`checkpoint parameter '${k}' does not fit this model (${v.length} values); train again without --resume`, { file: dir });
+    p.set(v);
+  }
   run.step.optimizer.restore(ck.optimizer);
   for (const [g, ts] of ck.tables) run.embeddings.tables.set(g, ts);
   if (ck.best !== undefined) run.best = { params: ck.best.params, tables: ck.best.tables };

@@ -14,7 +14,7 @@ describe('training on the public datasets with presets', () => {
     const r = await runCli(['train', '--preset', 'ali-ccp-csv', '--train', train, '--valid', valid, '--out', model, '--epochs', '2', '--batch-size', '32', '--quiet']);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    expect(existsSync(join(model, 'model.onnx'))).toBe(true);
+    expect(existsSync(join(model, 'model.json'))).toBe(true);
     const out = join(dir, 'pred.csv');
     const p = await runCli(['predict', '--model', model, '--data', valid, '--out', out]);
     expect(p.code).toBe(0);

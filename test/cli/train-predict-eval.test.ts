@@ -12,7 +12,9 @@ describe('esmm train / predict / eval', () => {
   it('trains a model directory with metrics.json', async () => {
     const r = await runCli(['train', '--config', smallSynthConfig(dir), '--out', modelDir, '--quiet']);
     expect(r.code).toBe(0);
-    for (const f of ['model.json', 'features.json', 'params.bin', 'model.onnx', 'metrics.json', 'history.json']) expect(existsSync(join(modelDir, f))).toBe(true);
+    for (const f of ['model.json', 'model.json.sha256', 'features.json', 'params.bin', 'metrics.json', 'history.json']) expect(existsSync(join(modelDir, f))).toBe(true);
+    // model.onnx is no longer written into the model directory (never read back, so never verified): `esmm export` writes it.
+    expect(existsSync(join(modelDir, 'model.onnx'))).toBe(false);
     const m = JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8'));
     expect(m.evaluated_on).toBe('test');
     expect(m.metrics.auc_ctr).toBeGreaterThan(0.5);

@@ -15,11 +15,13 @@ describe('esmm train --report, export, report (CLI)', () => {
 
     const exp = await runCli(['export', '--model', model, '--out', join(dir, 'out', 'm.onnx')]);
     expect(exp.code, exp.stderr).toBe(0);
+    // One self-contained file by default; the two-file form behind --split-features.
     expect(existsSync(join(dir, 'out', 'm.onnx'))).toBe(true);
-    expect(existsSync(join(dir, 'out', 'm.features.json'))).toBe(true);
-    const embedded = await runCli(['export', '--model', model, '--out', join(dir, 'e.onnx'), '--embed-features']);
-    expect(embedded.stderr).toMatch(/embedded in metadata_props/);
-    expect(existsSync(join(dir, 'e.features.json'))).toBe(false);
+    expect(existsSync(join(dir, 'out', 'm.features.json'))).toBe(false);
+    expect(exp.stderr).toMatch(/embedded in metadata_props/);
+    const split = await runCli(['export', '--model', model, '--out', join(dir, 'e.onnx'), '--split-features']);
+    expect(split.code, split.stderr).toBe(0);
+    expect(existsSync(join(dir, 'e.features.json'))).toBe(true);
 
     const bad = await runCli(['export', '--model', join(dir, 'nope'), '--out', join(dir, 'x.onnx')]);
     expect(bad.code).toBe(2);

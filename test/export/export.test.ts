@@ -41,7 +41,7 @@ async function check(name: string, overrides: Record<string, unknown> = {}): Pro
   const expected = await model.predictEncoded(chunk);
   const sequences = exportSequences(model);
   const out = join(mkdtempSync(join(tmpdir(), 'esmm-export-')), 'model.onnx');
-  const { files } = writeExport(model, out);
+  const { files } = writeExport(model, out, { splitFeatures: true });
   expect(existsSync(join(out, '..', 'model.features.json'))).toBe(true);
   expect(files).toHaveLength(2);
   const session = await ort.InferenceSession.create(readFileSync(out));

@@ -1,4 +1,5 @@
 /** A model manifest with a field nulled or mistyped is refused in one line naming the key, not a TypeError. */
+import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,10 @@ describe('model manifest shape', () => {
       cpSync(modelDir, dir, { recursive: true });
       const m = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
       edit(m);
-      writeFileSync(join(dir, 'model.json'), JSON.stringify(m));
+      const text = JSON.stringify(m);
+      writeFileSync(join(dir, 'model.json'), text);
+      // A deliberate edit that also updates the manifest's own checksum: the shape check must still catch it.
+      writeFileSync(join(dir, 'model.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  model.json\n`);
       const r = await runCli(['predict', '--model', dir, '--data', join(dir, 'model.json'), '--out', join(dir, '..', 'p.csv')]);
       expect(r.code).toBe(2);
       const lines = r.stderr.trim().split('\n');

@@ -3,12 +3,13 @@ import { compareModels } from '../../api/compare.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { formatProgress } from '../../train/progress.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { writeReport } from '../../report/index.js';
 import { log, parseFlags } from '../args.js';
 import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
+import { assertModelOutDir } from '../../models/persist.js';
+import { checkOutputDir, checkOutputFile } from '../../util/output-path.js';
+import { runTempDir } from '../../util/run-temp.js';
 
 /** esmm compare --config FILE --models esmm,esm2,naive_cvr,division,esmm_ns [--json FILE] [--out DIR] */
 export async function compareCommand(argv: string[]): Promise<number> {
@@ -18,10 +19,14 @@ export async function compareCommand(argv: string[]): Promise<number> {
     models: { type: 'string' },
     json: { type: 'string' },
   });
-  const config = await trainingConfig('compare', values);
+  if (values.json !== undefined) checkOutputFile(values.json, '--json');
+  if (values.report !== undefined) checkOutputFile(values.report, '--report');
+  if (values.out !== undefined) checkOutputDir(values.out, '--out');
   const models = (values.models ?? 'esmm,esm2,naive_cvr,division,esmm_ns').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  // A report needs a saved model for its curves: without --out, models go to a temp dir.
-  const out = values.out ?? (values.report !== undefined ? mkdtempSync(join(tmpdir(), 'esmm-compare-')) : undefined);
+  if (values.out !== undefined) for (const m of models) assertModelOutDir(join(values.out, m), false);
+  const config = await trainingConfig('compare', values);
+  // A report needs a saved model for its curves: without --out, models go to a temp dir removed at exit.
+  const out = values.out ?? (values.report !== undefined ? runTempDir('compare') : undefined);
   const result = await compareModels(config, models, {
     log,
     ...(values.quiet === true ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`), onEpoch: () => process.stderr.write('\n') }),

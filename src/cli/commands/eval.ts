@@ -4,6 +4,7 @@ import { evaluateModel } from '../../api/evaluate-model.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { log, parseFlags, requireFlag } from '../args.js';
+import { checkOutputFile } from '../../util/output-path.js';
 
 /**
  * esmm eval --model DIR --data FILE [--json FILE] [--skip-invalid]: a table on stdout, flat JSON
@@ -12,8 +13,10 @@ import { log, parseFlags, requireFlag } from '../args.js';
  */
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('eval', argv, { model: { type: 'string' }, data: { type: 'string' }, json: { type: 'string' }, 'skip-invalid': { type: 'boolean' } });
-  const model = await loadModel(requireFlag('eval', values.model, 'model'));
+  const modelDir = requireFlag('eval', values.model, 'model');
   const file = requireFlag('eval', values.data, 'data');
+  if (values.json !== undefined) checkOutputFile(values.json, '--json', [{ path: file, flag: '--data' }]);
+  const model = await loadModel(modelDir);
   const skipInvalid = values['skip-invalid'] === true || model.config.data.skip_invalid === true;
   const { data, stats } = await readForModel(model, file, { purpose: 'eval', skipInvalid });
   if (skipInvalid) {

@@ -6,17 +6,29 @@ import { writeReport } from '../../report/index.js';
 import { log, parseFlags } from '../args.js';
 import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
+import { assertModelOutDir } from '../../models/persist.js';
+import { checkOutputDir, checkOutputFile } from '../../util/output-path.js';
 
-/** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] */
+/** esmm train --config FILE|NAME [--out DIR] [--force] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] */
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('train', argv, {
     ...TRAINING_FLAGS,
     ...PRESET_FLAGS,
     model: { type: 'string' },
     resume: { type: 'boolean' },
+    force: { type: 'boolean' },
   });
+  // Outputs are checked before any work (preset preparation, data loading, training).
+  const force = values.force === true;
+  const checkOut = (dir: string): void => {
+    checkOutputDir(dir, '--out');
+    assertModelOutDir(dir, force);
+  };
+  if (values.out !== undefined) checkOut(values.out);
+  if (values.report !== undefined) checkOutputFile(values.report, '--report');
   const config = await trainingConfig('train', values);
   const outDir = values.out ?? join('runs', config.model.name);
+  if (values.out === undefined) checkOut(outDir);
   const quiet = values.quiet === true;
   // SIGINT: finish the current step, write a checkpoint, exit 130. A second SIGINT exits at once.
   let stopRequested = false;
@@ -30,6 +42,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     outDir,
     log,
     resume: values.resume === true,
+    force,
     shouldStop: () => stopRequested,
     ...(quiet ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`) }),
     onEpoch: (r) => {
