@@ -6,20 +6,36 @@ import { formatProgress } from '../../train/progress.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { writeReport } from '../../report/index.js';
-import { log, parseFlags } from '../args.js';
+import { log } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_NAMES } from '../../models/names.js';
 import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
 
-/** esmm compare --config FILE --models esmm,esm2,naive_cvr,division,esmm_ns [--json FILE] [--out DIR] */
-export async function compareCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('compare', argv, {
+const DEFAULT_MODELS = 'esmm,esm2,naive_cvr,division,esmm_ns';
+
+export const COMPARE_SPEC = defineCommand({
+  name: 'compare',
+  summary: 'train several models on the same rows and seed; one table',
+  usage: ['compare --config FILE|NAME [--models a,b,c] [options]', 'compare --preset NAME --train FILE [--test FILE] [--models a,b,c] [options]'],
+  description: "Train each model on the same rows, features and seed and score them on the same split (the ESMM paper's Table 1 protocol).",
+  flags: {
     ...TRAINING_FLAGS,
+    out: { type: 'string', value: 'DIR', default: 'models are not kept (a temp dir with --report)', help: 'write each model to DIR/<model>' },
     ...PRESET_FLAGS,
-    models: { type: 'string' },
-    json: { type: 'string' },
-  });
+    models: { type: 'string', value: 'a,b,c', default: DEFAULT_MODELS, help: `comma-separated models, of: ${MODEL_NAMES.join(', ')}` },
+    json: { type: 'string', value: 'FILE', default: 'none', help: 'also write the metrics of every model as JSON' },
+  },
+  examples: ['compare --config esmm --models esmm,esm2,naive_cvr --rows 50000 --epochs 1 --json cmp.json'],
+});
+
+/** esmm compare: see COMPARE_SPEC. */
+export async function compareCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(COMPARE_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const config = await trainingConfig('compare', values);
-  const models = (values.models ?? 'esmm,esm2,naive_cvr,division,esmm_ns').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const models = (values.models ?? DEFAULT_MODELS).split(',').map((s) => s.trim()).filter((s) => s !== '');
   // A report needs a saved model for its curves: without --out, models go to a temp dir.
   const out = values.out ?? (values.report !== undefined ? mkdtempSync(join(tmpdir(), 'esmm-compare-')) : undefined);
   const result = await compareModels(config, models, {

@@ -4,42 +4,33 @@
  */
 import { convertAliCcp, type ConvertProgress } from '../../datasets/convert-ali-ccp.js';
 import { UserError } from '../../errors.js';
-import { intFlag, log, parseFlags, requireFlag } from '../args.js';
+import { intFlag, log, requireFlag } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
 
-export const CONVERT_USAGE = `usage: esmm convert ali-ccp --skeleton FILE --common FILE --out FILE.parquet [options]
-
-Converts the raw Ali-CCP files (sample_skeleton_*.csv, common_features_*.csv) into one Parquet
-file with columns click, buy and one text column per field (f101, f205, ...). Single-valued
-fields hold the feature id; behaviour and cross fields hold 'id:value|id:value'.
-Read it with the 'ali-ccp' dataset preset.
-
-options:
-  --memory-limit SIZE  DuckDB memory limit, e.g. 4GB (default: DuckDB's, 80% of RAM);
-                       past it DuckDB spills to the temp directory
-  --temp-dir DIR       where DuckDB spills (default: next to the output, removed afterwards)
-  --threads N          DuckDB threads for the parallel stages
-  --any-order          use every core for the join too; rows then come out in varying order
-                       (by default they keep the skeleton's line order)
-  --quiet              no progress on stderr`;
-
-const OPTIONS = {
-  skeleton: { type: 'string' },
-  common: { type: 'string' },
-  out: { type: 'string' },
-  'memory-limit': { type: 'string' },
-  'temp-dir': { type: 'string' },
-  threads: { type: 'string' },
-  'any-order': { type: 'boolean' },
-  quiet: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const CONVERT_SPEC = defineCommand({
+  name: 'convert',
+  summary: 'raw Ali-CCP files -> one Parquet file for the ali-ccp preset',
+  usage: ['convert ali-ccp --skeleton FILE --common FILE --out FILE.parquet [options]'],
+  description:
+    "Converts the raw Ali-CCP files (sample_skeleton_*.csv, common_features_*.csv) into one Parquet file with columns click, buy and one text column per field (f101, f205, ...). Single-valued fields hold the feature id; behaviour and cross fields hold 'id:value|id:value'. Read it with the 'ali-ccp' dataset preset.",
+  positionals: { 'ali-ccp': 'the input format (the only one known)' },
+  flags: {
+    skeleton: { type: 'string', value: 'FILE', default: 'required', help: 'sample_skeleton_{train,test}.csv' },
+    common: { type: 'string', value: 'FILE', default: 'required', help: 'common_features_{train,test}.csv' },
+    out: { type: 'string', value: 'FILE', default: 'required', help: 'the Parquet file to write' },
+    'memory-limit': { type: 'string', value: 'SIZE', default: "DuckDB's, 80% of RAM", help: 'DuckDB memory limit, e.g. 4GB; past it DuckDB spills to the temp directory' },
+    'temp-dir': { type: 'string', value: 'DIR', default: 'next to the output, removed afterwards', help: 'where DuckDB spills' },
+    threads: { type: 'string', value: 'N', default: "DuckDB's, one per core", help: 'DuckDB threads for the parallel stages' },
+    'any-order': { type: 'boolean', help: "use every core for the join too; rows then come out in varying order (by default they keep the skeleton's line order)" },
+    quiet: { type: 'boolean', help: 'no progress on stderr' },
+  },
+  examples: ['convert ali-ccp --skeleton sample_skeleton_train.csv --common common_features_train.csv --out train.parquet'],
+});
 
 export async function convertCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags('convert', argv, OPTIONS);
-  if (values.help === true) {
-    console.log(CONVERT_USAGE);
-    return 0;
-  }
+  const parsed = parseCommand(CONVERT_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
   const [format, ...extra] = positionals;
   if (format === undefined) throw new UserError("esmm convert: name a format (known: ali-ccp); see 'esmm convert --help'");
   if (format !== 'ali-ccp') throw new UserError(`esmm convert: unknown format '${format}' (known: ali-ccp)`);

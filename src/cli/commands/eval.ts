@@ -3,11 +3,27 @@ import { readForModel } from '../read-for-model.js';
 import { evaluateModel } from '../../api/evaluate-model.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { parseFlags, requireFlag } from '../args.js';
+import { requireFlag } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
 
-/** esmm eval --model DIR --data FILE [--json FILE]: a table on stdout, flat JSON to FILE. */
+export const EVAL_SPEC = defineCommand({
+  name: 'eval',
+  summary: 'AUC, GAUC, logloss and calibration per task of a saved model on a labelled file',
+  usage: ['eval --model DIR --data FILE [--json FILE]'],
+  description: 'Score a labelled file with a saved model and print AUC, GAUC, logloss and calibration per task, each on its named space (all impressions, or clicked rows only).',
+  flags: {
+    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    data: { type: 'string', value: 'FILE', default: 'required', help: "labelled rows (CSV, TSV, JSONL or Parquet; a preset model reads its preset's format)" },
+    json: { type: 'string', value: 'FILE', default: 'none', help: 'also write the metrics as flat JSON' },
+  },
+  examples: ['eval --model runs/esmm --data test.csv --json eval.json'],
+});
+
+/** esmm eval: a table on stdout, flat JSON to FILE. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('eval', argv, { model: { type: 'string' }, data: { type: 'string' }, json: { type: 'string' } });
+  const parsed = parseCommand(EVAL_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const model = await loadModel(requireFlag('eval', values.model, 'model'));
   const file = requireFlag('eval', values.data, 'data');
   const data = await readForModel(model, file, { labelsOptional: false });

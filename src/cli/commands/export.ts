@@ -1,14 +1,26 @@
 import { writeExport } from '../../export/index.js';
 import { loadModel } from '../../models/persist.js';
-import { log, parseFlags, requireFlag } from '../args.js';
+import { log, requireFlag } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
 
-/** esmm export --model DIR --out model.onnx [--embed-features]: one self-contained ONNX file over feature ids. */
+export const EXPORT_SPEC = defineCommand({
+  name: 'export',
+  summary: 'one ONNX file for serving outside esmm: feature ids in, probabilities out',
+  usage: ['export --model DIR --out FILE.onnx [--embed-features]'],
+  description: 'Write the forward graph with its embedding tables as one ONNX file that any ONNX Runtime (Python, Java, C++, C#, browsers) can load.',
+  flags: {
+    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    out: { type: 'string', value: 'FILE', default: 'required', help: 'the ONNX file to write' },
+    'embed-features': { type: 'boolean', help: "put the feature spec (raw values -> ids) in the ONNX file's metadata_props instead of a file beside it" },
+  },
+  examples: ['export --model runs/esmm --out model.onnx'],
+});
+
+/** esmm export: see EXPORT_SPEC. */
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('export', argv, {
-    model: { type: 'string' },
-    out: { type: 'string' },
-    'embed-features': { type: 'boolean' },
-  });
+  const parsed = parseCommand(EXPORT_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const model = await loadModel(requireFlag('export', values.model, 'model'));
   const out = requireFlag('export', values.out, 'out');
   const { files, result } = writeExport(model, out, { embedFeatureSpec: values['embed-features'] === true });

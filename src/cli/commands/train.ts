@@ -3,18 +3,33 @@ import { trainAndEvaluate } from '../../api/pipeline.js';
 import { printTable } from '../../report/table.js';
 import { formatProgress } from '../../train/progress.js';
 import { writeReport } from '../../report/index.js';
-import { log, parseFlags } from '../args.js';
+import { log } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_NAMES } from '../../models/names.js';
 import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
 
-/** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] */
-export async function trainCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('train', argv, {
+export const TRAIN_SPEC = defineCommand({
+  name: 'train',
+  summary: 'train a model; writes DIR/ (model, checkpoints) and DIR/metrics.json',
+  usage: ['train --config FILE|NAME [options]', 'train --preset NAME --train FILE [--valid FILE] [--test FILE] [options]'],
+  description:
+    'Train one model on the data a config names (or a public dataset read through a preset), evaluate it on the test split (else valid, else train) and print one table.\n\n' +
+    'A checkpoint is written every train.checkpoint_every steps and at each epoch end; Ctrl-C stops after writing one, and --resume continues to the same final weights.',
+  flags: {
     ...TRAINING_FLAGS,
     ...PRESET_FLAGS,
-    model: { type: 'string' },
-    resume: { type: 'boolean' },
-  });
+    model: { type: 'string', value: 'NAME', default: "the config's model.name", help: `model to train: ${MODEL_NAMES.join(', ')}` },
+    resume: { type: 'boolean', help: 'continue from the checkpoint in --out' },
+  },
+  examples: ['train --config esmm --out runs/esmm --epochs 1 --rows 50000', 'train --preset adult --train adult.data --test adult.test --out runs/adult'],
+});
+
+/** esmm train: see TRAIN_SPEC. */
+export async function trainCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(TRAIN_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const config = await trainingConfig('train', values);
   const outDir = values.out ?? join('runs', config.model.name);
   const quiet = values.quiet === true;
