@@ -135,7 +135,7 @@ function checkOutput(line: string, out: { stdout: string; stderr: string }, cwd:
   const both = out.stdout + out.stderr;
   const verb = line.split(/\s+/)[1];
   if (verb === 'synth') expect(both).toMatch(/impressions \d+ \(train \d+, valid \d+, test \d+\)/);
-  if (verb === 'train' || verb === 'demo' || verb === 'compare') expect(out.stdout).toMatch(/CTR AUC/);
+  if (verb === 'train' || verb === 'demo' || verb === 'compare') expect(out.stdout).toMatch(/^model\s+AUC/m);
   if (verb === 'demo') expect(out.stdout).toMatch(/entire space, truth/);
   if (verb === 'predict') {
     const rows = readFileSync(join(cwd, 'test.csv'), 'utf8').trim().split('\n').length;

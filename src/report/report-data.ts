@@ -114,7 +114,9 @@ function lossSeries(history: HistoryRecord[], stepLoss: number[]): ReportData['h
 }
 
 function comparisonTable(json: unknown, file: string): ComparisonTable {
-  const j = (json ?? {}) as { metrics?: unknown; evaluatedOn?: string };
+  // evaluated_on since issue 12; evaluatedOn in files written before.
+  const j = (json ?? {}) as { metrics?: unknown; evaluated_on?: string; evaluatedOn?: string };
+  const evaluatedOn = j.evaluated_on ?? j.evaluatedOn;
   if (j.metrics === null || typeof j.metrics !== 'object' || Array.isArray(j.metrics)) {
     throw new UserError('expected the output of `esmm compare --json`: {"metrics": {"model": {...}}}', { file, key: 'metrics' });
   }
@@ -125,7 +127,7 @@ function comparisonTable(json: unknown, file: string): ComparisonTable {
   return {
     columns,
     rows: models.map((model) => ({ model, values: columns.map((c) => num(metrics[model]?.[c.key])) })),
-    ...(typeof j.evaluatedOn === 'string' ? { evaluatedOn: j.evaluatedOn } : {}),
+    ...(typeof evaluatedOn === 'string' ? { evaluatedOn } : {}),
   };
 }
 

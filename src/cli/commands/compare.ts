@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { compareModels } from '../../api/compare.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { formatProgress } from '../../train/progress.js';
+import { formatEpochLine, showProgress, TrainTicker } from '../progress-line.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { writeReport } from '../../report/index.js';
@@ -38,14 +38,17 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const models = (values.models ?? DEFAULT_MODELS).split(',').map((s) => s.trim()).filter((s) => s !== '');
   // A report needs a saved model for its curves: without --out, models go to a temp dir.
   const out = values.out ?? (values.report !== undefined ? mkdtempSync(join(tmpdir(), 'esmm-compare-')) : undefined);
+  const ticker = new TrainTicker();
   const result = await compareModels(config, models, {
     log,
-    ...(values.quiet === true ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`), onEpoch: () => process.stderr.write('\n') }),
+    ...(values.quiet === true ? {} : { onProgress: (p) => showProgress(ticker.line(p)) }),
+    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '  ')),
     ...(out !== undefined ? { outDir: (m: string) => join(out, m) } : {}),
   });
-  process.stdout.write(`\nevaluated on the ${result.evaluatedOn} split\n${printTable(result.metrics)}\n`);
+  process.stdout.write(`\nevaluated on the ${result.evaluatedOn} split\n${printTable(result.metrics)}\n${secondsLine(result.seconds)}\n`);
   if (values.json !== undefined) {
-    writeFileAtomic(values.json, metricsJson(result));
+    // The same spelling as metrics.json (evaluated_on); training seconds per model for the report.
+    writeFileAtomic(values.json, metricsJson({ evaluated_on: result.evaluatedOn, metrics: result.metrics, seconds: result.seconds }));
     log(`comparison written to ${values.json}`);
   }
   if (values.report !== undefined && out !== undefined) {
@@ -54,4 +57,9 @@ export async function compareCommand(argv: string[]): Promise<number> {
     log(`report (${charts} charts; curves of ${main}, table of all models) written to ${file}`);
   }
   return 0;
+}
+
+/** "training time: esmm 12.3 s, esm2 20.1 s" (reading and encoding the data once are not included). */
+export function secondsLine(seconds: Record<string, number>): string {
+  return `training time: ${Object.entries(seconds).map(([m, s]) => `${m} ${s.toFixed(1)} s`).join(', ')}`;
 }

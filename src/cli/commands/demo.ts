@@ -2,6 +2,8 @@ import { loadConfig } from '../../config/load.js';
 import { compareModels } from '../../api/compare.js';
 import { printTable } from '../../report/table.js';
 import { log } from '../args.js';
+import { secondsLine } from './compare.js';
+import { formatEpochLine, showProgress, TrainTicker } from '../progress-line.js';
 import { defineCommand, parseCommand } from '../flags.js';
 import { MODEL_NAMES } from '../../models/names.js';
 import { configOverrides } from '../overrides.js';
@@ -34,13 +36,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const config = loadConfig('demo', configOverrides('demo', values));
   const models = values.models?.split(',') ?? DEMO_MODELS;
   const t0 = performance.now();
+  const ticker = new TrainTicker();
   const result = await compareModels(config, models, {
     log,
-    onEpoch: (r) => log(`  epoch ${r.epoch}: train loss ${r.train.loss?.toFixed(5)}, ${Math.round(r.samplesPerSecond)} samples/s`),
+    onProgress: (p) => showProgress(ticker.line(p)),
+    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '  ')),
   });
   process.stdout.write(`\nSimulated funnel, ${config.data.synth?.rows ?? ''} impressions; metrics on the ${result.evaluatedOn} split.\n`);
   process.stdout.write('CVR AUC (entire space, truth) scores pCVR against the conversion each impression would have had if clicked.\n\n');
-  process.stdout.write(`${printTable(result.metrics)}\n`);
+  process.stdout.write(`${printTable(result.metrics)}\n${secondsLine(result.seconds)}\n`);
   log(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
 }

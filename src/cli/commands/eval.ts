@@ -3,7 +3,7 @@ import { readForModel } from '../read-for-model.js';
 import { evaluateModel } from '../../api/evaluate-model.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { requireFlag } from '../args.js';
+import { log, requireFlag } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
 
 export const EVAL_SPEC = defineCommand({
@@ -29,7 +29,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const data = await readForModel(model, file, { labelsOptional: false });
   const metrics = await evaluateModel(model, data);
   process.stdout.write(`${printTable({ [model.spec.name]: metrics })}\n\n`);
-  process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${Number.isFinite(v) ? v.toFixed(6) : 'n/a'}`).join('\n')}\n`);
+  // Counts (rows, groups_*, clicked_rows) print as integers, scores with six decimals.
+  const isCount = (k: string): boolean => k === 'rows' || k === 'clicked_rows' || k.startsWith('groups_');
+  process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${!Number.isFinite(v) ? 'n/a' : isCount(k) ? Math.round(v).toLocaleString('en-US') : v.toFixed(6)}`).join('\n')}\n`);
+  if (values.json !== undefined) log(`metrics written to ${values.json}`);
   if (values.json !== undefined) writeFileAtomic(values.json, metricsJson(metrics));
   await model.release();
   return 0;

@@ -1,5 +1,6 @@
 import { loadModel } from '../../models/persist.js';
 import { readForModel } from '../read-for-model.js';
+import { oovLine } from '../../api/pipeline.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { log, requireFlag } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
@@ -32,8 +33,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
   const lines: string[] = [names.join(',')];
   for (let i = 0; i < data.rows; i++) lines.push(names.map((n) => formatProb(pred[n]![i]!)).join(','));
   writeFileAtomic(out, `${lines.join('\n')}\n`);
-  const oov = Object.entries(stats.oov).filter(([, n]) => n > 0).map(([f, n]) => `${f}: ${n}`);
-  if (oov.length > 0) log(`unseen values mapped to the out-of-vocabulary id: ${oov.join(', ')}`);
+  const oov = oovLine(stats.oov, data.rows);
+  if (oov !== undefined) log(`out-of-vocabulary (values unseen in training, scored with the OOV id): ${oov}`);
   log(`${data.rows} predictions written to ${out}`);
   await model.release();
   return 0;

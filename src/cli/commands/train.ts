@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { trainAndEvaluate } from '../../api/pipeline.js';
 import { printTable } from '../../report/table.js';
-import { formatProgress } from '../../train/progress.js';
+import { formatEpochLine, showProgress, TrainTicker } from '../progress-line.js';
 import { writeReport } from '../../report/index.js';
 import { log } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
@@ -33,6 +33,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const config = await trainingConfig('train', values);
   const outDir = values.out ?? join('runs', config.model.name);
   const quiet = values.quiet === true;
+  const ticker = new TrainTicker();
   // SIGINT: finish the current step, write a checkpoint, exit 130. A second SIGINT exits at once.
   let stopRequested = false;
   const onSigint = (): void => {
@@ -46,12 +47,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     log,
     resume: values.resume === true,
     shouldStop: () => stopRequested,
-    ...(quiet ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`) }),
-    onEpoch: (r) => {
-      if (!quiet) process.stderr.write('\n');
-      const v = r.valid;
-      log(`epoch ${r.epoch}: train loss ${r.train.loss?.toFixed(5)}${v !== undefined ? `  valid auc_ctr ${v.auc_ctr?.toFixed(4)} auc_ctcvr ${v.auc_ctcvr?.toFixed(4)} auc_cvr_clicked ${v.auc_cvr_clicked?.toFixed(4)}` : ''}  ${Math.round(r.samplesPerSecond)} samples/s`);
-    },
+    ...(quiet ? {} : { onProgress: (p) => showProgress(ticker.line(p)) }),
+    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs)),
   });
   process.off('SIGINT', onSigint);
   if (run.result.interrupted) {
@@ -61,7 +58,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (run.result.resumedFromStep > 0) log(`resumed from step ${run.result.resumedFromStep}`);
   const { metrics, evaluatedOn } = run;
   process.stdout.write(`${printTable({ [`${config.model.name} (${evaluatedOn})`]: metrics })}\n`);
-  log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')})`);
+  log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')}, curves in ${join(outDir, 'curves.json')})`);
   if (values.report !== undefined) {
     const { out, charts } = await writeReport({ modelDir: outDir }, values.report);
     log(`report (${charts} charts) written to ${out}`);
