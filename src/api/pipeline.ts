@@ -64,6 +64,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     stopped_early: result.stoppedEarly,
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
     oov: features.oov,
+    rows: { train: features.train.rows, valid: features.valid?.rows, test: features.test?.rows },
+    train_seconds: result.history.reduce((s, r) => s + r.seconds, 0),
     history: result.history,
   };
   if (opts.outDir !== undefined) {

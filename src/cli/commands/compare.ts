@@ -53,7 +53,14 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   if (values.report !== undefined && out !== undefined) {
     const main = models.includes('esmm') ? 'esmm' : models[0]!;
-    const { out: file, charts } = await writeReport({ modelDir: join(out, main), comparison: { metrics: result.metrics, evaluatedOn: result.evaluatedOn } }, values.report);
+    const { out: file, charts } = await writeReport(
+      {
+        modelDir: join(out, main),
+        comparison: { metrics: result.metrics, evaluatedOn: result.evaluatedOn, seconds: result.seconds },
+        compareDirs: Object.fromEntries(models.map((m) => [m, join(out, m)])),
+      },
+      values.report,
+    );
     log(`report (${charts} charts; curves of ${main}, table of all models) written to ${file}`);
   }
   return 0;
