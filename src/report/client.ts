@@ -49,7 +49,7 @@ export const CLIENT_JS = String.raw`
   var unit = { range: function () { return [0, 1]; } };
 
   // Epoch axes tick at whole epochs only.
-  var epochAxis = { incrs: [1, 2, 5, 10, 20, 50, 100], values: function (u, splits) { return splits.map(function (v) { return Number.isInteger(v) ? String(v) : ''; }); } };
+  var epochAxis = { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6], values: function (u, splits) { return splits.map(function (v) { return Number.isInteger(v) ? String(v) : ''; }); } };
   var h = data.history;
   if (h) {
     h.losses.forEach(function (l) {
@@ -72,7 +72,7 @@ export const CLIENT_JS = String.raw`
       var lo = Math.min.apply(null, tail), hi = Math.max.apply(null, tail);
       chart('step_loss', 'training loss per step (smoothed)', 'step', 'loss', h.stepLoss.map(function (_, i) { return i + 1; }),
         [{ label: 'per step', values: h.stepLoss, points: false, width: 1, color: '#bbb' }, { label: 'smoothed', values: sm, points: false, width: 2 }],
-        { y: { range: function () { return [Math.max(0, lo - 0.05 * (hi - lo)), hi + 0.05 * (hi - lo)]; } } });
+        { y: { range: function () { return [Math.max(0, lo - 0.05 * (hi - lo)), hi + 0.05 * (hi - lo)]; } }, xAxis: epochAxis });
     }
   }
 
@@ -116,11 +116,14 @@ export const CLIENT_JS = String.raw`
       }
       var bins = t.calibration.bins;
       if (bins.length > 0) {
-        var xs = bins.map(function (b) { return b.predicted; });
-        var maxv = Math.max.apply(null, xs.concat(bins.map(function (b) { return b.observed; }))) * 1.05 || 1;
+        var bx = bins.map(function (b) { return b.predicted; });
+        var maxv = Math.max.apply(null, bx.concat(bins.map(function (b) { return b.observed; }))) * 1.05 || 1;
+        // The diagonal spans the whole plot: x runs from 0 to the top with no observation at the ends.
+        var xs = [0].concat(bx, [maxv]);
+        var obs = [null].concat(bins.map(function (b) { return b.observed; }), [null]);
         chart('cal_' + t.task, 'reliability ' + t.task + ' (' + t.space + ', ECE ' + (t.calibration.ece === null ? 'n/a' : t.calibration.ece.toExponential(2)) + ')',
           'mean predicted ' + t.score, 'observed rate of ' + t.label, xs,
-          [{ label: 'observed', values: bins.map(function (b) { return b.observed; }) }, { label: 'perfect', values: xs, color: '#999', dash: [5, 5], points: false, width: 1 }],
+          [{ label: 'observed', values: obs }, { label: 'perfect', values: xs, color: '#999', dash: [5, 5], points: false, width: 1 }],
           { x: { range: function () { return [0, maxv]; } }, y: { range: function () { return [0, maxv]; } } });
       }
     });
