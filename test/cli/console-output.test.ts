@@ -120,3 +120,16 @@ describe('train, predict and eval on a pipe (not a terminal)', () => {
     expect(Number.isInteger(json.groups_cvr_clicked)).toBe(true);
   }, 300_000);
 });
+
+describe('convert on a pipe', () => {
+  it('prints each stage with its rate and elapsed time, one line per stage end', async () => {
+    const dir = tempDir('esmm-console-convert-');
+    const raw = join(import.meta.dirname, '..', 'fixtures', 'ali-ccp-raw');
+    const r = await esmm(['convert', 'ali-ccp', '--skeleton', join(raw, 'sample_skeleton_fixture.csv'), '--common', join(raw, 'common_features_fixture.csv'), '--out', 'o.parquet'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stderr).toMatch(/^common features: 3 of ~3 lines \(100%\)  [\d.]+k? lines\/s  \d+:\d\d$/m);
+    expect(r.stderr).toMatch(/^samples: 12 of ~12 lines \(100%\)  [\d.]+k? lines\/s  \d+:\d\d$/m);
+    expect(r.stderr).toMatch(/^wrote 12 rows to o\.parquet in \d+\.\d s$/m);
+  }, 120_000);
+});

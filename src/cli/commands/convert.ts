@@ -6,6 +6,7 @@ import { convertAliCcp, type ConvertProgress } from '../../datasets/convert-ali-
 import { UserError } from '../../errors.js';
 import { intFlag, log, requireFlag } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { formatCount, formatDuration, formatRate, isTerminal, showProgress } from '../progress-line.js';
 
 export const CONVERT_SPEC = defineCommand({
   name: 'convert',
@@ -44,13 +45,43 @@ export async function convertCommand(argv: string[]): Promise<number> {
     tempDir: values['temp-dir'],
     threads: intFlag('convert', values.threads, 'threads'),
     keepOrder: values['any-order'] !== true,
-    onProgress: values.quiet === true ? undefined : printProgress,
+    onProgress: values.quiet === true ? undefined : progressPrinter(),
   });
   log(`wrote ${result.rows} rows to ${result.out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }
 
-function printProgress(progress: ConvertProgress): void {
-  const what = progress.stage === 'common' ? 'common features' : 'samples';
-  log(`${what}: ${progress.rows} of ~${progress.estimatedRows} lines (${progress.percentage.toFixed(0)}%)`);
+/**
+ * Progress of each stage with elapsed time, rate and ETA: a rewritten line on a terminal; on a
+ * pipe, one line per stage when it ends (and every 10% on the way).
+ */
+function progressPrinter(): (progress: ConvertProgress) => void {
+  let stage = '';
+  // A stage starts when the converter starts (the first) or when the previous one reported last.
+  let t0 = performance.now();
+  let last = t0;
+  let lastDecile = -1;
+  return (p) => {
+    const now = performance.now();
+    if (p.stage !== stage) {
+      if (stage !== '') t0 = last;
+      stage = p.stage;
+      lastDecile = -1;
+    }
+    last = now;
+    const what = p.stage === 'common' ? 'common features' : 'samples';
+    const elapsed = (now - t0) / 1000;
+    const rate = p.rows / Math.max(elapsed, 1e-3);
+    const eta = Math.max(0, p.estimatedRows - p.rows) / Math.max(rate, 1e-9);
+    const line = `${what}: ${formatCount(p.rows)} of ~${formatCount(p.estimatedRows)} lines (${p.percentage.toFixed(0)}%)  ${formatRate(rate)} lines/s  ${formatDuration(elapsed)}${p.percentage < 100 ? ` ETA ${formatDuration(eta)}` : ''}`;
+    if (isTerminal() && p.percentage < 100) {
+      showProgress(line);
+      return;
+    }
+    const decile = Math.floor(p.percentage / 10);
+    if (p.percentage >= 100 || decile > lastDecile) {
+      lastDecile = decile;
+      log(line);
+    }
+  };
 }
