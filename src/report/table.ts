@@ -73,7 +73,8 @@ export function printTable(metrics: FlatMetrics | Record<string, FlatMetrics>, c
     out.push(['-'.repeat(nameWidth), ...block.map((cell) => '-'.repeat(cell.width))].join('  '));
     rows.forEach(([name], r) => out.push([name.padEnd(nameWidth), ...block.map((cell) => cell.values[r]!.padStart(cell.width))].join('  ')));
   }
-  const groups = groupsNote(rows[0]?.[1]);
+  // Group counts depend on the labels only, so any row that has a task's count gives it.
+  const groups = groupsNote(Object.assign({}, ...rows.map(([, m]) => m).reverse()) as FlatMetrics);
   return groups === undefined ? out.join('\n') : `${out.join('\n')}\n${groups}`;
 }
 
