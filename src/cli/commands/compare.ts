@@ -46,6 +46,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     ...(out !== undefined ? { outDir: (m: string) => join(out, m) } : {}),
   });
   process.stdout.write(`\nevaluated on the ${result.evaluatedOn} split\n${printTable(result.metrics)}\n${secondsLine(result.seconds)}\n`);
+  if (values.out !== undefined) log(`models written to ${models.map((m) => join(values.out!, m)).join(', ')}`);
   if (values.json !== undefined) {
     // The same spelling as metrics.json (evaluated_on); training seconds per model for the report.
     writeFileAtomic(values.json, metricsJson({ evaluated_on: result.evaluatedOn, metrics: result.metrics, seconds: result.seconds }));
