@@ -3,8 +3,7 @@ import type { FlatMetrics } from '../eval/evaluate.js';
 import { funnelSpec } from '../models/registry.js';
 import { UserError } from '../errors.js';
 import { loadData } from './load-data.js';
-import { prepareFeatures } from './prepare-features.js';
-import { trainAndEvaluate, type RunOptions } from './pipeline.js';
+import { prepareLogged, trainAndEvaluate, type RunOptions } from './pipeline.js';
 
 export interface CompareResult {
   /** Metrics per model on the same evaluation split. */
@@ -21,10 +20,10 @@ export async function compareModels(config: EsmmConfig, models: string[], opts: 
   for (const m of models) funnelSpec(m, config.schema); // fail fast on an unknown model or missing labels
   if (models.length === 0) throw new UserError('no models to compare');
   const data = await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) });
-  const features = prepareFeatures(config.schema, data, config.features);
+  const features = prepareLogged(config, data, opts.log);
   const out: CompareResult = { metrics: {}, evaluatedOn: '', seconds: {} };
   for (const name of models) {
-    opts.log?.(`training ${name}`);
+    opts.log?.(`training ${name} (${models.indexOf(name) + 1} of ${models.length})`);
     const t0 = performance.now();
     const cfg: EsmmConfig = { ...config, model: { ...config.model, name } };
     const dir = opts.outDir?.(name);

@@ -61,14 +61,24 @@ export async function loadData(data: DataConfig, schema: Schema, opts: LoadDataO
       ...(data.columns !== undefined ? { columns: data.columns } : {}),
       ...(opts.labelsOptional === true ? { labelsOptional: true } : {}),
     });
-  opts.log?.(`reading ${files.train}`);
-  const train = await read(files.train);
+  // One line per file when it is read: rows, time, rate, and the rows skipped with the reason.
+  const timed = async (split: string, file: string): Promise<{ data: RawChunk; stats: ReadStats }> => {
+    const t0 = performance.now();
+    const r = await read(file);
+    const s = (performance.now() - t0) / 1000;
+    opts.log?.(`read ${split} ${file}: ${r.stats.kept.toLocaleString('en-US')} rows in ${s.toFixed(1)} s (${Math.round(r.stats.rows / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s)`);
+    if (r.stats.skipped > 0) {
+      const why = Object.entries(r.stats.skippedByReason).map(([k, n]) => `${k.replaceAll('_', ' ')}: ${n.toLocaleString('en-US')}`).join(', ');
+      opts.log?.(`  skipped ${r.stats.skipped.toLocaleString('en-US')} of ${r.stats.rows.toLocaleString('en-US')} rows (${why}; data.skip_invalid is on)`);
+    }
+    return r;
+  };
+  const train = await timed('train', files.train);
   const out: LoadedData = { train: train.data, stats: { train: train.stats }, files };
   for (const split of ['valid', 'test'] as const) {
     const f = files[split];
     if (f === undefined) continue;
-    opts.log?.(`reading ${f}`);
-    const r = await read(f);
+    const r = await timed(split, f);
     out[split] = r.data;
     out.stats[split] = r.stats;
   }

@@ -45,7 +45,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   // A feature that is a label in disguise stops training here, before anything is fitted.
   guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
-  const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);
+  const features = opts.prepared?.features ?? prepareLogged(config, data, opts.log);
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
     ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
@@ -54,10 +54,13 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     ...(opts.shouldStop !== undefined ? { shouldStop: opts.shouldStop } : {}),
   });
   if (result.interrupted) return { result, data, features, metrics: {}, evaluatedOn: 'train', summary: { interrupted: true } };
+  logBestEpoch(config, result, opts.log);
   const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';
   const evalSplit = features[evaluatedOn]!;
+  const t0 = performance.now();
   const predictions = await result.model.predictEncoded(evalSplit);
   const metrics = evaluatePredictions(evalSplit, predictions);
+  opts.log?.(`evaluated on the ${evaluatedOn} split (${evalSplit.rows.toLocaleString('en-US')} rows) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const summary = {
     model: config.model.name,
     evaluated_on: evaluatedOn,
@@ -67,6 +70,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     stopped_early: result.stoppedEarly,
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
     oov: features.oov,
+    rows: { train: features.train.rows, valid: features.valid?.rows, test: features.test?.rows },
+    train_seconds: result.history.reduce((s, r) => s + r.seconds, 0),
     history: result.history,
   };
   if (opts.outDir !== undefined) {
@@ -83,4 +88,37 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
 /** Which rows a run trained on: file paths, sizes and row counts (a resumed run must see the same). */
 function dataFingerprint(d: LoadedData): string {
   return JSON.stringify({ files: d.files, rows: [d.train.rows, d.valid?.rows, d.test?.rows] });
+}
+
+/** Fit the features on train and encode every split, saying how long it took and the OOV rates. */
+export function prepareLogged(config: EsmmConfig, data: LoadedData, log?: (line: string) => void): PreparedFeatures {
+  const t0 = performance.now();
+  const features = prepareFeatures(config.schema, data, config.features);
+  const rows = data.train.rows + (data.valid?.rows ?? 0) + (data.test?.rows ?? 0);
+  const s = (performance.now() - t0) / 1000;
+  log?.(`features fitted on ${data.train.rows.toLocaleString('en-US')} train rows, ${rows.toLocaleString('en-US')} rows encoded in ${s.toFixed(1)} s (${Math.round(rows / Math.max(s, 1e-3)).toLocaleString('en-US')} rows/s)`);
+  for (const split of ['valid', 'test'] as const) {
+    const line = oovLine(features.oov[split], data[split]?.rows ?? 0);
+    if (line !== undefined) log?.(`  out-of-vocabulary in ${split} (values unseen in train): ${line}`);
+  }
+  return features;
+}
+
+/** "user_id 0.90% (18), item_id 0.20% (4)", or undefined when nothing was unseen. */
+export function oovLine(oov: Record<string, number> | undefined, rows: number): string | undefined {
+  const parts = Object.entries(oov ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([field, n]) => `${field} ${((100 * n) / Math.max(rows, 1)).toFixed(2)}% (${n.toLocaleString('en-US')})`);
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}
+
+/** Say which epoch's weights were kept and why, when it was not simply the last. */
+export function logBestEpoch(config: EsmmConfig, result: TrainResult, log?: (line: string) => void): void {
+  const metric = config.train.early_stopping?.metric;
+  const epochs = result.history.length;
+  if (result.stoppedEarly) {
+    log?.(`early stop after epoch ${epochs} of ${config.train.epochs}: valid ${metric ?? 'metric'} did not improve; kept the weights of epoch ${result.bestEpoch}`);
+  } else if (result.bestEpoch !== epochs && metric !== undefined) {
+    log?.(`kept the weights of epoch ${result.bestEpoch} of ${epochs} (best valid ${metric})`);
+  }
 }

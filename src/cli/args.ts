@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../errors.js';
+import { clearProgress } from './progress-line.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -33,5 +34,6 @@ export function numberFlag(command: string, value: string | undefined, flag: str
 
 /** Progress and notices go to stderr so stdout stays machine-readable. */
 export function log(line: string): void {
+  clearProgress();
   process.stderr.write(`${line}\n`);
 }

@@ -1,17 +1,22 @@
 import { intFlag, numberFlag } from './args.js';
+import type { FlagSpecs } from './flags.js';
+import { builtinConfigNames } from '../api/load-config.js';
 
-/** Flags shared by the commands that train (train, compare): config, output and overrides. */
+/**
+ * Flags shared by the commands that train (train, compare): config, output and overrides. Each
+ * declaration is both the parser's option and the help line (see flags.ts).
+ */
 export const TRAINING_FLAGS = {
-  config: { type: 'string' },
-  out: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  seed: { type: 'string' },
-  rows: { type: 'string' },
-  quiet: { type: 'boolean' },
-  report: { type: 'string' },
-} as const;
+  config: { type: 'string', value: 'FILE|NAME', default: 'required unless --preset', help: `a YAML/JSON config file, or a built-in config: ${builtinConfigNames().join(', ')}` },
+  out: { type: 'string', value: 'DIR', default: 'runs/<model>', help: 'where the model, checkpoints and metrics.json are written' },
+  epochs: { type: 'string', value: 'N', default: 'the config\'s train.epochs, else 1', help: 'passes over the training data' },
+  'batch-size': { type: 'string', value: 'N', default: 'the config\'s train.batch_size, else 2048', help: 'rows per training step' },
+  lr: { type: 'string', value: 'X', default: 'the config\'s train.learning_rate, else 0.001', help: 'learning rate of the dense optimizer' },
+  seed: { type: 'string', value: 'S', default: 'the config\'s train.seed, else 1', help: 'random seed for initialisation and shuffling' },
+  rows: { type: 'string', value: 'N', default: 'the config\'s data.synth.rows', help: 'impressions to simulate, for configs whose data is the simulator' },
+  quiet: { type: 'boolean', help: 'no progress line on stderr' },
+  report: { type: 'string', value: 'FILE', default: 'no report', help: 'also write an HTML report (loss curves, ROC, calibration, funnel) to FILE' },
+} as const satisfies FlagSpecs;
 
 /** Config overrides from common CLI flags (--model, --epochs, --batch-size, --lr, --seed, --rows). */
 export function configOverrides(command: string, v: { model?: string | undefined; epochs?: string | undefined; 'batch-size'?: string | undefined; lr?: string | undefined; seed?: string | undefined; rows?: string | undefined }): Record<string, unknown> {

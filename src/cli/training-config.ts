@@ -4,6 +4,8 @@ import type { EsmmConfig } from '../config/types.js';
 import { resolveTrainingConfig } from '../api/resolve-config.js';
 import { UserError } from '../errors.js';
 import { log } from './args.js';
+import type { FlagSpecs } from './flags.js';
+import { listPresets } from '../datasets/presets.js';
 import { configOverrides } from './overrides.js';
 import { runTempDir } from '../util/run-temp.js';
 
@@ -37,8 +39,8 @@ export async function trainingConfig(command: string, v: Flags): Promise<EsmmCon
 }
 
 export const PRESET_FLAGS = {
-  preset: { type: 'string' },
-  train: { type: 'string' },
-  valid: { type: 'string' },
-  test: { type: 'string' },
-} as const;
+  preset: { type: 'string', value: 'NAME', default: 'none', help: `read a public dataset's own format instead of a config (${listPresets().map((p) => p.name).join(', ')})` },
+  train: { type: 'string', value: 'FILE', default: 'required with --preset', help: 'training file in the preset\'s format' },
+  valid: { type: 'string', value: 'FILE', default: 'none', help: 'validation file in the preset\'s format (early stopping, per-epoch metrics)' },
+  test: { type: 'string', value: 'FILE', default: 'none', help: 'test file in the preset\'s format (the final metrics)' },
+} as const satisfies FlagSpecs;

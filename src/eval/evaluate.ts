@@ -64,6 +64,12 @@ export function evaluatePredictions(data: EncodedChunk, pred: Predictions): Flat
   m.clicked_rows = clicked.length;
   m.auc_cvr_clicked = auc(cBuy, cScore);
   m.logloss_cvr_clicked = clicked.length > 0 ? logloss(cBuy, cScore) : Number.NaN;
+  if (data.group !== undefined) {
+    // GAUC of pCVR on the clicked space: per user, among that user's clicks.
+    const g = gauc(cBuy, cScore, Int32Array.from(clicked, (r) => data.group![r]!));
+    m.gauc_cvr_clicked = g.gauc;
+    m.groups_cvr_clicked = g.groups;
+  }
 
   m.mean_pcvr = mean(Array.from(pred.pcvr));
   const potential = data.truth.get(POTENTIAL_BUY);

@@ -28,6 +28,11 @@ export interface TaskCurves {
 
 export interface FunnelStage {
   stage: string;
+  /**
+   * The stage this one is conditional on in the model's funnel (buy hangs off click in ESM2: a
+   * buy with no cart is allowed, so "buy | cart" would be wrong). Absent for the impression.
+   */
+  parent?: string;
   /** Share of impressions that reached the stage. */
   observed: number;
   /** Mean predicted probability of reaching it from an impression. */
@@ -57,12 +62,17 @@ export function computeCurves(data: EncodedChunk, pred: Predictions, schema: Sch
   }
   const funnel: FunnelStage[] = [
     { stage: 'impression', observed: 1, predicted: 1 },
-    { stage: schema.labels.click, observed: mean(click), predicted: mean(pred.pctr) },
+    { stage: schema.labels.click, parent: 'impression', observed: mean(click), predicted: mean(pred.pctr) },
   ];
   if (ctavr !== undefined && data.labels.action !== undefined) {
-    funnel.push({ stage: (schema.labels.actions ?? ['action']).join(' or '), observed: mean(data.labels.action), predicted: mean(ctavr) });
+    funnel.push({ stage: (schema.labels.actions ?? ['action']).join(' or '), parent: schema.labels.click, observed: mean(data.labels.action), predicted: mean(ctavr) });
   }
-  funnel.push({ stage: schema.labels.buy, observed: mean(buy), predicted: mean(pred.pctcvr) });
+  // Buy follows the click whether or not an action came between (ESM2's y3 and y4 branches).
+  funnel.push({ stage: schema.labels.buy, parent: schema.labels.click, observed: mean(buy), predicted: mean(pred.pctcvr) });
+  // Ground truth from the simulator: entire-space pCVR against the conversion each impression
+  // would have had if clicked (no real log has this).
+  const potential = data.truth.get('potential_buy');
+  if (potential !== undefined) tasks.push(taskCurves('cvr_truth', 'impressions', 'potential_buy', 'pcvr', potential, pred.pcvr));
   return { version: CURVES_VERSION, split, rows: n, tasks, funnel };
 }
 

@@ -11,6 +11,7 @@ import { loadModel } from '../models/persist.js';
 import { recoverDir } from '../util/atomic.js';
 import { computeCurves, type CurvesData } from './curves.js';
 import { TABLE_COLUMNS } from './table.js';
+import { evaluatePredictions } from '../eval/evaluate.js';
 
 export interface LossSeries {
   task: string;
@@ -25,13 +26,29 @@ export interface ComparisonTable {
   columns: { key: string; title: string }[];
   rows: { model: string; values: (number | null)[] }[];
   evaluatedOn?: string;
+  /** Training seconds per model, when the comparison recorded them. */
+  seconds?: Record<string, number>;
+}
+
+/** Config, data sizes, OOV rates and time of the training run (model.json and metrics.json). */
+export interface RunFacts {
+  config?: unknown;
+  rows?: Record<string, number | null>;
+  oov?: Record<string, Record<string, number> | null>;
+  skippedRows?: Record<string, Record<string, number> | null>;
+  trainSeconds?: number;
+  bestEpoch?: number;
+  stoppedEarly?: boolean;
 }
 
 export interface ReportData {
   title: string;
   generated: string;
   model: { name: string; dir: string; created?: string; evaluatedOn?: string; metrics?: Record<string, number | null> };
-  history: { epochs: number[]; losses: LossSeries[]; stepLoss: number[] } | null;
+  run: RunFacts;
+  history: { epochs: number[]; losses: LossSeries[]; stepLoss: number[]; bestEpoch?: number } | null;
+  /** Curves of every compared model (ROC/PR/calibration overlays), by model name. */
+  modelCurves?: Record<string, CurvesData>;
   curves: CurvesData | null;
   /** Where the curves come from: 'training' (curves.json) or the data file. */
   curvesSource: string | null;
@@ -43,15 +60,19 @@ export interface ReportInputs {
   modelDir: string;
   /** `esmm compare --json` output file, or the same object in memory (`comparison`). */
   compareFile?: string;
-  comparison?: { metrics: Record<string, Record<string, number | null>>; evaluatedOn?: string };
+  comparison?: { metrics: Record<string, Record<string, number | null>>; evaluatedOn?: string; seconds?: Record<string, number> };
   dataFile?: string;
+  /** Model directories of a comparison, by model name, for overlaid curves. */
+  compareDirs?: Record<string, string>;
 }
 
 export async function gatherReportData(inputs: ReportInputs): Promise<ReportData> {
   const dir = inputs.modelDir;
   recoverDir(dir); // finish a publication a killed `train` left half done, so the files below belong together
   const manifest = readJson(join(dir, 'model.json'), true) as { created?: string; config?: { model?: { name?: string } } };
-  const metricsFile = readJson(join(dir, 'metrics.json'), false) as { evaluated_on?: string; metrics?: Record<string, number | null> } | undefined;
+  const metricsFile = readJson(join(dir, 'metrics.json'), false) as MetricsFile | undefined;
+  let metrics = metricsFile?.metrics;
+  let evaluatedOn = metricsFile?.evaluated_on;
   const historyFile = readJson(join(dir, 'history.json'), false) as { history?: HistoryRecord[]; step_loss?: number[] } | undefined;
   const notes: string[] = [];
 
@@ -63,8 +84,12 @@ export async function gatherReportData(inputs: ReportInputs): Promise<ReportData
       // Read as eval reads it: through the model's preset and layout, skipping as it was trained to.
       const { data } = await readForModel(model.config, inputs.dataFile, { purpose: 'eval', skipInvalid: model.config.data.skip_invalid === true });
       const encoded = model.features.transform(data);
-      curves = computeCurves(encoded, await model.predictEncoded(encoded), model.config.schema, basename(inputs.dataFile));
+      const predictions = await model.predictEncoded(encoded);
+      curves = computeCurves(encoded, predictions, model.config.schema, basename(inputs.dataFile));
       curvesSource = resolve(inputs.dataFile);
+      // The summary describes the data the curves come from, not the training run's split.
+      metrics = evaluatePredictions(encoded, predictions);
+      evaluatedOn = basename(inputs.dataFile);
     } finally {
       await model.release();
     }
@@ -75,22 +100,51 @@ export async function gatherReportData(inputs: ReportInputs): Promise<ReportData
   }
   if (historyFile === undefined) notes.push('no history.json in the model directory: no loss curves');
 
+  const comparison = inputs.comparison !== undefined ? comparisonTable(inputs.comparison, '<compare>') : inputs.compareFile !== undefined ? comparisonTable(readJson(inputs.compareFile, true), inputs.compareFile) : null;
+  const modelCurves: Record<string, CurvesData> = {};
+  for (const [name, d] of Object.entries(inputs.compareDirs ?? {})) {
+    const c = readJson(join(d, 'curves.json'), false) as CurvesData | undefined;
+    if (c !== undefined) modelCurves[name] = c;
+  }
+  const history = historyFile === undefined ? null : lossSeries(historyFile.history ?? [], historyFile.step_loss ?? []);
+  if (history !== null && typeof metricsFile?.best_epoch === 'number') history.bestEpoch = metricsFile.best_epoch;
   return {
-    title: `esmm report: ${manifest.config?.model?.name ?? 'model'}`,
+    title: comparison !== null ? `esmm comparison: ${comparison.rows.map((r) => r.model).join(', ')}` : `esmm report: ${manifest.config?.model?.name ?? 'model'}`,
     generated: new Date().toISOString(),
     model: {
       name: manifest.config?.model?.name ?? 'unknown',
       dir: resolve(dir),
       ...(manifest.created !== undefined ? { created: manifest.created } : {}),
-      ...(metricsFile?.evaluated_on !== undefined ? { evaluatedOn: metricsFile.evaluated_on } : {}),
-      ...(metricsFile?.metrics !== undefined ? { metrics: metricsFile.metrics } : {}),
+      ...(evaluatedOn !== undefined ? { evaluatedOn } : {}),
+      ...(metrics !== undefined ? { metrics } : {}),
     },
-    history: historyFile === undefined ? null : lossSeries(historyFile.history ?? [], historyFile.step_loss ?? []),
+    run: {
+      ...(manifest.config !== undefined ? { config: manifest.config } : {}),
+      ...(metricsFile?.rows !== undefined ? { rows: metricsFile.rows } : {}),
+      ...(metricsFile?.oov !== undefined ? { oov: metricsFile.oov } : {}),
+      ...(metricsFile?.skipped_rows !== undefined ? { skippedRows: metricsFile.skipped_rows } : {}),
+      ...(typeof metricsFile?.train_seconds === 'number' ? { trainSeconds: metricsFile.train_seconds } : {}),
+      ...(typeof metricsFile?.best_epoch === 'number' ? { bestEpoch: metricsFile.best_epoch } : {}),
+      ...(typeof metricsFile?.stopped_early === 'boolean' ? { stoppedEarly: metricsFile.stopped_early } : {}),
+    },
+    history,
+    ...(Object.keys(modelCurves).length > 0 ? { modelCurves } : {}),
     curves,
     curvesSource,
-    comparison: inputs.comparison !== undefined ? comparisonTable(inputs.comparison, '<compare>') : inputs.compareFile !== undefined ? comparisonTable(readJson(inputs.compareFile, true), inputs.compareFile) : null,
+    comparison,
     notes,
   };
+}
+
+interface MetricsFile {
+  evaluated_on?: string;
+  metrics?: Record<string, number | null>;
+  best_epoch?: number;
+  stopped_early?: boolean;
+  rows?: Record<string, number | null>;
+  oov?: Record<string, Record<string, number> | null>;
+  skipped_rows?: Record<string, Record<string, number> | null>;
+  train_seconds?: number;
 }
 
 interface HistoryRecord {
@@ -117,18 +171,26 @@ function lossSeries(history: HistoryRecord[], stepLoss: number[]): ReportData['h
 }
 
 function comparisonTable(json: unknown, file: string): ComparisonTable {
-  const j = (json ?? {}) as { metrics?: unknown; evaluatedOn?: string };
+  // evaluated_on since issue 12; evaluatedOn in files written before.
+  const j = (json ?? {}) as { metrics?: unknown; evaluated_on?: string; evaluatedOn?: string; seconds?: Record<string, number> };
+  const evaluatedOn = j.evaluated_on ?? j.evaluatedOn;
   if (j.metrics === null || typeof j.metrics !== 'object' || Array.isArray(j.metrics)) {
     throw new UserError('expected the output of `esmm compare --json`: {"metrics": {"model": {...}}}', { file, key: 'metrics' });
   }
   const metrics = j.metrics as Record<string, Record<string, number | null>>;
   const models = Object.keys(metrics);
-  const extra = ['gauc_ctr', 'logloss_ctr', 'auc_action', 'calibration_ctcvr', 'ece_ctcvr'].map((key) => ({ key, title: key }));
+  const extra = [
+    { key: 'logloss_ctr', title: 'CTR logloss' },
+    { key: 'logloss_cvr_clicked', title: 'CVR logloss (clicked)' },
+    { key: 'calibration_ctcvr', title: 'pCTCVR mean / observed' },
+    { key: 'ece_ctcvr', title: 'CTCVR ECE' },
+  ];
   const columns = [...TABLE_COLUMNS, ...extra].filter((c) => models.some((m) => typeof metrics[m]?.[c.key] === 'number'));
   return {
     columns,
     rows: models.map((model) => ({ model, values: columns.map((c) => num(metrics[model]?.[c.key])) })),
-    ...(typeof j.evaluatedOn === 'string' ? { evaluatedOn: j.evaluatedOn } : {}),
+    ...(typeof evaluatedOn === 'string' ? { evaluatedOn } : {}),
+    ...(j.seconds !== undefined && typeof j.seconds === 'object' && Object.keys(j.seconds).length > 0 ? { seconds: j.seconds } : {}),
   };
 }
 

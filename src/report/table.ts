@@ -1,29 +1,93 @@
 import type { FlatMetrics } from '../eval/evaluate.js';
 
-/** The columns of the comparison table, ESMM paper Table 1 first (CVR AUC on clicks, CTCVR AUC). */
-export const TABLE_COLUMNS: { key: string; title: string }[] = [
-  { key: 'auc_cvr_clicked', title: 'CVR AUC (clicked)' },
-  { key: 'auc_ctcvr', title: 'CTCVR AUC (all)' },
-  { key: 'auc_cvr_entire_space', title: 'CVR AUC (entire space, truth)' },
-  { key: 'auc_ctr', title: 'CTR AUC' },
-  { key: 'gauc_ctcvr', title: 'CTCVR GAUC' },
-  { key: 'auc_macro', title: 'AUC macro' },
-  { key: 'logloss_ctcvr', title: 'CTCVR logloss' },
-  { key: 'calibration_cvr_entire_space', title: 'pCVR mean / true' },
+/**
+ * The columns of the result table, ESMM paper Table 1 first (CVR AUC on clicks, CTCVR AUC), then
+ * AUC and GAUC per task and the macro means. `task` and `metric` are the two header lines of the
+ * console table; `title` is the one-line name (HTML report, JSON readers).
+ */
+export const TABLE_COLUMNS: { key: string; title: string; task: string; metric: string }[] = [
+  { key: 'auc_cvr_clicked', title: 'CVR AUC (clicked)', task: 'CVR clicked', metric: 'AUC' },
+  { key: 'gauc_cvr_clicked', title: 'CVR GAUC (clicked)', task: 'CVR clicked', metric: 'GAUC' },
+  { key: 'auc_ctcvr', title: 'CTCVR AUC (all)', task: 'CTCVR', metric: 'AUC' },
+  { key: 'gauc_ctcvr', title: 'CTCVR GAUC', task: 'CTCVR', metric: 'GAUC' },
+  { key: 'auc_ctr', title: 'CTR AUC', task: 'CTR', metric: 'AUC' },
+  { key: 'gauc_ctr', title: 'CTR GAUC', task: 'CTR', metric: 'GAUC' },
+  { key: 'auc_action', title: 'action AUC (all)', task: 'action', metric: 'AUC' },
+  { key: 'gauc_action', title: 'action GAUC', task: 'action', metric: 'GAUC' },
+  { key: 'auc_cvr_entire_space', title: 'CVR AUC (entire space, truth)', task: 'CVR truth', metric: 'AUC' },
+  { key: 'auc_macro', title: 'AUC macro', task: 'macro', metric: 'AUC' },
+  { key: 'gauc_macro', title: 'GAUC macro', task: 'macro', metric: 'GAUC' },
+  { key: 'logloss_ctcvr', title: 'CTCVR logloss', task: 'CTCVR', metric: 'logloss' },
+  { key: 'calibration_cvr_entire_space', title: 'pCVR mean / true', task: 'pCVR', metric: 'mean/true' },
 ];
+
+/** Console tables wrap their columns into blocks of at most this width (row names repeated). */
+export const TABLE_WIDTH = 100;
 
 /**
  * Render one or more metric sets as an aligned text table: one row per model (or split), one
- * column per metric; columns absent from every row are left out.
+ * column per metric with a two-line header (task over metric); columns absent from every row are
+ * left out. Wider than TABLE_WIDTH, the columns continue in a second block below. A footnote gives
+ * the number of groups each GAUC averaged over.
  */
 export function printTable(metrics: FlatMetrics | Record<string, FlatMetrics>, columns = TABLE_COLUMNS): string {
   const rows: [string, FlatMetrics][] = isFlat(metrics) ? [['model', metrics]] : Object.entries(metrics);
   const cols = columns.filter((c) => rows.some(([, m]) => m[c.key] !== undefined));
-  const header = ['', ...cols.map((c) => c.title)];
-  const body = rows.map(([name, m]) => [name, ...cols.map((c) => fmt(m[c.key]))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  const nameWidth = Math.max(5, ...rows.map(([n]) => n.length));
+  const cells = cols.map((c) => {
+    const values = rows.map(([, m]) => fmt(m[c.key]));
+    return { c, values, width: Math.max(c.metric.length, ...values.map((v) => v.length)) };
+  });
+  // Adjacent columns of one task share its label on the first header line: widen the span's last
+  // column when the label is longer than the span.
+  for (let i = 0; i < cells.length; ) {
+    let j = i;
+    while (j + 1 < cells.length && cells[j + 1]!.c.task === cells[i]!.c.task) j++;
+    const span = cells.slice(i, j + 1).reduce((w, cell) => w + cell.width, 2 * (j - i));
+    if (cells[i]!.c.task.length > span) cells[j]!.width += cells[i]!.c.task.length - span;
+    i = j + 1;
+  }
+  const blocks: (typeof cells)[] = [[]];
+  let used = nameWidth;
+  for (const cell of cells) {
+    if (used + 2 + cell.width > TABLE_WIDTH && blocks.at(-1)!.length > 0) {
+      blocks.push([]);
+      used = nameWidth;
+    }
+    blocks.at(-1)!.push(cell);
+    used += 2 + cell.width;
+  }
+  const out: string[] = [];
+  for (const block of blocks) {
+    if (out.length > 0) out.push('');
+    let taskLine = ' '.repeat(nameWidth);
+    for (let i = 0; i < block.length; ) {
+      let j = i;
+      while (j + 1 < block.length && block[j + 1]!.c.task === block[i]!.c.task) j++;
+      const span = block.slice(i, j + 1).reduce((w, cell) => w + cell.width, 2 * (j - i));
+      taskLine += `  ${block[i]!.c.task.padStart(span)}`;
+      i = j + 1;
+    }
+    out.push(trimEnd(taskLine));
+    out.push(['model'.padEnd(nameWidth), ...block.map((cell) => cell.c.metric.padStart(cell.width))].join('  '));
+    out.push(['-'.repeat(nameWidth), ...block.map((cell) => '-'.repeat(cell.width))].join('  '));
+    rows.forEach(([name], r) => out.push([name.padEnd(nameWidth), ...block.map((cell) => cell.values[r]!.padStart(cell.width))].join('  ')));
+  }
+  // Group counts depend on the labels only, so any row that has a task's count gives it.
+  const groups = groupsNote(Object.assign({}, ...rows.map(([, m]) => m).reverse()) as FlatMetrics);
+  return groups === undefined ? out.join('\n') : `${out.join('\n')}\n${groups}`;
+}
+
+function trimEnd(s: string): string {
+  return s.replace(/\s+$/, '');
+}
+
+/** "GAUC averages per-group AUCs over groups with both classes: CTR 43, CTCVR 2, ..." */
+function groupsNote(m: FlatMetrics | undefined): string | undefined {
+  if (m === undefined) return undefined;
+  const names: [string, string][] = [['ctr', 'CTR'], ['ctcvr', 'CTCVR'], ['cvr_clicked', 'CVR clicked'], ['action', 'action']];
+  const parts = names.filter(([k]) => m[`groups_${k}`] !== undefined).map(([k, name]) => `${name} ${Math.round(m[`groups_${k}`]!).toLocaleString('en-US')}`);
+  return parts.length === 0 ? undefined : `GAUC groups (users with both classes): ${parts.join(', ')}`;
 }
 
 function isFlat(m: FlatMetrics | Record<string, FlatMetrics>): m is FlatMetrics {

@@ -10,7 +10,7 @@ describe('esmm train --report, export, report (CLI)', () => {
     const model = join(dir, 'model');
     const train = await runCli(['train', '--config', cfg, '--out', model, '--epochs', '1', '--quiet', '--report', join(dir, 'train.html')]);
     expect(train.code, train.stderr).toBe(0);
-    expect(train.stderr).toMatch(/report \(11 charts\) written to .*train\.html/);
+    expect(train.stderr).toMatch(/report \(17 charts\) written to .*train\.html/); // loss 4, ROC+PR 6, reliability 3, truth 3, funnel
     expect(readFileSync(join(model, 'curves.json'), 'utf8')).toContain('"funnel"');
 
     const exp = await runCli(['export', '--model', model, '--out', join(dir, 'out', 'm.onnx')]);

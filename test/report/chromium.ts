@@ -14,7 +14,7 @@ export function findChromium(): string | undefined {
 }
 
 /** Load a local HTML file in headless chromium (no network) and return the DOM after scripts ran; optionally save a PNG. */
-export function renderHeadless(chromium: string, htmlFile: string, screenshot?: string): string {
+export function renderHeadless(chromium: string, htmlFile: string, screenshot?: string, width = 1200): string {
   const profile = mkdtempSync(join(tmpdir(), 'esmm-chromium-'));
   const common = [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -22,9 +22,9 @@ export function renderHeadless(chromium: string, htmlFile: string, screenshot?: 
   ];
   try {
     const url = pathToFileURL(htmlFile).href;
-    const dom = execFileSync(chromium, [...common, '--dump-dom', url], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    const dom = execFileSync(chromium, [...common, `--window-size=${width},2000`, '--dump-dom', url], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
     if (screenshot !== undefined) {
-      execFileSync(chromium, [...common, `--screenshot=${screenshot}`, '--window-size=1200,3600', '--hide-scrollbars', url], { timeout: 90_000, stdio: 'ignore' });
+      execFileSync(chromium, [...common, `--screenshot=${screenshot}`, `--window-size=${width},5200`, '--hide-scrollbars', url], { timeout: 90_000, stdio: 'ignore' });
     }
     return dom;
   } finally {

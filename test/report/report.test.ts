@@ -23,7 +23,8 @@ describe('esmm report', () => {
   let work: string;
   const expectedCharts = [
     'loss_ctr', 'loss_ctcvr', 'loss_loss', 'step_loss',
-    'roc_ctr', 'roc_cvr', 'roc_ctcvr', 'cal_ctr', 'cal_cvr', 'cal_ctcvr', 'funnel',
+    'roc_ctr', 'pr_ctr', 'roc_cvr', 'pr_cvr', 'roc_ctcvr', 'pr_ctcvr', 'cal_ctr', 'cal_cvr', 'cal_ctcvr',
+    'roc_cvr_truth', 'pr_cvr_truth', 'cal_cvr_truth', 'funnel',
   ];
 
   beforeAll(async () => {
@@ -41,7 +42,7 @@ describe('esmm report', () => {
     expect(charts).toBe(expectedCharts.length);
     for (const id of expectedCharts) expect(html).toContain(`data-chart="${id}"`);
     expect(html).toContain('uPlot');
-    expect(html).toMatch(/<table id="comparison">[\s\S]*naive_cvr/);
+    expect(html).toMatch(/<table id="comparison"[^>]*>[\s\S]*naive_cvr/);
     expect(html).toMatch(/<th>stage<\/th>/);
     // Nothing is fetched at view time.
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);

@@ -3,16 +3,29 @@ import { readForModel } from '../../api/read-for-model.js';
 import { evaluateModel } from '../../api/evaluate-model.js';
 import { metricsJson, printTable } from '../../report/table.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { log, parseFlags, requireFlag } from '../args.js';
+import { log, requireFlag } from '../args.js';
 import { checkOutputFile } from '../../util/output-path.js';
+import { defineCommand, parseCommand } from '../flags.js';
 
-/**
- * esmm eval --model DIR --data FILE [--json FILE] [--skip-invalid]: a table on stdout, flat JSON
- * to FILE. Rows with a bad label are skipped (and counted) when the model was trained with
- * data.skip_invalid or --skip-invalid is given.
- */
+export const EVAL_SPEC = defineCommand({
+  name: 'eval',
+  summary: 'AUC, GAUC, logloss and calibration per task of a saved model on a labelled file',
+  usage: ['eval --model DIR --data FILE [--json FILE] [--skip-invalid]'],
+  description: 'Score a labelled file with a saved model and print AUC, GAUC, logloss and calibration per task, each on its named space (all impressions, or clicked rows only).',
+  flags: {
+    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    data: { type: 'string', value: 'FILE', default: 'required', help: "labelled rows (CSV, TSV, JSONL or Parquet; a preset model reads its preset's format)" },
+    json: { type: 'string', value: 'FILE', default: 'none', help: 'also write the metrics as flat JSON' },
+    'skip-invalid': { type: 'boolean', help: "skip (and count) rows with a bad label instead of stopping; on by default for a model trained with data.skip_invalid" },
+  },
+  examples: ['eval --model runs/esmm --data test.csv --json eval.json'],
+});
+
+/** esmm eval: a table on stdout, flat JSON to FILE. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('eval', argv, { model: { type: 'string' }, data: { type: 'string' }, json: { type: 'string' }, 'skip-invalid': { type: 'boolean' } });
+  const parsed = parseCommand(EVAL_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const modelDir = requireFlag('eval', values.model, 'model');
   const file = requireFlag('eval', values.data, 'data');
   if (values.json !== undefined) checkOutputFile(values.json, '--json', [{ path: file, flag: '--data' }]);
@@ -25,8 +38,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   const metrics = await evaluateModel(model, data);
   process.stdout.write(`${printTable({ [model.spec.name]: metrics })}\n\n`);
-  process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${Number.isFinite(v) ? v.toFixed(6) : 'n/a'}`).join('\n')}\n`);
-  if (values.json !== undefined) writeFileAtomic(values.json, metricsJson({ ...metrics, ...(skipInvalid ? { skipped_rows: stats.skipped } : {}) }));
+  // Counts (rows, groups_*, clicked_rows) print as integers, scores with six decimals.
+  const isCount = (k: string): boolean => k === 'rows' || k === 'clicked_rows' || k.startsWith('groups_');
+  process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${!Number.isFinite(v) ? 'n/a' : isCount(k) ? Math.round(v).toLocaleString('en-US') : v.toFixed(6)}`).join('\n')}\n`);
+  if (values.json !== undefined) {
+    writeFileAtomic(values.json, metricsJson({ ...metrics, ...(skipInvalid ? { skipped_rows: stats.skipped } : {}) }));
+    log(`metrics written to ${values.json}`);
+  }
   await model.release();
   return 0;
 }

@@ -1,20 +1,28 @@
 import { featureSpecFileOf, writeExport } from '../../export/index.js';
 import { loadModel } from '../../models/persist.js';
 import { checkOutputFile } from '../../util/output-path.js';
-import { log, parseFlags, requireFlag } from '../args.js';
+import { log, requireFlag } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
 
-/**
- * esmm export --model DIR --out model.onnx [--split-features]: one self-contained ONNX file over
- * feature ids, the FeatureSpec (raw value -> id) in its metadata; --split-features writes the spec
- * to model.features.json beside it instead. (--embed-features, the old opt-in, is the default now.)
- */
+export const EXPORT_SPEC = defineCommand({
+  name: 'export',
+  summary: 'one ONNX file for serving outside esmm: feature ids in, probabilities out',
+  usage: ['export --model DIR --out FILE.onnx [--split-features]'],
+  description: 'Write the forward graph with its embedding tables as one self-contained ONNX file that any ONNX Runtime (Python, Java, C++, C#, browsers) can load; the feature spec (raw values -> ids) goes in its metadata_props.',
+  flags: {
+    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    out: { type: 'string', value: 'FILE', default: 'required', help: 'the ONNX file to write' },
+    'split-features': { type: 'boolean', help: 'write the feature spec to FILE.features.json beside the ONNX file instead of into its metadata (published together: a mismatched pair is refused)' },
+    'embed-features': { type: 'boolean', help: 'accepted for older scripts; embedding the feature spec is the default now' },
+  },
+  examples: ['export --model runs/esmm --out model.onnx'],
+});
+
+/** esmm export: see EXPORT_SPEC. */
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('export', argv, {
-    model: { type: 'string' },
-    out: { type: 'string' },
-    'split-features': { type: 'boolean' },
-    'embed-features': { type: 'boolean' },
-  });
+  const parsed = parseCommand(EXPORT_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const modelDir = requireFlag('export', values.model, 'model');
   const out = requireFlag('export', values.out, 'out');
   const split = values['split-features'] === true;

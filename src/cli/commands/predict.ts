@@ -3,16 +3,30 @@ import { readForModel } from '../../api/read-for-model.js';
 import { readKeptColumns } from '../../datasets/read-with-preset.js';
 import { writePredictions, type OutputColumn } from '../../data/write-predictions.js';
 import { UserError } from '../../errors.js';
-import { log, parseFlags, requireFlag } from '../args.js';
+import { log, requireFlag } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
+import { oovLine } from '../../api/pipeline.js';
 import { checkOutputFile } from '../../util/output-path.js';
 
-/**
- * esmm predict --model DIR --data FILE --out FILE [--keep COL,COL]: `pctr,pcvr,pctcvr[,paction]`
- * plus the kept columns, one row per input row; Parquet when FILE ends in .parquet, else CSV.
- * Labels are never needed nor read.
- */
+export const PREDICT_SPEC = defineCommand({
+  name: 'predict',
+  summary: 'pCTR, pCVR and pCTCVR for every row of a file',
+  usage: ['predict --model DIR --data FILE --out FILE.csv|FILE.parquet [--keep COL,COL]'],
+  description: 'Score every row of a file with a saved model and write one line per input row: pctr,pcvr,pctcvr (and paction for ESM2), plus the --keep columns; Parquet when FILE ends in .parquet, else CSV. Labels are never needed nor read.',
+  flags: {
+    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    data: { type: 'string', value: 'FILE', default: 'required', help: "rows to score (CSV, TSV, JSONL or Parquet; a preset model reads its preset's format)" },
+    out: { type: 'string', value: 'FILE', default: 'required', help: 'the CSV (or .parquet) to write; never the --data file' },
+    keep: { type: 'string', value: 'COL,COL', default: 'none', help: 'input columns to pass through, so results can be joined back' },
+  },
+  examples: ['predict --model runs/esmm --data new.csv --out pred.csv', 'predict --model runs/esmm --data new.parquet --out scored.parquet --keep user_id,item_id'],
+});
+
+/** esmm predict: CSV `pctr,pcvr,pctcvr[,paction]`, one row per input row. */
 export async function predictCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('predict', argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, keep: { type: 'string' } });
+  const parsed = parseCommand(PREDICT_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const modelDir = requireFlag('predict', values.model, 'model');
   const file = requireFlag('predict', values.data, 'data');
   const out = requireFlag('predict', values.out, 'out');
@@ -38,8 +52,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
     keep.forEach((name, j) => columns.push({ name, values: kept[j]! }));
   }
   await writePredictions(out, columns, data.rows);
-  const oov = Object.entries(stats.oov).filter(([, n]) => n > 0).map(([f, n]) => `${f}: ${n}`);
-  if (oov.length > 0) log(`unseen values mapped to the out-of-vocabulary id: ${oov.join(', ')}`);
+  const oov = oovLine(stats.oov, data.rows);
+  if (oov !== undefined) log(`out-of-vocabulary (values unseen in training, scored with the OOV id): ${oov}`);
   log(`${data.rows} predictions written to ${out}`);
   await model.release();
   return 0;

@@ -1,15 +1,27 @@
 import { writeReport } from '../../report/index.js';
-import { log, parseFlags, requireFlag } from '../args.js';
+import { log, requireFlag } from '../args.js';
 import { checkOutputFile } from '../../util/output-path.js';
+import { defineCommand, parseCommand } from '../flags.js';
 
-/** esmm report --model DIR [--compare FILE] [--data FILE] --out report.html */
+export const REPORT_SPEC = defineCommand({
+  name: 'report',
+  summary: 'one self-contained HTML report: loss curves, ROC, PR, calibration, funnel',
+  usage: ['report --model DIR [--data FILE] [--compare FILE] --out FILE.html'],
+  description: 'Write one HTML file (charts inlined, no network needed) about a saved model: training curves, ROC and PR curves, calibration and the funnel, on its evaluation split or on --data.',
+  flags: {
+    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    data: { type: 'string', value: 'FILE', default: "the model's evaluation split", help: 'labelled rows to draw the curves and summary from' },
+    compare: { type: 'string', value: 'FILE', default: 'none', help: 'a JSON file written by esmm compare --json, shown as a table' },
+    out: { type: 'string', value: 'FILE', default: 'required', help: 'the HTML file to write' },
+  },
+  examples: ['report --model runs/esmm --out report.html'],
+});
+
+/** esmm report: see REPORT_SPEC. */
 export async function reportCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('report', argv, {
-    model: { type: 'string' },
-    compare: { type: 'string' },
-    data: { type: 'string' },
-    out: { type: 'string' },
-  });
+  const parsed = parseCommand(REPORT_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const target = requireFlag('report', values.out, 'out');
   checkOutputFile(target, '--out', [
     ...(values.data !== undefined ? [{ path: values.data, flag: '--data' }] : []),

@@ -2,27 +2,34 @@ import { readFileSync } from 'node:fs';
 import { startServer, DEFAULT_MAX_BODY, DEFAULT_MAX_INFLIGHT_REQUESTS, DEFAULT_MAX_INFLIGHT_ROWS, DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../serve/index.js';
 import { UserError } from '../../errors.js';
 import { checkInputFile } from '../../util/input-path.js';
-import { intFlag, log, numberFlag, parseFlags, requireFlag } from '../args.js';
+import { intFlag, log, numberFlag, requireFlag } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
 
-/**
- * esmm serve --model DIR [--port P] [--host 127.0.0.1] [--max-body BYTES] [--threads N]
- *   [--max-inflight-requests N] [--max-inflight-rows N] [--token-file F] [--shutdown-timeout S]
- *   [--request-timeout S];
- * SIGHUP reloads DIR; SIGTERM/SIGINT stop (connections still open after the timeout are cut).
- */
+export const SERVE_SPEC = defineCommand({
+  name: 'serve',
+  summary: 'HTTP scoring: POST /predict, GET /healthz, GET /model; SIGHUP reloads',
+  usage: ['serve --model DIR [--port P] [--host H] [--token-file F] [limits and timeouts]'],
+  description: 'Serve a saved model over HTTP: POST /predict {"rows": [...]} returns pctr, pcvr and pctcvr per row; GET /healthz and GET /model describe it. kill -HUP reloads DIR; SIGTERM/SIGINT stop (connections still open after --shutdown-timeout are cut). Past the in-flight limits requests get 503 with Retry-After.',
+  flags: {
+    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    port: { type: 'string', value: 'P', default: '8080', help: 'TCP port (0 picks a free one)' },
+    host: { type: 'string', value: 'H', default: '127.0.0.1', help: 'address to listen on' },
+    'max-body': { type: 'string', value: 'BYTES', default: String(DEFAULT_MAX_BODY), help: 'largest request body accepted' },
+    threads: { type: 'string', value: 'N', default: '1', help: 'intra-op threads of the scoring session' },
+    'max-inflight-requests': { type: 'string', value: 'N', default: String(DEFAULT_MAX_INFLIGHT_REQUESTS), help: 'requests scored or queued at once; past it 503 with Retry-After' },
+    'max-inflight-rows': { type: 'string', value: 'N', default: String(DEFAULT_MAX_INFLIGHT_ROWS), help: 'rows scored or queued at once; past it 503 (one request over it: 413)' },
+    'token-file': { type: 'string', value: 'FILE', default: 'none (required off loopback)', help: 'require Authorization: Bearer <token read from FILE> on /predict and /model' },
+    'shutdown-timeout': { type: 'string', value: 'S', default: String(DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000), help: 'seconds to let requests finish on SIGTERM before cutting connections' },
+    'request-timeout': { type: 'string', value: 'S', default: '30', help: 'seconds to receive a request before answering 408' },
+  },
+  examples: ['serve --model runs/esmm --port 8080'],
+});
+
+/** esmm serve: see SERVE_SPEC. */
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('serve', argv, {
-    model: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'max-body': { type: 'string' },
-    threads: { type: 'string' },
-    'max-inflight-requests': { type: 'string' },
-    'max-inflight-rows': { type: 'string' },
-    'token-file': { type: 'string' },
-    'shutdown-timeout': { type: 'string' },
-    'request-timeout': { type: 'string' },
-  });
+  const parsed = parseCommand(SERVE_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   const modelDir = requireFlag('serve', values.model, 'model');
   const port = values.port === undefined ? 8080 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port expects 0..65535, got '${values.port}'`);

@@ -3,59 +3,52 @@
  * with known probabilities (train/valid/test CSV and synth.json) and print the realised rates
  * next to the configured targets.
  */
-import { parseArgs } from 'node:util';
 import { UserError } from '../../errors.js';
-import type { SynthConfigInput } from '../../synth/config.js';
+import { DEFAULT_SYNTH_CONFIG, type SynthConfig, type SynthConfigInput } from '../../synth/config.js';
+import { defineCommand, parseCommand, type FlagSpec } from '../flags.js';
 import { formatFunnelStats } from '../../synth/stats.js';
 import { writeSynth } from '../../synth/write.js';
 
-export const SYNTH_USAGE = `usage: esmm synth --out DIR [options]
-  --out DIR              output directory (train.csv, valid.csv, test.csv, synth.json)
-  --rows N               impressions in total (default 200000)
-  --seed S               random seed (default 42)
-  --ctr X                target p(click) (default 0.04)
-  --cvr X                target p(buy | click) (default 0.08)
-  --cart-rate X          target p(cart | click) (default 0.25)
-  --cart-log-odds X      log odds ratio of buy given cart vs no cart (default 2.5)
-  --corr X               correlation of item attractiveness and quality (default -0.7)
-  --users N --items N --categories N --segments N --positions N
-  --split A,B,C          train,valid,test fractions (default 0.8,0.1,0.1)
-  --quiet                print nothing on success`;
+/** Flag name -> config key and kind of value; the help line comes with it (flags.ts). */
+const NUMERIC_FLAGS = {
+  rows: { key: 'rows', integer: true, value: 'N', help: 'impressions in total' },
+  seed: { key: 'seed', integer: true, value: 'S', help: 'random seed' },
+  ctr: { key: 'ctr', integer: false, value: 'X', help: 'target p(click)' },
+  cvr: { key: 'cvr', integer: false, value: 'X', help: 'target p(buy | click)' },
+  'cart-rate': { key: 'cartRate', integer: false, value: 'X', help: 'target p(cart | click)' },
+  'cart-log-odds': { key: 'cartLogOdds', integer: false, value: 'X', help: 'log odds ratio of buy given cart vs no cart' },
+  corr: { key: 'attractQualityCorr', integer: false, value: 'X', help: 'correlation of item attractiveness and quality' },
+  users: { key: 'users', integer: true, value: 'N', help: 'distinct users' },
+  items: { key: 'items', integer: true, value: 'N', help: 'distinct items' },
+  categories: { key: 'categories', integer: true, value: 'N', help: 'distinct item categories' },
+  segments: { key: 'segments', integer: true, value: 'N', help: 'distinct user segments' },
+  positions: { key: 'positions', integer: true, value: 'N', help: 'distinct display positions' },
+} as const satisfies Record<string, { key: keyof SynthConfig; integer: boolean; value: string; help: string }>;
 
-/** Flag name -> config key and kind of value. */
-const NUMERIC_FLAGS: Record<string, { key: keyof SynthConfigInput; integer: boolean }> = {
-  rows: { key: 'rows', integer: true },
-  seed: { key: 'seed', integer: true },
-  ctr: { key: 'ctr', integer: false },
-  cvr: { key: 'cvr', integer: false },
-  'cart-rate': { key: 'cartRate', integer: false },
-  'cart-log-odds': { key: 'cartLogOdds', integer: false },
-  corr: { key: 'attractQualityCorr', integer: false },
-  users: { key: 'users', integer: true },
-  items: { key: 'items', integer: true },
-  categories: { key: 'categories', integer: true },
-  segments: { key: 'segments', integer: true },
-  positions: { key: 'positions', integer: true },
-};
+type NumericFlag = keyof typeof NUMERIC_FLAGS;
+const numericSpecs = Object.fromEntries(
+  Object.entries(NUMERIC_FLAGS).map(([flag, f]) => [flag, { type: 'string', value: f.value, default: String(DEFAULT_SYNTH_CONFIG[f.key]), help: f.help }]),
+) as Record<NumericFlag, FlagSpec & { type: 'string' }>;
+
+export const SYNTH_SPEC = defineCommand({
+  name: 'synth',
+  summary: 'write a simulated funnel with ground truth (train/valid/test CSV)',
+  usage: ['synth --out DIR [options]'],
+  description:
+    "Simulate impressions, clicks, carts and buys whose probabilities are known, and write train.csv, valid.csv, test.csv and synth.json to DIR. Besides the labels, every row carries the truth: true_pcvr (p(buy | click, x)) and potential_buy (would this impression have converted if clicked). The realised rates are printed next to the targets.",
+  flags: {
+    out: { type: 'string', value: 'DIR', default: 'required', help: 'output directory' },
+    ...numericSpecs,
+    split: { type: 'string', value: 'A,B,C', default: DEFAULT_SYNTH_CONFIG.split.join(','), help: 'train,valid,test fractions' },
+    quiet: { type: 'boolean', help: 'print nothing on success' },
+  },
+  examples: ['synth --out /tmp/s --rows 200000 --seed 3'],
+});
 
 export async function synthCommand(argv: string[]): Promise<number> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
-    out: { type: 'string' },
-    split: { type: 'string' },
-    quiet: { type: 'boolean' },
-    help: { type: 'boolean' },
-  };
-  for (const flag of Object.keys(NUMERIC_FLAGS)) options[flag] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }));
-  } catch (e) {
-    throw new UserError(`${(e as Error).message.split('\n')[0]}; see 'esmm synth --help'`);
-  }
-  if (values.help === true) {
-    console.log(SYNTH_USAGE);
-    return 0;
-  }
+  const parsed = parseCommand(SYNTH_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const values: Record<string, string | boolean | undefined> = parsed.values;
   const out = values.out;
   if (typeof out !== 'string' || out === '') throw new UserError('--out DIR is required');
 

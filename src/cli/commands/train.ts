@@ -1,23 +1,38 @@
 import { join } from 'node:path';
 import { trainAndEvaluate } from '../../api/pipeline.js';
 import { printTable } from '../../report/table.js';
-import { formatProgress } from '../../train/progress.js';
+import { formatEpochLine, showProgress, TrainTicker } from '../progress-line.js';
 import { writeReport } from '../../report/index.js';
-import { log, parseFlags } from '../args.js';
+import { log } from '../args.js';
+import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_NAMES } from '../../models/registry.js';
 import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
 import { assertModelOutDir } from '../../models/persist.js';
 import { checkOutputDir, checkOutputFile } from '../../util/output-path.js';
 
-/** esmm train --config FILE|NAME [--out DIR] [--force] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] */
-export async function trainCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('train', argv, {
+export const TRAIN_SPEC = defineCommand({
+  name: 'train',
+  summary: 'train a model; writes DIR/ (model, checkpoints) and DIR/metrics.json',
+  usage: ['train --config FILE|NAME [options]', 'train --preset NAME --train FILE [--valid FILE] [--test FILE] [options]'],
+  description:
+    'Train one model on the data a config names (or a public dataset read through a preset), evaluate it on the test split (else valid, else train) and print one table.\n\n' +
+    'A checkpoint is written every train.checkpoint_every steps and at each epoch end; Ctrl-C stops after writing one, and --resume continues to the same final weights.',
+  flags: {
     ...TRAINING_FLAGS,
     ...PRESET_FLAGS,
-    model: { type: 'string' },
-    resume: { type: 'boolean' },
-    force: { type: 'boolean' },
-  });
+    model: { type: 'string', value: 'NAME', default: "the config's model.name", help: `model to train: ${MODEL_NAMES.join(', ')}` },
+    resume: { type: 'boolean', help: 'continue from the checkpoint in --out' },
+    force: { type: 'boolean', help: 'write into a non-empty folder that is not an esmm model (files esmm did not write are never replaced or deleted)' },
+  },
+  examples: ['train --config esmm --out runs/esmm --epochs 1 --rows 50000', 'train --preset adult --train adult.data --test adult.test --out runs/adult'],
+});
+
+/** esmm train: see TRAIN_SPEC. */
+export async function trainCommand(argv: string[]): Promise<number> {
+  const parsed = parseCommand(TRAIN_SPEC, argv);
+  if (parsed === undefined) return 0;
+  const { values } = parsed;
   // Outputs are checked before any work (preset preparation, data loading, training).
   const force = values.force === true;
   const checkOut = (dir: string): void => {
@@ -30,6 +45,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const outDir = values.out ?? join('runs', config.model.name);
   if (values.out === undefined) checkOut(outDir);
   const quiet = values.quiet === true;
+  const ticker = new TrainTicker();
   // SIGINT: finish the current step, write a checkpoint, exit 130. A second SIGINT exits at once.
   let stopRequested = false;
   const onSigint = (): void => {
@@ -44,12 +60,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     resume: values.resume === true,
     force,
     shouldStop: () => stopRequested,
-    ...(quiet ? {} : { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}`) }),
-    onEpoch: (r) => {
-      if (!quiet) process.stderr.write('\n');
-      const v = r.valid;
-      log(`epoch ${r.epoch}: train loss ${r.train.loss?.toFixed(5)}${v !== undefined ? `  valid auc_ctr ${v.auc_ctr?.toFixed(4)} auc_ctcvr ${v.auc_ctcvr?.toFixed(4)} auc_cvr_clicked ${v.auc_cvr_clicked?.toFixed(4)}` : ''}  ${Math.round(r.samplesPerSecond)} samples/s`);
-    },
+    ...(quiet ? {} : { onProgress: (p) => showProgress(ticker.line(p)) }),
+    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs)),
   });
   process.off('SIGINT', onSigint);
   if (run.result.interrupted) {
@@ -59,7 +71,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (run.result.resumedFromStep > 0) log(`resumed from step ${run.result.resumedFromStep}`);
   const { metrics, evaluatedOn } = run;
   process.stdout.write(`${printTable({ [`${config.model.name} (${evaluatedOn})`]: metrics })}\n`);
-  log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')})`);
+  log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')}, curves in ${join(outDir, 'curves.json')})`);
   if (values.report !== undefined) {
     const { out, charts } = await writeReport({ modelDir: outDir }, values.report);
     log(`report (${charts} charts) written to ${out}`);

@@ -29,7 +29,8 @@ export function esm2(schema: Schema): FunnelModelSpec {
     ],
     losses: [
       { name: 'ctr', prob: y1, label: 'click', space: 'impressions' },
-      { name: 'ctavr', prob: product(y1, y2), label: 'action', space: 'impressions' },
+      // Named like its metrics (auc_action) and report curves: one name for the action task.
+      { name: 'action', prob: product(y1, y2), label: 'action', space: 'impressions' },
       { name: 'ctcvr', prob: pctcvr, label: 'buy', space: 'impressions' },
     ],
     outputs: { pctr: y1, pcvr, pctcvr, paction: y2 },
