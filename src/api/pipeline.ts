@@ -9,6 +9,7 @@ import { evaluatePredictions } from '../eval/evaluate.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
+import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -40,6 +41,7 @@ export interface RunResult {
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);
+  requireCalibrationSplit(config, features);
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
     ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
@@ -50,12 +52,14 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   if (result.interrupted) return { result, data, features, metrics: {}, evaluatedOn: 'train', summary: { interrupted: true } };
   const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';
   const evalSplit = features[evaluatedOn]!;
+  const calibrated = await calibrateModel(result.model, config, features, evaluatedOn, evalSplit, opts.log);
   const predictions = await result.model.predictEncoded(evalSplit);
   const metrics = evaluatePredictions(evalSplit, predictions);
   const summary = {
     model: config.model.name,
     evaluated_on: evaluatedOn,
     metrics,
+    ...calibrated,
     best_epoch: result.bestEpoch,
     resumed_from_step: result.resumedFromStep,
     stopped_early: result.stoppedEarly,

@@ -119,6 +119,8 @@ export interface TrainConfig {
   threads?: number;
   /** Evaluate on validation every epoch (default true when a validation set exists). */
   validate?: boolean;
+  /** Post-hoc calibration of pCTR and pCTCVR fitted on the validation split after training (pCVR derived). */
+  calibration?: 'none' | 'platt' | 'isotonic';
 }
 
 export interface EsmmConfig {

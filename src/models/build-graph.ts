@@ -15,6 +15,8 @@ import { aitModule } from './blocks/ait.js';
 import { attentionPool } from './blocks/attention-pooling.js';
 import { buildRegularizer, type NamedLoss } from './regularizers.js';
 import { combineLosses } from './loss-weighting.js';
+import type { Calibration } from './calibration/calibrator.js';
+import { calibrationNodes } from './calibration/onnx-nodes.js';
 
 /** Names of the user-facing probabilities, in output order. */
 export const PREDICTIONS = ['pctr', 'pcvr', 'pctcvr', 'paction'] as const;
@@ -69,6 +71,8 @@ export interface BuildOptions {
   /** Seed of the parameter initialisation (same seed, same initial weights). */
   seed: number;
   dtype?: 'float32' | 'float64';
+  /** Forward graph only: append the post-hoc calibration's nodes to pctr, pcvr and pctcvr (export). */
+  calibration?: Calibration;
 }
 
 export const LOSS_WEIGHTS_INPUT = 'loss_weights';
@@ -183,10 +187,17 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     }
     return g.exp(buildLogProb(g, e, logits, cache).logp);
   };
+  const probs = new Map<PredictionName, Value>();
   for (const p of PREDICTIONS) {
     const e = spec.outputs[p];
-    if (e === undefined) continue;
-    g.output(p, outputProb(e));
+    if (e !== undefined) probs.set(p, outputProb(e));
+  }
+  if (opts.calibration !== undefined && !opts.training) {
+    const c = calibrationNodes(g, { pctr: probs.get('pctr')!, pctcvr: probs.get('pctcvr')! }, opts.calibration);
+    for (const p of ['pctr', 'pcvr', 'pctcvr'] as const) probs.set(p, c[p]);
+  }
+  for (const [p, v] of probs) {
+    g.output(p, v);
     predictions.push(p);
   }
 

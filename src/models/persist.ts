@@ -9,11 +9,13 @@ import { EmbeddingSet } from './embeddings.js';
 import type { FeatureLayout } from './layout.js';
 import { FunnelModel } from './model.js';
 import { funnelSpec } from './registry.js';
+import { checkCalibration } from './calibration/calibrator.js';
 import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from './table-files.js';
 
 /** Bumped when the model directory layout changes incompatibly. */
 export const MODEL_FORMAT_VERSION = 1;
 const MANIFEST = 'model.json';
+const CALIBRATION_FILE = 'calibration.json';
 
 interface Manifest {
   format: 'esmm-model';
@@ -23,6 +25,8 @@ interface Manifest {
   layout: FeatureLayout;
   params: { name: string; length: number; offset: number }[];
   tables: TableEntry[];
+  /** File holding the post-hoc calibration (train.calibration), when the model has one. */
+  calibration?: string;
   /** sha256 of every other file in the directory. */
   checksums: Record<string, string>;
 }
@@ -46,11 +50,13 @@ export async function saveModel(model: FunnelModel, dir: string, extraFiles: Rec
     put('params.bin', packed.bytes);
     const tables = writeTables(model.embeddings.tables, put);
     put('model.onnx', model.inferenceOnnx({ esmm_model: model.spec.name }));
+    const calibration = model.calibration === undefined ? undefined : CALIBRATION_FILE;
+    if (model.calibration !== undefined) put(CALIBRATION_FILE, JSON.stringify(model.calibration));
     for (const [name, text] of Object.entries(extraFiles)) put(name, text);
     const { baseDir: _b, ...config } = model.config;
     const manifest: Manifest = {
       format: 'esmm-model', version: MODEL_FORMAT_VERSION, created: new Date().toISOString(),
-      config, layout: model.layout, params: packed.index, tables, checksums,
+      config, layout: model.layout, params: packed.index, tables, ...(calibration !== undefined ? { calibration } : {}), checksums,
     };
     writeFileSync(join(tmp, MANIFEST), JSON.stringify(manifest, null, 1));
   });
@@ -85,7 +91,17 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   const config: EsmmConfig = { ...manifest.config, baseDir: dir };
   const spec = funnelSpec(config.model.name, config.schema);
   const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables, config.model.pooling);
-  return new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
+  const model = new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
+  if (manifest.calibration !== undefined) {
+    const path = join(dir, manifest.calibration);
+    try {
+      model.calibration = checkCalibration(JSON.parse(Buffer.from(read(manifest.calibration)).toString('utf8')), 'calibration');
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError(`bad calibration file: ${(e as Error).message}`, { file: path });
+    }
+  }
+  return model;
 }
 
 function sha256(data: string | Uint8Array): string {
