@@ -24,7 +24,7 @@ export interface FeaturesConfig {
 export type ActivationName = 'relu' | 'tanh' | 'sigmoid';
 
 export interface BottomConfig {
-  type: 'embedding' | 'shared_bottom' | 'mmoe' | 'ple';
+  type: 'embedding' | 'shared_bottom' | 'mmoe' | 'ple' | 'dcn';
   /** shared_bottom: hidden sizes of the shared MLP. */
   hidden?: number[];
   /** mmoe/ple: number of (shared) experts and each expert's MLP sizes. */
@@ -33,9 +33,17 @@ export interface BottomConfig {
   /** ple: task-specific experts per task and number of extraction layers. */
   task_experts?: number;
   levels?: number;
+  /** dcn: number of DCN-v2 cross layers (default 2). */
+  cross_layers?: number;
 }
 
-export type TowerType = 'mlp' | 'fm';
+export type TowerType = 'mlp' | 'fm' | 'dcn';
+
+/** An explicit user x item inner-product term added to a tower's logit (blocks/inner-product.ts). */
+export interface InnerProductSides {
+  user: string[];
+  item: string[];
+}
 
 /** One tower's settings (`model.towers.NAME`); unset keys fall back to model.tower/activation/dropout. */
 export interface TowerConfig {
@@ -45,6 +53,10 @@ export interface TowerConfig {
   dropout?: number;
   /** Normalisation after each hidden layer's linear map (layer norm works for any batch size). */
   norm?: 'none' | 'layer';
+  /** dcn towers: number of cross layers (default 2). */
+  cross_layers?: number;
+  /** Add <u W_u, v W_v> over these user and item field slots to the tower's logit. */
+  inner_product?: InnerProductSides;
 }
 
 /** How a multi-valued field is pooled: sum/mean in the embedding gather, or DIN-style target attention. */
@@ -99,6 +111,8 @@ export interface ModelConfig {
   pooling: Record<string, FieldPooling>;
   aitm: AitmConfig;
   escm2: Escm2Config;
+  /** Inner-product term for every tower without its own `towers.NAME.inner_product`. */
+  inner_product?: InnerProductSides;
 }
 
 export interface TrainConfig {

@@ -13,6 +13,7 @@ import type { FieldEmbeddings, ResolvedTower } from './towers/types.js';
 import { poolFieldGroups } from './blocks/field-pooling.js';
 import { aitModule } from './blocks/ait.js';
 import { attentionPool } from './blocks/attention-pooling.js';
+import { innerProductTerm } from './blocks/inner-product.js';
 import { buildRegularizer, type NamedLoss } from './regularizers.js';
 import { combineLosses } from './loss-weighting.js';
 import type { Calibration } from './calibration/calibrator.js';
@@ -138,7 +139,7 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
       withSeq = replaceSlot(g, withSeq, a.slot, layout.dim, width, pooledSeq);
     }
     const pooled = poolFieldGroups(g, withSeq, fieldNames, layout.dim, cfg.field_groups);
-    const fields: FieldEmbeddings = { value: pooled.value, count: pooled.slots.length, dim: layout.dim };
+    const fields: FieldEmbeddings = { value: pooled.value, count: pooled.slots.length, dim: layout.dim, slots: pooled.slots };
     const fieldsWidth = pooled.slots.length * layout.dim;
     const x = numeric === undefined ? pooled.value : g.concat([pooled.value, numeric], 1);
     const towers = spec.towers.filter((t) => t.embeddings === group).map((t) => t.name);
@@ -161,7 +162,12 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     }
     hidden.set(t.name, { value: h, width: out.width });
     const head = dense(ctx, `tower_${t.name}/head`, h, out.width, 1);
-    logits.set(t.name, out.logitTerm === undefined ? head : g.add(head, out.logitTerm));
+    let logit = out.logitTerm === undefined ? head : g.add(head, out.logitTerm);
+    if (tc.inner_product !== undefined) {
+      const key = cfg.towers[t.name]?.inner_product !== undefined ? `model.towers.${t.name}.inner_product` : 'model.inner_product';
+      logit = g.add(logit, innerProductTerm(ctx, `tower_${t.name}/inner_product`, b.fields, tc.inner_product, key));
+    }
+    logits.set(t.name, logit);
   }
 
   const cache = new Map<ProbExpr, LogProb>();
@@ -303,6 +309,8 @@ export function resolveTower(cfg: ModelConfig, name: string): ResolvedTower {
     activation: t?.activation ?? cfg.activation,
     dropout: t?.dropout ?? cfg.dropout,
     norm: t?.norm ?? 'none',
+    ...(t?.cross_layers !== undefined ? { cross_layers: t.cross_layers } : {}),
+    ...((t?.inner_product ?? cfg.inner_product) !== undefined ? { inner_product: (t?.inner_product ?? cfg.inner_product)! } : {}),
   };
 }
 

@@ -10,20 +10,26 @@ import { exportFeeds, exportSequences, writeExport } from '../../src/export/inde
 import { Scorer } from '../../src/serve/scorer.js';
 import { sliceEncoded } from '../../src/features/encodedRows.js';
 
-async function trainCalibrated(name: string, method: 'platt' | 'isotonic'): Promise<{ dir: string; run: Awaited<ReturnType<typeof trainAndEvaluate>> }> {
+async function trainCalibrated(name: string, method: 'platt' | 'isotonic', model: Record<string, unknown> = {}): Promise<{ dir: string; run: Awaited<ReturnType<typeof trainAndEvaluate>> }> {
   const dir = join(mkdtempSync(join(tmpdir(), `esmm-calib-${name}-`)), 'model');
   const config = loadConfig(name, {
     data: { synth: { rows: 4000, seed: 9 } },
     train: { epochs: 1, batch_size: 512, threads: 1, calibration: method },
-    model: { tower: [16, 8], embedding_dim: 4 },
+    model: { tower: [16, 8], embedding_dim: 4, ...model },
   });
   return { dir, run: await trainAndEvaluate(config, { outDir: dir }) };
 }
 
 describe('calibration saved with the model and applied everywhere', () => {
-  for (const [name, method] of [['esmm', 'isotonic'], ['esm2', 'platt']] as const) {
-    it(`${name} + ${method}: save/load, Scorer and esmm export agree with predict (1e-6)`, async () => {
-      const { dir, run } = await trainCalibrated(name, method);
+  // The interaction layers (DCN-v2 bottom and tower, inner-product term) export as well.
+  const interactions = {
+    bottom: { type: 'dcn', cross_layers: 2 },
+    towers: { cvr: { type: 'dcn', cross_layers: 1 } },
+    inner_product: { user: ['user_id', 'user_segment'], item: ['item_id', 'item_category'] },
+  };
+  for (const [name, method, arch] of [['esmm', 'isotonic', {}], ['esm2', 'platt', {}], ['esmm', 'platt', interactions]] as const) {
+    it(`${name} + ${method}${arch === interactions ? ' + DCN/inner product' : ''}: save/load, Scorer and esmm export agree with predict (1e-6)`, async () => {
+      const { dir, run } = await trainCalibrated(name, method, arch);
       const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { calibration?: string; checksums: Record<string, string> };
       expect(manifest.calibration).toBe('calibration.json');
       expect(manifest.checksums['calibration.json']).toMatch(/^[0-9a-f]{64}$/);

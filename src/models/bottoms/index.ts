@@ -4,12 +4,14 @@ import { embeddingBottom } from './embedding.js';
 import { sharedBottom } from './shared-bottom.js';
 import { mmoeBottom } from './mmoe.js';
 import { pleBottom } from './ple.js';
+import { dcnBottom } from './dcn.js';
 
 const BOTTOMS: Partial<Record<BottomConfig['type'], Bottom>> = {
   embedding: embeddingBottom,
   shared_bottom: sharedBottom,
   mmoe: mmoeBottom,
   ple: pleBottom,
+  dcn: dcnBottom,
 };
 
 /** Register a further bottom (each lives in its own file in this folder). */

@@ -1,15 +1,17 @@
 import type { Value } from '../../graph/graph.js';
-import type { ActivationName, TowerType } from '../../config/types.js';
+import type { ActivationName, InnerProductSides, TowerType } from '../../config/types.js';
 import type { BlockContext } from './mlp.js';
 
 /** Tower types users can put in `model.towers.NAME.type`. */
-export const TOWER_TYPES: readonly TowerType[] = ['mlp', 'fm'];
+export const TOWER_TYPES: readonly TowerType[] = ['mlp', 'fm', 'dcn'];
 
 /** The embedding fields after field-wise pooling, as one [batch, count * dim] value. */
 export interface FieldEmbeddings {
   value: Value;
   count: number;
   dim: number;
+  /** Slot names (fields, or model.field_groups groups) in order, for blocks that pick fields. */
+  slots?: string[];
 }
 
 /** A tower's settings with every fallback filled in. */
@@ -19,6 +21,8 @@ export interface ResolvedTower {
   activation: ActivationName;
   dropout: number;
   norm: 'none' | 'layer';
+  cross_layers?: number;
+  inner_product?: InnerProductSides;
 }
 
 export interface TowerArgs {
