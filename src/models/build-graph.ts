@@ -74,6 +74,8 @@ export interface BuildOptions {
   dtype?: 'float32' | 'float64';
   /** Forward graph only: append the post-hoc calibration's nodes to pctr, pcvr and pctcvr (export). */
   calibration?: Calibration;
+  /** Forward graph only: also output each tower's own probability as `tower/<name>` (diagnostics). */
+  towerOutputs?: boolean;
 }
 
 export const LOSS_WEIGHTS_INPUT = 'loss_weights';
@@ -199,13 +201,14 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
     if (e !== undefined) probs.set(p, outputProb(e));
   }
   if (opts.calibration !== undefined && !opts.training) {
-    const c = calibrationNodes(g, { pctr: probs.get('pctr')!, pctcvr: probs.get('pctcvr')! }, opts.calibration);
+    const c = calibrationNodes(g, { pctr: probs.get('pctr')!, pcvr: probs.get('pcvr')!, pctcvr: probs.get('pctcvr')! }, opts.calibration);
     for (const p of ['pctr', 'pcvr', 'pctcvr'] as const) probs.set(p, c[p]);
   }
   for (const [p, v] of probs) {
     g.output(p, v);
     predictions.push(p);
   }
+  if (opts.towerOutputs === true && !opts.training) for (const [t, l] of logits) g.output(`tower/${t}`, g.sigmoid(l));
 
   const result: ModelGraph = {
     graph: g, spec, layout, embInputs, labelInputs, lossNames: [], maskInputs, predictions, paramGrads: [], embGrads: [], seqInputs, seqGrads: [],
