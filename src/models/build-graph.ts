@@ -220,7 +220,7 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   // model's regularisers (AITM's calibrator, ESCM2's counterfactual risks).
   const named: NamedLoss[] = spec.losses.map((loss) => ({
     name: loss.name,
-    value: bce(g, buildLogProb(g, loss.prob, logits, cache), labelValue(loss.label), loss.space === 'clicked' ? labelValue('click') : undefined),
+    value: bce(g, buildLogProb(g, loss.prob, logits, cache), loss.labelAnd === undefined ? labelValue(loss.label) : g.mul(labelValue(loss.label), labelValue(loss.labelAnd)), loss.space === 'clicked' ? labelValue('click') : undefined),
     task: true,
   }));
   for (const r of spec.regularizers ?? []) named.push(...buildRegularizer({ g, logits, cache, label: labelValue, cfg }, r));

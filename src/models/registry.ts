@@ -87,6 +87,11 @@ function esm2(schema: Schema): FunnelModelSpec {
       { name: 'ctr', prob: y1, label: 'click', space: 'impressions' },
       { name: 'ctavr', prob: product(y1, y2), label: 'action', space: 'impressions' },
       { name: 'ctcvr', prob: product(y1, pcvr), label: 'buy', space: 'impressions' },
+      // Not in the paper: p(click, action, buy) = y1 y2 y3 against click & action & buy. The three
+      // losses above see y3 and y4 only through their mixture y2 y3 + (1 - y2) y4, which many
+      // (y3, y4) pairs fit equally well; this term tells the model which buys followed an action,
+      // so y3 and y4 separate (bench/esm2-diagnose.ts). loss_weights.ctacvr: 0 gives the paper's ESM2.
+      { name: 'ctacvr', prob: product(y1, y2, y3), label: 'action', labelAnd: 'buy', space: 'impressions' },
     ],
     outputs: { pctr: y1, pcvr, pctcvr: product(y1, pcvr), paction: y2 },
     needsActions: true,
