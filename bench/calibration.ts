@@ -21,7 +21,7 @@ const REGIMES: Record<string, Record<string, unknown>> = {
   default: {},
   sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
 };
-const METHODS = [['none', 'ratio'], ['isotonic', 'ratio'], ['platt', 'ratio'], ['isotonic', 'product'], ['platt', 'product']] as const;
+const METHODS = [['none', 'ratio'], ['isotonic', 'ratio'], ['platt', 'ratio'], ['isotonic', 'product'], ['platt', 'product'], ['isotonic', 'ipw'], ['platt', 'ipw']] as const;
 const KEYS = ['calibration_cvr_entire_space', 'calibration_ctr', 'calibration_ctcvr', 'auc_cvr_entire_space', 'auc_ctr', 'auc_ctcvr', 'logloss_ctcvr'] as const;
 
 const { values } = parseArgs({

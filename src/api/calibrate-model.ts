@@ -7,7 +7,7 @@ import type { FunnelModel } from '../models/model.js';
 import type { PreparedFeatures } from './prepare-features.js';
 
 /** train.calibration_pcvr when unset (chosen by bench/interactions.ts; see the issue 13 note). */
-export const DEFAULT_PCVR_FROM: 'ratio' | 'product' = 'ratio';
+export const DEFAULT_PCVR_FROM: 'ratio' | 'product' | 'ipw' = 'ratio';
 
 /** Refuse train.calibration without a validation split before any training time is spent. */
 export function requireCalibrationSplit(config: EsmmConfig, features: PreparedFeatures): void {
@@ -35,7 +35,7 @@ export async function calibrateModel(
   model.calibration = fitCalibration(method, valid, await model.predictUncalibrated(valid), 'valid', config.train.calibration_pcvr ?? DEFAULT_PCVR_FROM);
   const uncalibrated = evaluatePredictions(evalSplit, await model.predictUncalibrated(evalSplit));
   const knots = (c: { kind: string; x?: number[] }): string => (c.kind === 'isotonic' ? `${c.x!.length} knots` : 'a, b');
-  const second = model.calibration.pcvr_from === 'product' ? `pcvr ${knots(model.calibration.pcvr!)}` : `pctcvr ${knots(model.calibration.pctcvr!)}`;
+  const second = model.calibration.pcvr !== undefined ? `pcvr ${knots(model.calibration.pcvr!)}` : `pctcvr ${knots(model.calibration.pctcvr!)}`;
   log?.(`calibration: ${method} fitted on ${valid.rows} validation rows (pctr ${knots(model.calibration.pctr)}, ${second}); evaluated on ${evaluatedOn}`);
   return { calibration: { method, pcvr_from: model.calibration.pcvr_from, fitted_on: model.calibration.fitted_on }, metrics_uncalibrated: uncalibrated };
 }

@@ -178,7 +178,7 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
   if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'platt', 'isotonic'] as const);
-  if (o.calibration_pcvr !== undefined) t.calibration_pcvr = c.oneOf(o.calibration_pcvr, 'train.calibration_pcvr', ['ratio', 'product'] as const);
+  if (o.calibration_pcvr !== undefined) t.calibration_pcvr = c.oneOf(o.calibration_pcvr, 'train.calibration_pcvr', ['ratio', 'product', 'ipw'] as const);
   if (o.early_stopping !== undefined) {
     const e = c.object(o.early_stopping, 'train.early_stopping');
     c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);

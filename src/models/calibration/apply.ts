@@ -22,7 +22,7 @@ import { applyCalibratorAll, RATIO_FLOOR, type Calibration } from './calibrator.
  */
 export function calibratePredictions(pred: Predictions, cal: Calibration): Predictions {
   const pctr = applyCalibratorAll(cal.pctr, pred.pctr);
-  if (cal.pcvr_from === 'product') {
+  if (cal.pcvr_from === 'product' || cal.pcvr_from === 'ipw') {
     // pCVR through its own monotone map (fitted so that pCTR' x pCVR' is calibrated against buy).
     const pcvr = applyCalibratorAll(cal.pcvr!, pred.pcvr);
     const pctcvr = new Float32Array(pctr.length);

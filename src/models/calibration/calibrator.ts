@@ -38,7 +38,7 @@ export type CalibrationMethod = 'none' | 'platt' | 'isotonic';
 export interface Calibration {
   method: 'platt' | 'isotonic';
   /** Absent in files written before the product mode existed: 'ratio'. */
-  pcvr_from?: 'ratio' | 'product';
+  pcvr_from?: 'ratio' | 'product' | 'ipw';
   pctr: Calibrator;
   /** pcvr_from 'ratio': calibrator of pCTCVR. */
   pctcvr?: Calibrator;
@@ -64,11 +64,16 @@ const f32 = Math.fround;
  * smoothed targets t+ = (N+ + 1) / (N+ + 2), t- = 1 / (N- + 2) (so separable data gives finite
  * a, b instead of a -> infinity), by Newton's method with backtracking (Lin, Lin & Weng 2007).
  */
-export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>): PlattCalibrator {
+export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): PlattCalibrator {
   const n = scores.length;
+  const wt = (i: number): number => (weights === undefined ? 1 : weights[i]!);
   let pos = 0;
-  for (let i = 0; i < n; i++) if (labels[i]! > 0.5) pos++;
-  const neg = n - pos;
+  let all = 0;
+  for (let i = 0; i < n; i++) {
+    all += wt(i);
+    if (labels[i]! > 0.5) pos += wt(i);
+  }
+  const neg = all - pos;
   const hi = (pos + 1) / (pos + 2);
   const lo = 1 / (neg + 2);
   const z = new Float64Array(n);
@@ -82,7 +87,7 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>): 
     for (let i = 0; i < n; i++) {
       const u = a * z[i]! + b;
       // -(t log s(u) + (1 - t) log(1 - s(u))) = softplus(u) - t u, computed stably.
-      f += (u > 0 ? u + Math.log1p(Math.exp(-u)) : Math.log1p(Math.exp(u))) - t[i]! * u;
+      f += wt(i) * ((u > 0 ? u + Math.log1p(Math.exp(-u)) : Math.log1p(Math.exp(u))) - t[i]! * u);
     }
     return f;
   };
@@ -97,15 +102,15 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>): 
     let hbb = 1e-12;
     for (let i = 0; i < n; i++) {
       const s = sigmoid(a * z[i]! + b);
-      const d = s - t[i]!;
-      const w = s * (1 - s);
+      const d = wt(i) * (s - t[i]!);
+      const w = wt(i) * s * (1 - s);
       ga += d * z[i]!;
       gb += d;
       haa += w * z[i]! * z[i]!;
       hab += w * z[i]!;
       hbb += w;
     }
-    if (Math.abs(ga) < 1e-9 * Math.max(1, n) && Math.abs(gb) < 1e-9 * Math.max(1, n)) break;
+    if (Math.abs(ga) < 1e-9 * Math.max(1, all) && Math.abs(gb) < 1e-9 * Math.max(1, all)) break;
     const det = haa * hbb - hab * hab;
     const da = -(hbb * ga - hab * gb) / det;
     const db = -(-hab * ga + haa * gb) / det;
@@ -200,6 +205,30 @@ export function fitProductIsotonic(pcvr: ArrayLike<number>, pctr: ArrayLike<numb
   const w = Float64Array.from({ length: n }, (_, i) => Math.max(PLATT_EPS, pctr[i]!));
   const y = Float64Array.from({ length: n }, (_, i) => buy[i]! / w[i]!);
   return fitIsotonic(pcvr, y, w);
+}
+
+/** Propensities (pCTR) below this are raised to it before 1 / pCTR weights a clicked row. */
+export const IPW_FLOOR = 0.01;
+
+/**
+ * Inverse-propensity-weighted calibration of pCVR: fitted on clicked rows (where buy is pCVR's
+ * label), each weighted by 1 / pCTR, so the fit targets the entire impression space rather than
+ * the clicked population (the selection bias ESMM avoids; ESCM2's IPW risk, Wang et al. SIGIR'22).
+ * Platt: weighted cross-entropy; isotonic: weighted PAV, each block the self-normalised IPW
+ * estimate of its conversion rate.
+ */
+export function fitIpw(method: 'platt' | 'isotonic', pcvr: ArrayLike<number>, pctr: ArrayLike<number>, click: ArrayLike<number>, buy: ArrayLike<number>): Calibrator {
+  const s: number[] = [];
+  const y: number[] = [];
+  const w: number[] = [];
+  for (let i = 0; i < pcvr.length; i++) {
+    if (click[i]! < 0.5) continue;
+    s.push(pcvr[i]!);
+    y.push(buy[i]!);
+    w.push(1 / Math.max(IPW_FLOOR, pctr[i]!));
+  }
+  if (s.length === 0) throw new Error('fitIpw: no clicked rows');
+  return method === 'platt' ? fitPlatt(s, y, w) : fitIsotonic(s, y, w);
 }
 
 // ---------------------------------------------------------------------------------- isotonic
@@ -333,8 +362,8 @@ export function checkCalibration(v: unknown, what: string): Calibration {
   if (v === null || typeof v !== 'object') fail('not an object');
   const o = v as Record<string, unknown>;
   if (o.method !== 'platt' && o.method !== 'isotonic') fail(`unknown calibration method ${JSON.stringify(o.method)}`);
-  if (o.pcvr_from !== undefined && o.pcvr_from !== 'ratio' && o.pcvr_from !== 'product') fail(`unknown pcvr_from ${JSON.stringify(o.pcvr_from)}`);
-  const second = o.pcvr_from === 'product' ? 'pcvr' : 'pctcvr';
+  if (o.pcvr_from !== undefined && o.pcvr_from !== 'ratio' && o.pcvr_from !== 'product' && o.pcvr_from !== 'ipw') fail(`unknown pcvr_from ${JSON.stringify(o.pcvr_from)}`);
+  const second = o.pcvr_from === 'product' || o.pcvr_from === 'ipw' ? 'pcvr' : 'pctcvr';
   for (const k of ['pctr', second] as const) {
     const c = o[k] as Record<string, unknown> | undefined;
     if (c === undefined || c === null || typeof c !== 'object') fail(`missing calibrator '${k}'`);

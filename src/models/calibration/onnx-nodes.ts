@@ -12,7 +12,7 @@ import { isotonicSegments, PLATT_EPS, RATIO_FLOOR, type Calibration, type Calibr
  */
 export function calibrationNodes(g: Graph, probs: { pctr: Value; pcvr: Value; pctcvr: Value }, cal: Calibration): { pctr: Value; pcvr: Value; pctcvr: Value } {
   const pctr = calibratorNodes(g, probs.pctr, cal.pctr);
-  if (cal.pcvr_from === 'product') {
+  if (cal.pcvr_from === 'product' || cal.pcvr_from === 'ipw') {
     const pcvr = calibratorNodes(g, probs.pcvr, cal.pcvr!);
     return { pctr, pcvr, pctcvr: g.mul(pctr, pcvr) };
   }
