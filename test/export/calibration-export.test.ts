@@ -13,8 +13,10 @@ import { sliceEncoded } from '../../src/features/encodedRows.js';
 async function trainCalibrated(name: string, method: 'platt' | 'isotonic', model: Record<string, unknown> = {}, pcvrFrom: 'ratio' | 'product' = 'ratio'): Promise<{ dir: string; run: Awaited<ReturnType<typeof trainAndEvaluate>> }> {
   const dir = join(mkdtempSync(join(tmpdir(), `esmm-calib-${name}-`)), 'model');
   const config = loadConfig(name, {
-    data: { synth: { rows: 4000, seed: 9 } },
-    train: { epochs: 1, batch_size: 512, threads: 1, calibration: method, calibration_pcvr: pcvrFrom },
+    // Trained enough for pCTR to sit near the base rate (an untrained model's Platt slopes are far
+    // from 1 and amplify 1-ulp differences between sessions).
+    data: { synth: { rows: 8000, seed: 9 } },
+    train: { epochs: 2, batch_size: 256, learning_rate: 0.005, threads: 1, calibration: method, calibration_pcvr: pcvrFrom },
     model: { tower: [16, 8], embedding_dim: 4, ...model },
   });
   return { dir, run: await trainAndEvaluate(config, { outDir: dir }) };

@@ -18,8 +18,10 @@ export interface PlattCalibrator {
 
 /**
  * A non-decreasing piecewise-linear map through knots (x[k], y[k]), x strictly increasing:
- * constant y[0] below x[0] and y[K-1] above x[K-1] (sklearn's IsotonicRegression with
- * out_of_bounds='clip' and the same interpolation between its thresholds).
+ * constant y[0] below x[0] and y[K-1] above x[K-1]. The knots are the PAV blocks' weighted mean
+ * scores and values (centred isotonic regression, Oron & Flournoy 2017), not sklearn's block
+ * ends: a ramp from one block's last score to the next block's first can be arbitrarily steep,
+ * and would turn a 1-ulp difference between two runtimes' scores into a visible one.
  */
 export interface IsotonicCalibrator {
   kind: 'isotonic';
@@ -236,15 +238,16 @@ export function fitIpw(method: 'platt' | 'isotonic', pcvr: ArrayLike<number>, pc
 /**
  * Isotonic regression of labels on scores (non-decreasing), by pool-adjacent-violators: rows
  * sorted by score, tied scores pooled first, then adjacent blocks merged while a block's mean is
- * not below its successor's. Each block becomes knots at its smallest and largest score.
+ * not below its successor's. Each block becomes one knot at its weighted mean score.
  */
 export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): IsotonicCalibrator {
   const n = scores.length;
   if (n === 0) throw new Error('fitIsotonic: no rows');
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => scores[i]! - scores[j]!);
-  // Blocks as parallel stacks: weight, weighted label sum, smallest and largest score.
+  // Blocks as parallel stacks: weight, weighted label sum, weighted score sum, smallest and largest score.
   const w: number[] = [];
   const s: number[] = [];
+  const sx: number[] = [];
   const lo: number[] = [];
   const hi: number[] = [];
   for (const i of order) {
@@ -256,9 +259,11 @@ export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>
       // A tie with the last block's largest score: the same input must get the same output.
       w[top]! += wi;
       s[top]! += wi * labels[i]!;
+      sx[top]! += wi * x;
     } else {
       w.push(wi);
       s.push(wi * labels[i]!);
+      sx.push(wi * x);
       lo.push(x);
       hi.push(x);
     }
@@ -268,9 +273,11 @@ export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>
       if (s[k - 1]! / w[k - 1]! < s[k]! / w[k]!) break;
       w[k - 1]! += w[k]!;
       s[k - 1]! += s[k]!;
+      sx[k - 1]! += sx[k]!;
       hi[k - 1] = hi[k]!;
       w.pop();
       s.pop();
+      sx.pop();
       lo.pop();
       hi.pop();
     }
@@ -280,8 +287,8 @@ export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>
   const y: number[] = [];
   for (let k = 0; k < w.length; k++) {
     const v = Math.min(1 - ISO_EPS, Math.max(ISO_EPS, s[k]! / w[k]!));
-    pushKnot(x, y, lo[k]!, v);
-    if (hi[k]! > lo[k]!) pushKnot(x, y, hi[k]!, v);
+    // The block's weighted mean score, kept inside [lo, hi] against rounding.
+    pushKnot(x, y, Math.min(hi[k]!, Math.max(lo[k]!, sx[k]! / w[k]!)), v);
   }
   return { kind: 'isotonic', x, y };
 }
