@@ -21,7 +21,7 @@ const REGIMES: Record<string, Record<string, unknown>> = {
   default: {},
   sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
 };
-const METHODS = [['none', 'ratio'], ['isotonic', 'ratio'], ['platt', 'ratio'], ['isotonic', 'product'], ['platt', 'product'], ['isotonic', 'ipw'], ['platt', 'ipw']] as const;
+const METHODS = ['none', 'isotonic', 'platt'] as const;
 const KEYS = ['calibration_cvr_entire_space', 'calibration_ctr', 'calibration_ctcvr', 'auc_cvr_entire_space', 'auc_ctr', 'auc_ctcvr', 'logloss_ctcvr'] as const;
 
 const { values } = parseArgs({
@@ -47,11 +47,11 @@ for (const seed of values.seeds.split(',').map(Number)) {
     const model = r.result.model;
     const validPred = await model.predictUncalibrated(features.valid!);
     const testPred = await model.predictUncalibrated(features.test!);
-    for (const [method, from] of METHODS) {
-      const pred = method === 'none' ? testPred : calibratePredictions(testPred, fitCalibration(method, features.valid!, validPred, 'valid', from));
+    for (const method of METHODS) {
+      const pred = method === 'none' ? testPred : calibratePredictions(testPred, fitCalibration(method, features.valid!, validPred, 'valid'));
       const m = evaluatePredictions(features.test!, pred);
-      const key = `${name} ${method}${method === 'none' ? '' : `/${from}`}`;
-      const line: Record<string, unknown> = { bench: 'calibration', regime: values.regime, rows: Number(values.rows), seed, model: name, method, pcvr_from: from };
+      const key = `${name} ${method}`;
+      const line: Record<string, unknown> = { bench: 'calibration', regime: values.regime, rows: Number(values.rows), seed, model: name, method };
       for (const k of KEYS) {
         line[k] = Math.round(m[k]! * 1e4) / 1e4;
         ((acc[key] ??= {})[k] ??= []).push(m[k]!);

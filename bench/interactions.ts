@@ -5,7 +5,7 @@
  * metrics of the same weights alongside.
  *
  *   node dist/bench/interactions.js [--rows 200000] [--seeds 1,2] [--model esmm] [--regime default|sparse]
- *     [--variants mlp,fm,inner_product,dcn_bottom,dcn_tower] [--epochs 1] [--calibration isotonic|platt] [--pcvr-from ratio|product]
+ *     [--variants mlp,fm,inner_product,dcn_bottom,dcn_tower] [--epochs 1] [--calibration isotonic|platt]
  *
  * Prints one JSON line per (seed, variant), then the means and spreads. Not a test: numbers only.
  */
@@ -44,7 +44,6 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'mlp,fm,inner_product,dcn_bottom,dcn_tower' },
     epochs: { type: 'string', default: '1' },
     calibration: { type: 'string', default: 'isotonic' },
-    'pcvr-from': { type: 'string', default: 'ratio' },
   },
 });
 const regime = REGIMES[values.regime];
@@ -68,7 +67,7 @@ for (const seed of seeds) {
     const config = loadConfig(values.model, {
       data: { synth: { rows: Number(values.rows), seed, ...regime } },
       model: { tower: [128, 64], ...over },
-      train: { epochs: Number(values.epochs), batch_size: 1024, seed, calibration: values.calibration, calibration_pcvr: values['pcvr-from'] },
+      train: { epochs: Number(values.epochs), batch_size: 1024, seed, calibration: values.calibration },
     });
     const t0 = performance.now();
     const r = await trainAndEvaluate(config, { prepared: { data, features } });
@@ -89,7 +88,7 @@ for (const seed of seeds) {
   }
 }
 
-console.log(`\n${values.model}, regime ${values.regime}, ${values.rows} impressions, seeds ${values.seeds}, ${values.epochs} epoch(s), test split; mean (min..max); raw = before ${values.calibration} calibration (pCVR from ${values['pcvr-from']})`);
+console.log(`\n${values.model}, regime ${values.regime}, ${values.rows} impressions, seeds ${values.seeds}, ${values.epochs} epoch(s), test split; mean (min..max); raw = before ${values.calibration} calibration`);
 const cols = ['raw_auc_cvr_entire_space', 'raw_auc_ctr', 'raw_auc_ctcvr', 'raw_auc_cvr_clicked', 'auc_cvr_entire_space', 'auc_ctr', 'raw_calibration_cvr_entire_space', 'calibration_cvr_entire_space'];
 console.log(['variant', ...cols].join(' | '));
 for (const v of variants) {

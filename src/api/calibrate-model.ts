@@ -6,9 +6,6 @@ import { fitCalibration } from '../models/calibration/fit.js';
 import type { FunnelModel } from '../models/model.js';
 import type { PreparedFeatures } from './prepare-features.js';
 
-/** train.calibration_pcvr when unset (chosen by bench/interactions.ts; see the issue 13 note). */
-export const DEFAULT_PCVR_FROM: 'ratio' | 'product' | 'ipw' = 'ratio';
-
 /** Refuse train.calibration without a validation split before any training time is spent. */
 export function requireCalibrationSplit(config: EsmmConfig, features: PreparedFeatures): void {
   const method = config.train.calibration ?? 'none';
@@ -32,10 +29,9 @@ export async function calibrateModel(
   requireCalibrationSplit(config, features);
   model.calibration = undefined;
   const valid = features.valid!;
-  model.calibration = fitCalibration(method, valid, await model.predictUncalibrated(valid), 'valid', config.train.calibration_pcvr ?? DEFAULT_PCVR_FROM);
+  model.calibration = fitCalibration(method, valid, await model.predictUncalibrated(valid), 'valid');
   const uncalibrated = evaluatePredictions(evalSplit, await model.predictUncalibrated(evalSplit));
   const knots = (c: { kind: string; x?: number[] }): string => (c.kind === 'isotonic' ? `${c.x!.length} knots` : 'a, b');
-  const second = model.calibration.pcvr !== undefined ? `pcvr ${knots(model.calibration.pcvr!)}` : `pctcvr ${knots(model.calibration.pctcvr!)}`;
-  log?.(`calibration: ${method} fitted on ${valid.rows} validation rows (pctr ${knots(model.calibration.pctr)}, ${second}); evaluated on ${evaluatedOn}`);
-  return { calibration: { method, pcvr_from: model.calibration.pcvr_from, fitted_on: model.calibration.fitted_on }, metrics_uncalibrated: uncalibrated };
+  log?.(`calibration: ${method} fitted on ${valid.rows} validation rows (pctr ${knots(model.calibration.pctr)}, pctcvr ${knots(model.calibration.pctcvr)}); evaluated on ${evaluatedOn}`);
+  return { calibration: { method, fitted_on: model.calibration.fitted_on }, metrics_uncalibrated: uncalibrated };
 }

@@ -163,7 +163,7 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate', 'calibration', 'calibration_pcvr']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate', 'calibration']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.positiveInt(o.epochs, 'train.epochs');
   if (o.batch_size !== undefined) t.batch_size = c.positiveInt(o.batch_size, 'train.batch_size');
@@ -178,7 +178,6 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
   if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'platt', 'isotonic'] as const);
-  if (o.calibration_pcvr !== undefined) t.calibration_pcvr = c.oneOf(o.calibration_pcvr, 'train.calibration_pcvr', ['ratio', 'product', 'ipw'] as const);
   if (o.early_stopping !== undefined) {
     const e = c.object(o.early_stopping, 'train.early_stopping');
     c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);

@@ -135,8 +135,6 @@ export interface TrainConfig {
   validate?: boolean;
   /** Post-hoc calibration of pCTR and pCTCVR fitted on the validation split after training (pCVR derived). */
   calibration?: 'none' | 'platt' | 'isotonic';
-  /** How the calibrated pCVR is obtained: the clipped ratio pCTCVR'/pCTR', or its own map fitted through the product. */
-  calibration_pcvr?: 'ratio' | 'product' | 'ipw';
 }
 
 export interface EsmmConfig {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../../src/graph/graph.js';
 import { encodeModel } from '../../src/graph/onnx.js';
-import { applyCalibrator, applyCalibratorAll, checkCalibration, fitIsotonic, fitPlatt, fitProductIsotonic, fitProductPlatt, ISO_EPS, type Calibration } from '../../src/models/calibration/calibrator.js';
+import { applyCalibrator, applyCalibratorAll, checkCalibration, fitIsotonic, fitPlatt, ISO_EPS, type Calibration } from '../../src/models/calibration/calibrator.js';
 import { calibratePredictions } from '../../src/models/calibration/apply.js';
 import { calibrationNodes } from '../../src/models/calibration/onnx-nodes.js';
 import { Rng } from '../../src/util/random.js';
@@ -97,39 +97,8 @@ describe('Platt scaling', () => {
   });
 });
 
-describe('pCVR calibrated through the funnel product', () => {
-  it('isotonic: each block is buys per expected click', () => {
-    // pCVR 0.1, 0.2, 0.3 with pCTR 0.5 each; buys 0, 1, 0: blocks pool to 1 buy / 1.0 expected clicks over the last two.
-    const c = fitProductIsotonic([0.1, 0.2, 0.3], [0.5, 0.5, 0.5], [0, 1, 0]);
-    expect(c.x).toEqual([Math.fround(0.1), Math.fround(0.25)]);
-    expect(c.y).toEqual([Math.fround(ISO_EPS), Math.fround(1 - ISO_EPS)]);
-    const d = fitProductIsotonic([0.1, 0.2, 0.3, 0.4], [0.5, 0.25, 0.5, 0.5], [1, 0, 0, 1]);
-    // First three pool: 1 buy / 1.25 expected clicks = 0.8; the last: 1 / 0.5 -> clipped below 1.
-    expect(d.y[0]!).toBeCloseTo(0.8, 6);
-    expect(d.y[d.y.length - 1]!).toBeCloseTo(1 - ISO_EPS, 6);
-  });
-
-  it('Platt: recovers the CVR distortion from buys over all impressions', () => {
-    const rng = new Rng(17);
-    const n = 60000;
-    const cvr = new Float32Array(n);
-    const ctr = new Float32Array(n);
-    const buy = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const z = rng.normal();
-      cvr[i] = sigmoid(z);
-      ctr[i] = 0.05 + 0.5 * rng.next();
-      // True p(buy) = pCTR x sigmoid(0.7 z - 0.5).
-      buy[i] = rng.next() < ctr[i]! * sigmoid(0.7 * z - 0.5) ? 1 : 0;
-    }
-    const c = fitProductPlatt(cvr, ctr, buy);
-    expect(c.a).toBeCloseTo(0.7, 1);
-    expect(c.b).toBeCloseTo(-0.5, 1);
-  });
-});
-
 describe('calibrated predictions', () => {
-  const cal = (method: 'platt' | 'isotonic', pcvrFrom: 'ratio' | 'product' = 'ratio'): Calibration => {
+  const cal = (method: 'platt' | 'isotonic'): Calibration => {
     const rng = new Rng(11);
     const n = 3000;
     const ctr = new Float32Array(n);
@@ -143,11 +112,6 @@ describe('calibrated predictions', () => {
       buy[i] = click[i] === 1 && rng.next() < 0.3 ? 1 : 0;
     }
     const fit = method === 'platt' ? fitPlatt : fitIsotonic;
-    if (pcvrFrom === 'product') {
-      const cvr = Float32Array.from(ctcvr, (v, i) => v / ctr[i]!);
-      const pcvr = method === 'platt' ? fitProductPlatt(cvr, ctr, buy) : fitProductIsotonic(cvr, ctr, buy);
-      return { method, pcvr_from: 'product', pctr: fit(ctr, click), pcvr, fitted_on: { rows: n, split: 'test' } };
-    }
     return { method, pctr: fit(ctr, click), pctcvr: fit(ctcvr, buy), fitted_on: { rows: n, split: 'test' } };
   };
 
@@ -163,14 +127,13 @@ describe('calibrated predictions', () => {
     }
   });
 
-  for (const [method, from] of [['platt', 'ratio'], ['isotonic', 'ratio'], ['platt', 'product'], ['isotonic', 'product']] as const) {
-    it(`${method}, pCVR from ${from}: the ONNX nodes compute what TypeScript computes (1e-6)`, async () => {
-      const c = cal(method, from);
+  for (const method of ['platt', 'isotonic'] as const) {
+    it(`${method}: the ONNX nodes compute what TypeScript computes (1e-6)`, async () => {
+      const c = cal(method);
       const g = new Graph('calib');
       const pctr = g.input('pctr_in', ['batch', 1]);
       const pctcvr = g.input('pctcvr_in', ['batch', 1]);
-      const pcvr = g.input('pcvr_in', ['batch', 1]);
-      const out = calibrationNodes(g, { pctr, pcvr, pctcvr }, c);
+      const out = calibrationNodes(g, { pctr, pctcvr }, c);
       for (const k of ['pctr', 'pcvr', 'pctcvr'] as const) g.output(k, out[k]);
       const session = await ort.InferenceSession.create(encodeModel(g, { paramsAs: 'initializers' }));
       // Edge values, knots themselves, and random probabilities.
@@ -193,7 +156,7 @@ describe('calibrated predictions', () => {
         const v = got[k]!.data as Float32Array;
         let worst = 0;
         for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(v[i]! - want[k][i]!));
-        expect(worst, `${method} ${from} ${k}`).toBeLessThan(1e-6);
+        expect(worst, `${method} ${k}`).toBeLessThan(1e-6);
       }
       await session.release();
     });

@@ -2,12 +2,7 @@ import type { Predictions } from '../model.js';
 import { applyCalibratorAll, RATIO_FLOOR, type Calibration } from './calibrator.js';
 
 /**
- * Calibrated predictions, `pcvr_from: 'product'`: pCTR and pCVR through their calibrators,
- * pCTCVR = pCTR' x pCVR'; the pCVR map is fitted on every impression through the product (its
- * labels are buys, which exist on the entire space) and is monotone, so pCVR's ranking and AUC
- * are kept.
- *
- * `pcvr_from: 'ratio'`: pCTR and pCTCVR through their calibrators; pCVR derived as
+ * Calibrated predictions: pCTR and pCTCVR through their calibrators; pCVR derived as
  * min(1, pCTCVR' / max(pCTR', RATIO_FLOOR)); pCTCVR reported as pCTR' x pCVR' (= min(pCTCVR',
  * pCTR')); pAction unchanged.
  *
@@ -22,14 +17,7 @@ import { applyCalibratorAll, RATIO_FLOOR, type Calibration } from './calibrator.
  */
 export function calibratePredictions(pred: Predictions, cal: Calibration): Predictions {
   const pctr = applyCalibratorAll(cal.pctr, pred.pctr);
-  if (cal.pcvr_from === 'product' || cal.pcvr_from === 'ipw') {
-    // pCVR through its own monotone map (fitted so that pCTR' x pCVR' is calibrated against buy).
-    const pcvr = applyCalibratorAll(cal.pcvr!, pred.pcvr);
-    const pctcvr = new Float32Array(pctr.length);
-    for (let i = 0; i < pctr.length; i++) pctcvr[i] = Math.fround(pctr[i]! * pcvr[i]!);
-    return { ...pred, pctr, pcvr, pctcvr };
-  }
-  const rawCtcvr = applyCalibratorAll(cal.pctcvr!, pred.pctcvr);
+  const rawCtcvr = applyCalibratorAll(cal.pctcvr, pred.pctcvr);
   const pcvr = new Float32Array(pctr.length);
   const pctcvr = new Float32Array(pctr.length);
   for (let i = 0; i < pctr.length; i++) {

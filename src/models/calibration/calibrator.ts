@@ -32,20 +32,11 @@ export interface IsotonicCalibrator {
 export type Calibrator = PlattCalibrator | IsotonicCalibrator;
 export type CalibrationMethod = 'none' | 'platt' | 'isotonic';
 
-/**
- * What a model carries: a calibrator of pCTR, and either one of pCTCVR (pCVR derived as the
- * clipped ratio, `pcvr_from: 'ratio'`) or one of pCVR fitted through the product
- * (`pcvr_from: 'product'`, see fitProductPlatt / fitProductIsotonic and calibratePredictions).
- */
+/** What a model carries: calibrators of pCTR and pCTCVR (pCVR is derived, see calibratePredictions). */
 export interface Calibration {
   method: 'platt' | 'isotonic';
-  /** Absent in files written before the product mode existed: 'ratio'. */
-  pcvr_from?: 'ratio' | 'product' | 'ipw';
   pctr: Calibrator;
-  /** pcvr_from 'ratio': calibrator of pCTCVR. */
-  pctcvr?: Calibrator;
-  /** pcvr_from 'product': calibrator of pCVR. */
-  pcvr?: Calibrator;
+  pctcvr: Calibrator;
   /** Rows the calibrators were fitted on and where they came from, for the record. */
   fitted_on: { rows: number; split: string };
 }
@@ -135,102 +126,6 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>, w
     if (!improved) break;
   }
   return { kind: 'platt', a, b };
-}
-
-/**
- * Platt scaling of pCVR through the funnel product: fit a, b so that pCTR_i x sigmoid(a z_i + b),
- * z_i = logit(pCVR_i), maximises the likelihood of buy over every impression (Fisher scoring with
- * backtracking). Only entire-space labels are used, and the map is monotone in pCVR.
- */
-export function fitProductPlatt(pcvr: ArrayLike<number>, pctr: ArrayLike<number>, buy: ArrayLike<number>): PlattCalibrator {
-  const n = pcvr.length;
-  const z = Float64Array.from({ length: n }, (_, i) => logit(pcvr[i]!));
-  const q = Float64Array.from({ length: n }, (_, i) => Math.min(1 - PLATT_EPS, Math.max(PLATT_EPS, pctr[i]!)));
-  const loglik = (a: number, b: number): number => {
-    let f = 0;
-    for (let i = 0; i < n; i++) {
-      const p = Math.min(1 - 1e-12, Math.max(1e-12, q[i]! * sigmoid(a * z[i]! + b)));
-      f += buy[i]! > 0.5 ? Math.log(p) : Math.log1p(-p);
-    }
-    return f;
-  };
-  let a = 1;
-  let b = 0;
-  let f = loglik(a, b);
-  for (let iter = 0; iter < 100; iter++) {
-    let ga = 0;
-    let gb = 0;
-    let iaa = 1e-9;
-    let iab = 0;
-    let ibb = 1e-9;
-    for (let i = 0; i < n; i++) {
-      const s = sigmoid(a * z[i]! + b);
-      const p = Math.min(1 - 1e-12, Math.max(1e-12, q[i]! * s));
-      const dp = q[i]! * s * (1 - s); // dp/du
-      const r = (buy[i]! - p) / (p * (1 - p));
-      ga += r * dp * z[i]!;
-      gb += r * dp;
-      const fi = (dp * dp) / (p * (1 - p));
-      iaa += fi * z[i]! * z[i]!;
-      iab += fi * z[i]!;
-      ibb += fi;
-    }
-    const det = iaa * ibb - iab * iab;
-    const da = (ibb * ga - iab * gb) / det;
-    const db = (-iab * ga + iaa * gb) / det;
-    let step = 1;
-    let improved = false;
-    while (step >= 1e-10) {
-      const nf = loglik(a + step * da, b + step * db);
-      if (nf > f) {
-        a += step * da;
-        b += step * db;
-        improved = nf - f > 1e-10 * Math.abs(f);
-        f = nf;
-        break;
-      }
-      step /= 2;
-    }
-    if (!improved) break;
-  }
-  return { kind: 'platt', a, b };
-}
-
-/**
- * Isotonic regression of pCVR through the funnel product: the non-decreasing g minimising
- * sum_i pCTR_i (buy_i / pCTR_i - g(pCVR_i))^2, i.e. weighted PAV with weights pCTR_i and targets
- * buy_i / pCTR_i; each block's value is (buys in the block) / (sum of pCTR in the block), the
- * conversions per expected click.
- */
-export function fitProductIsotonic(pcvr: ArrayLike<number>, pctr: ArrayLike<number>, buy: ArrayLike<number>): IsotonicCalibrator {
-  const n = pcvr.length;
-  const w = Float64Array.from({ length: n }, (_, i) => Math.max(PLATT_EPS, pctr[i]!));
-  const y = Float64Array.from({ length: n }, (_, i) => buy[i]! / w[i]!);
-  return fitIsotonic(pcvr, y, w);
-}
-
-/** Propensities (pCTR) below this are raised to it before 1 / pCTR weights a clicked row. */
-export const IPW_FLOOR = 0.01;
-
-/**
- * Inverse-propensity-weighted calibration of pCVR: fitted on clicked rows (where buy is pCVR's
- * label), each weighted by 1 / pCTR, so the fit targets the entire impression space rather than
- * the clicked population (the selection bias ESMM avoids; ESCM2's IPW risk, Wang et al. SIGIR'22).
- * Platt: weighted cross-entropy; isotonic: weighted PAV, each block the self-normalised IPW
- * estimate of its conversion rate.
- */
-export function fitIpw(method: 'platt' | 'isotonic', pcvr: ArrayLike<number>, pctr: ArrayLike<number>, click: ArrayLike<number>, buy: ArrayLike<number>): Calibrator {
-  const s: number[] = [];
-  const y: number[] = [];
-  const w: number[] = [];
-  for (let i = 0; i < pcvr.length; i++) {
-    if (click[i]! < 0.5) continue;
-    s.push(pcvr[i]!);
-    y.push(buy[i]!);
-    w.push(1 / Math.max(IPW_FLOOR, pctr[i]!));
-  }
-  if (s.length === 0) throw new Error('fitIpw: no clicked rows');
-  return method === 'platt' ? fitPlatt(s, y, w) : fitIsotonic(s, y, w);
 }
 
 // ---------------------------------------------------------------------------------- isotonic
@@ -369,9 +264,7 @@ export function checkCalibration(v: unknown, what: string): Calibration {
   if (v === null || typeof v !== 'object') fail('not an object');
   const o = v as Record<string, unknown>;
   if (o.method !== 'platt' && o.method !== 'isotonic') fail(`unknown calibration method ${JSON.stringify(o.method)}`);
-  if (o.pcvr_from !== undefined && o.pcvr_from !== 'ratio' && o.pcvr_from !== 'product' && o.pcvr_from !== 'ipw') fail(`unknown pcvr_from ${JSON.stringify(o.pcvr_from)}`);
-  const second = o.pcvr_from === 'product' || o.pcvr_from === 'ipw' ? 'pcvr' : 'pctcvr';
-  for (const k of ['pctr', second] as const) {
+  for (const k of ['pctr', 'pctcvr'] as const) {
     const c = o[k] as Record<string, unknown> | undefined;
     if (c === undefined || c === null || typeof c !== 'object') fail(`missing calibrator '${k}'`);
     if (c!.kind === 'platt') {

@@ -7,16 +7,11 @@ import { isotonicSegments, PLATT_EPS, RATIO_FLOOR, type Calibration, type Calibr
  * - Platt: Clip -> Log(p) - Log(1 - p) -> Mul a -> Add b -> Sigmoid;
  * - isotonic: Max(p, x0); k = ReduceSum(Cast(p >= breaks)); Gather the segment's start, value and
  *   slope at k; y = ys[k] + slope[k] * (p - xs[k]) (piecewise linear, flat outside the knots);
- * - pcvr_from 'ratio': pCVR = Min(1, pCTCVR' / Max(pCTR', floor)); pCTCVR = pCTR' x pCVR;
- * - pcvr_from 'product': pCVR through its calibrator; pCTCVR = pCTR' x pCVR'.
+ * - pCVR = Min(1, pCTCVR' / Max(pCTR', floor)); pCTCVR = pCTR' x pCVR.
  */
-export function calibrationNodes(g: Graph, probs: { pctr: Value; pcvr: Value; pctcvr: Value }, cal: Calibration): { pctr: Value; pcvr: Value; pctcvr: Value } {
+export function calibrationNodes(g: Graph, probs: { pctr: Value; pctcvr: Value }, cal: Calibration): { pctr: Value; pcvr: Value; pctcvr: Value } {
   const pctr = calibratorNodes(g, probs.pctr, cal.pctr);
-  if (cal.pcvr_from === 'product' || cal.pcvr_from === 'ipw') {
-    const pcvr = calibratorNodes(g, probs.pcvr, cal.pcvr!);
-    return { pctr, pcvr, pctcvr: g.mul(pctr, pcvr) };
-  }
-  const ctcvr = calibratorNodes(g, probs.pctcvr, cal.pctcvr!);
+  const ctcvr = calibratorNodes(g, probs.pctcvr, cal.pctcvr);
   const den = g.max(pctr, g.constant(RATIO_FLOOR));
   const ratio = g.div(ctcvr, den);
   const [pcvr] = g.emit('Min', [ratio, g.constant(1)], [{ shape: [...ratio.shape], dtype: ratio.dtype }]);
