@@ -204,7 +204,7 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate', 'calibration']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.number(o.epochs, 'train.epochs', { min: 1, integer: true, max: TRAIN_LIMITS.epochs });
   if (o.batch_size !== undefined) t.batch_size = c.number(o.batch_size, 'train.batch_size', { min: 1, integer: true, max: TRAIN_LIMITS.batch_size });
@@ -218,6 +218,7 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.checkpoint_every !== undefined) t.checkpoint_every = c.positiveInt(o.checkpoint_every, 'train.checkpoint_every');
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
+  if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'platt', 'isotonic'] as const);
   if (o.early_stopping !== undefined) {
     const e = c.object(o.early_stopping, 'train.early_stopping');
     c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);

@@ -11,6 +11,7 @@ import { guardLeakage } from '../features/leakage-guard.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
+import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -46,6 +47,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   // A feature that is a label in disguise stops training here, before anything is fitted.
   guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
   const features = opts.prepared?.features ?? prepareLogged(config, data, opts.log);
+  requireCalibrationSplit(config, features);
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
     ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
@@ -58,6 +60,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';
   const evalSplit = features[evaluatedOn]!;
   const t0 = performance.now();
+  const calibrated = await calibrateModel(result.model, config, features, evaluatedOn, evalSplit, opts.log);
   const predictions = await result.model.predictEncoded(evalSplit);
   const metrics = evaluatePredictions(evalSplit, predictions);
   opts.log?.(`evaluated on the ${evaluatedOn} split (${evalSplit.rows.toLocaleString('en-US')} rows) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -65,6 +68,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     model: config.model.name,
     evaluated_on: evaluatedOn,
     metrics,
+    ...calibrated,
     best_epoch: result.bestEpoch,
     resumed_from_step: result.resumedFromStep,
     stopped_early: result.stoppedEarly,

@@ -1,7 +1,7 @@
 import type { ConfigChecker } from './check.js';
 import { DEFAULT_GRADNORM, DEFAULT_MODEL } from './defaults.js';
 import type { Schema } from '../data/schema.js';
-import type { BottomConfig, FieldPooling, ModelConfig, TowerConfig } from './types.js';
+import type { BottomConfig, FieldPooling, InnerProductSides, ModelConfig, TowerConfig } from './types.js';
 
 const ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
 
@@ -20,7 +20,7 @@ export function parseModel(c: ConfigChecker, v: unknown, names: RegistryNames): 
   const o = c.object(v, 'model');
   c.onlyKeys(o, 'model', [
     'name', 'embedding_dim', 'tower', 'activation', 'dropout', 'bottom', 'loss_weights', 'loss_weighting', 'multi_valued_pooling',
-    'towers', 'field_groups', 'pooling', 'aitm', 'escm2', 'gradnorm',
+    'towers', 'field_groups', 'pooling', 'aitm', 'escm2', 'gradnorm', 'inner_product',
   ]);
   const m: ModelConfig = {
     ...DEFAULT_MODEL, bottom: { ...DEFAULT_MODEL.bottom }, loss_weights: {}, towers: {}, field_groups: {}, pooling: {},
@@ -45,6 +45,7 @@ export function parseModel(c: ConfigChecker, v: unknown, names: RegistryNames): 
   if (o.pooling !== undefined) {
     for (const [field, p] of Object.entries(c.object(o.pooling, 'model.pooling'))) m.pooling[field] = parsePooling(c, p, `model.pooling.${field}`);
   }
+  if (o.inner_product !== undefined) m.inner_product = parseInnerProduct(c, o.inner_product, 'model.inner_product');
   if (o.aitm !== undefined) {
     const a = c.object(o.aitm, 'model.aitm');
     c.onlyKeys(a, 'model.aitm', ['alpha', 'transfer_dim']);
@@ -70,8 +71,9 @@ export function parseModel(c: ConfigChecker, v: unknown, names: RegistryNames): 
 
 function parseBottom(c: ConfigChecker, v: unknown, types: readonly string[]): BottomConfig {
   const o = c.object(v, 'model.bottom');
-  c.onlyKeys(o, 'model.bottom', ['type', 'hidden', 'experts', 'expert', 'task_experts', 'levels']);
+  c.onlyKeys(o, 'model.bottom', ['type', 'hidden', 'experts', 'expert', 'task_experts', 'levels', 'cross_layers']);
   const b: BottomConfig = { type: c.oneOf(o.type, 'model.bottom.type', types) };
+  if (o.cross_layers !== undefined) b.cross_layers = c.positiveInt(o.cross_layers, 'model.bottom.cross_layers');
   if (o.hidden !== undefined) b.hidden = c.intList(o.hidden, 'model.bottom.hidden');
   if (o.experts !== undefined) b.experts = c.positiveInt(o.experts, 'model.bottom.experts');
   if (o.expert !== undefined) b.expert = c.intList(o.expert, 'model.bottom.expert');
@@ -82,9 +84,12 @@ function parseBottom(c: ConfigChecker, v: unknown, types: readonly string[]): Bo
 
 function parseTower(c: ConfigChecker, v: unknown, key: string, types: readonly string[]): TowerConfig {
   const o = c.object(v, key);
-  c.onlyKeys(o, key, ['type', 'sizes', 'activation', 'dropout', 'norm']);
+  c.onlyKeys(o, key, ['type', 'sizes', 'activation', 'dropout', 'norm', 'cross_layers', 'inner_product']);
+  if (o.cross_layers !== undefined && o.type !== 'dcn') c.fail(`${key}.cross_layers`, "only a tower of type 'dcn' has cross layers");
   const t: TowerConfig = { type: o.type === undefined ? 'mlp' : c.oneOf(o.type, `${key}.type`, types) };
   if (o.sizes !== undefined) t.sizes = c.intList(o.sizes, `${key}.sizes`);
+  if (o.cross_layers !== undefined) t.cross_layers = c.positiveInt(o.cross_layers, `${key}.cross_layers`);
+  if (o.inner_product !== undefined) t.inner_product = parseInnerProduct(c, o.inner_product, `${key}.inner_product`);
   if (o.activation !== undefined) t.activation = c.oneOf(o.activation, `${key}.activation`, ACTIVATIONS);
   if (o.dropout !== undefined) t.dropout = c.number(o.dropout, `${key}.dropout`, { min: 0, max: 0.95 });
   if (o.norm !== undefined) {
@@ -92,6 +97,16 @@ function parseTower(c: ConfigChecker, v: unknown, key: string, types: readonly s
     t.norm = c.oneOf(o.norm, `${key}.norm`, ['none', 'layer'] as const);
   }
   return t;
+}
+
+function parseInnerProduct(c: ConfigChecker, v: unknown, key: string): InnerProductSides {
+  const o = c.object(v, key);
+  c.onlyKeys(o, key, ['user', 'item']);
+  const user = c.stringList(o.user, `${key}.user`);
+  const item = c.stringList(o.item, `${key}.item`);
+  if (user.length === 0) c.fail(`${key}.user`, 'list at least one user-side field');
+  if (item.length === 0) c.fail(`${key}.item`, 'list at least one item-side field');
+  return { user, item };
 }
 
 function parseFieldGroups(c: ConfigChecker, v: unknown): Record<string, string[]> {
@@ -131,6 +146,19 @@ export function checkModelFields(c: ConfigChecker, m: ModelConfig, schema: Schem
     fields.forEach((f, i) => {
       if (!embedded.has(f)) c.fail(`model.field_groups.${name}[${i}]`, `'${f}' is not a categorical or multi-valued field of the schema`);
     });
+  }
+  // Inner-product sides name embedded fields or field groups (the slots after field-wise pooling).
+  const slots = new Set([...embedded, ...Object.keys(m.field_groups)]);
+  const sides: [string, InnerProductSides | undefined][] = [['model.inner_product', m.inner_product], ...Object.entries(m.towers).map(([n, t]): [string, InnerProductSides | undefined] => [`model.towers.${n}.inner_product`, t.inner_product])];
+  for (const [key, ip] of sides) {
+    if (ip === undefined) continue;
+    for (const which of ['user', 'item'] as const) {
+      ip[which].forEach((f, i) => {
+        if (!slots.has(f)) c.fail(`${key}.${which}[${i}]`, `'${f}' is not a categorical or multi-valued field of the schema, nor a field group`);
+        const group = Object.entries(m.field_groups).find(([, fs]) => fs.includes(f));
+        if (group !== undefined) c.fail(`${key}.${which}[${i}]`, `'${f}' is pooled into field group '${group[0]}': name the group`);
+      });
+    }
   }
   for (const [field, p] of Object.entries(m.pooling)) {
     if (!multi.has(field)) c.fail(`model.pooling.${field}`, `'${field}' is not a multi-valued field of the schema`);

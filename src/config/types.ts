@@ -38,6 +38,14 @@ export interface BottomConfig {
   /** ple: task-specific experts per task and number of extraction layers. */
   task_experts?: number;
   levels?: number;
+  /** dcn: number of DCN-v2 cross layers (default 2). */
+  cross_layers?: number;
+}
+
+/** An explicit user x item inner-product term added to a tower's logit (blocks/inner-product.ts). */
+export interface InnerProductSides {
+  user: string[];
+  item: string[];
 }
 
 /** One tower's settings (`model.towers.NAME`); unset keys fall back to model.tower/activation/dropout. */
@@ -49,6 +57,10 @@ export interface TowerConfig {
   dropout?: number;
   /** Normalisation after each hidden layer's linear map (layer norm works for any batch size). */
   norm?: 'none' | 'layer';
+  /** dcn towers: number of cross layers (default 2). */
+  cross_layers?: number;
+  /** Add <u W_u, v W_v> over these user and item field slots to the tower's logit. */
+  inner_product?: InnerProductSides;
 }
 
 /** How a multi-valued field is pooled: sum/mean in the embedding gather, or DIN-style target attention. */
@@ -104,6 +116,8 @@ export interface ModelConfig {
   pooling: Record<string, FieldPooling>;
   aitm: AitmConfig;
   escm2: Escm2Config;
+  /** Inner-product term for every tower without its own `towers.NAME.inner_product`. */
+  inner_product?: InnerProductSides;
 }
 
 export interface TrainConfig {
@@ -124,6 +138,8 @@ export interface TrainConfig {
   threads?: number;
   /** Evaluate on validation every epoch (default true when a validation set exists). */
   validate?: boolean;
+  /** Post-hoc calibration of pCTR and pCTCVR fitted on the validation split after training (pCVR derived). */
+  calibration?: 'none' | 'platt' | 'isotonic';
 }
 
 export interface EsmmConfig {

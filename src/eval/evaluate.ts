@@ -81,6 +81,9 @@ export function evaluatePredictions(data: EncodedChunk, pred: Predictions): Flat
   if (truePcvr !== undefined) {
     m.true_mean_pcvr = mean(Array.from(truePcvr));
     m.calibration_cvr_entire_space = m.mean_pcvr / m.true_mean_pcvr;
+  } else if (potential !== undefined) {
+    // Without the generating probabilities, the realised potential conversions are the truth.
+    m.calibration_cvr_entire_space = m.mean_pcvr / mean(Array.from(potential));
   }
   return m;
 }

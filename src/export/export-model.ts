@@ -56,7 +56,9 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
   }
   const pooling = model.config.model.multi_valued_pooling;
   const modes = model.layout.multiValued.map((f) => model.embeddings.modeOf(f.name));
-  const mg = buildModelGraph(model.spec, model.layout, model.config.model, { training: false, seed: model.config.train.seed });
+  const mg = buildModelGraph(model.spec, model.layout, model.config.model, {
+    training: false, seed: model.config.train.seed, ...(model.calibration !== undefined ? { calibration: model.calibration } : {}),
+  });
   const sequences = sequencesOf(model, mg);
   const front = buildGatherGraph(model.layout, model.embeddings, groups, modes, sequences);
   const frontBytes = encodeModel(front.graph, { paramsAs: 'initializers' });
@@ -79,6 +81,7 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
     esmm_model_description: model.spec.description,
     esmm_inputs: JSON.stringify(inputs),
     esmm_outputs: JSON.stringify(mg.predictions),
+    ...(model.calibration !== undefined ? { esmm_calibration: model.calibration.method } : {}),
     esmm_multi_valued_pooling: pooling,
     ...(Object.keys(sequences).length > 0 ? { esmm_sequence_max_len: JSON.stringify(sequences) } : {}),
     ...(modes.some((m) => m !== pooling) ? { esmm_field_pooling: JSON.stringify(Object.fromEntries(model.layout.multiValued.map((f, m) => [f.name, modes[m]!]))) } : {}),

@@ -2,6 +2,7 @@ import { Graph } from '../graph/graph.js';
 import type { ModelConfig } from '../config/types.js';
 import type { LabelKey } from '../data/batch.js';
 import { Rng } from '../util/random.js';
+import type { Calibration } from './calibration/calibrator.js';
 import type { LogProbCache } from './funnel.js';
 import type { FunnelModelSpec } from './funnel-spec.js';
 import type { FeatureLayout } from './layout.js';
@@ -57,6 +58,10 @@ export interface BuildOptions {
   /** Seed of the parameter initialisation (same seed, same initial weights). */
   seed: number;
   dtype?: 'float32' | 'float64';
+  /** Forward graph only: append the post-hoc calibration's nodes to pctr, pcvr and pctcvr (export). */
+  calibration?: Calibration;
+  /** Forward graph only: also output each tower's own probability as `tower/<name>` (diagnostics). */
+  towerOutputs?: boolean;
 }
 
 /**
@@ -84,7 +89,7 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   const inputs = buildInputsAndBottoms(ctx, spec, layout, cfg);
   const logits = buildTowerLogits(ctx, spec, cfg, inputs.bottoms, opts.training);
   const cache: LogProbCache = new Map();
-  const predictions = buildPredictionOutputs(g, spec, logits, cache);
+  const predictions = buildPredictionOutputs(g, spec, logits, cache, opts.training ? {} : opts);
   const result: ModelGraph = {
     graph: g, spec, layout, embInputs: inputs.embInputs, labelInputs: [], lossNames: [], maskInputs, predictions, paramGrads: [], embGrads: [], seqInputs: inputs.seqInputs, seqGrads: [],
     ...(inputs.numeric !== undefined ? { numericInput: NUMERIC_INPUT } : {}),

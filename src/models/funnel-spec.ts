@@ -26,6 +26,8 @@ export interface LossDecl {
   name: string;
   prob: ProbExpr;
   label: LabelKey;
+  /** When set, the loss's label is `label` AND `labelAnd` (ESM2's click -> action -> buy path). */
+  labelAnd?: LabelKey;
   /**
    * Rows the loss averages over. `impressions`: the entire space (ESMM's point). `clicked`: only
    * rows with click = 1 (the naive CVR baseline, which suffers sample selection bias).

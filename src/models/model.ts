@@ -11,6 +11,8 @@ import type { EmbeddingSet } from './embeddings.js';
 import { FeedBuilder } from './feeds.js';
 import type { FeatureLayout } from './layout.js';
 import type { FunnelModelSpec } from './funnel-spec.js';
+import type { Calibration } from './calibration/calibrator.js';
+import { calibratePredictions } from './calibration/apply.js';
 
 /** One row's probabilities. */
 export type RowPrediction = { pctr: number; pcvr: number; pctcvr: number; paction?: number };
@@ -28,6 +30,8 @@ const PREDICT_BATCH = 8192;
 export class FunnelModel {
   private inference: { mg: ModelGraph; session: GraphSession; feeds: FeedBuilder } | undefined;
   private readonly serial = new Serial();
+  /** Post-hoc calibration (train.calibration), fitted after training; applied to every prediction. */
+  calibration: Calibration | undefined;
 
   constructor(
     readonly config: EsmmConfig,
@@ -54,6 +58,14 @@ export class FunnelModel {
 
   /** Predict every row of an encoded chunk, in order. Overlapping calls run one after the other (shared buffers). */
   predictEncoded(chunk: EncodedChunk): Promise<Predictions> {
+    return this.serial.run(async () => {
+      const raw = await this.predictNow(chunk);
+      return this.calibration === undefined ? raw : calibratePredictions(raw, this.calibration);
+    });
+  }
+
+  /** Predictions without the post-hoc calibration (what the calibration is fitted on). */
+  predictUncalibrated(chunk: EncodedChunk): Promise<Predictions> {
     return this.serial.run(() => this.predictNow(chunk));
   }
 
@@ -86,6 +98,7 @@ export class FunnelModel {
 
   /** Forward-only ONNX bytes with the current parameters baked in as initializers. */
   inferenceOnnx(metadata: Record<string, string> = {}): Uint8Array {
+    // Uncalibrated: the Scorer applies the calibration in TypeScript; `esmm export` appends it as nodes.
     const mg = buildModelGraph(this.spec, this.layout, this.config.model, { training: false, seed: this.config.train.seed });
     return encodeModel(mg.graph, { paramsAs: 'initializers', paramValues: this.params, metadata });
   }

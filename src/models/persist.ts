@@ -11,6 +11,7 @@ import { EmbeddingSet } from './embeddings.js';
 import type { FeatureLayout } from './layout.js';
 import { FunnelModel } from './model.js';
 import { funnelSpec } from './registry.js';
+import { checkCalibration } from './calibration/calibrator.js';
 import { packFloats, readTables, unpackFloats, validateFloatIndex, validateTableEntries, writeTables, type TableEntry } from './table-files.js';
 
 /**
@@ -23,7 +24,9 @@ const MANIFEST = 'model.json';
 const MANIFEST_SUM = 'model.json.sha256';
 const CHECKPOINT = 'checkpoint';
 /** Files and folders a model directory may get: a non-esmm file of these names is never replaced. */
-const MODEL_NAMES = [MANIFEST, MANIFEST_SUM, 'features.json', 'params.bin', 'emb', 'metrics.json', 'history.json', 'curves.json', CHECKPOINT];
+/** The post-hoc calibration (train.calibration), when the model has one. */
+const CALIBRATION_FILE = 'calibration.json';
+const MODEL_NAMES = [MANIFEST, MANIFEST_SUM, 'features.json', 'params.bin', 'emb', 'metrics.json', 'history.json', 'curves.json', CALIBRATION_FILE, CHECKPOINT];
 
 interface Manifest {
   format: 'esmm-model';
@@ -33,6 +36,8 @@ interface Manifest {
   layout: FeatureLayout;
   params: { name: string; length: number; offset: number }[];
   tables: TableEntry[];
+  /** File holding the post-hoc calibration (train.calibration), when the model has one. */
+  calibration?: string;
   /** sha256 of every other file in the directory. */
   checksums: Record<string, string>;
 }
@@ -99,11 +104,13 @@ export async function saveModel(model: FunnelModel, dir: string, extraFiles: Rec
     const packed = packFloats(model.params);
     put('params.bin', packed.bytes);
     const tables = writeTables(model.embeddings.tables, put);
+    const calibration = model.calibration === undefined ? undefined : CALIBRATION_FILE;
+    if (model.calibration !== undefined) put(CALIBRATION_FILE, JSON.stringify(model.calibration));
     for (const [name, text] of Object.entries(extraFiles)) put(confine(name, dir), text);
     const { baseDir: _b, ...config } = model.config;
     const manifest: Manifest = {
       format: 'esmm-model', version: MODEL_FORMAT_VERSION, created: new Date().toISOString(),
-      config, layout: model.layout, params: packed.index, tables, checksums,
+      config, layout: model.layout, params: packed.index, tables, ...(calibration !== undefined ? { calibration } : {}), checksums,
     };
     const text = JSON.stringify(manifest, null, 1);
     writeFileSync(join(tmp, MANIFEST), text);
@@ -187,7 +194,17 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
     }
   }
   const embeddings = new EmbeddingSet(manifest.layout, config.model.multi_valued_pooling, tables, config.model.pooling);
-  return new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
+  const model = new FunnelModel(config, spec, manifest.layout, features, params, embeddings);
+  if (manifest.calibration !== undefined) {
+    const path = join(dir, manifest.calibration);
+    try {
+      model.calibration = checkCalibration(JSON.parse(Buffer.from(read(manifest.calibration)).toString('utf8')), 'calibration');
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError(`bad calibration file: ${(e as Error).message}`, { file: path });
+    }
+  }
+  return model;
 }
 
 /** The manifest's top-level fields have the types loading relies on (a hand-edited `null` is one line, not a TypeError). */

@@ -17,6 +17,7 @@ import { FeedBuilder } from '../models/feeds.js';
 import type { FunnelModel, Predictions, RowPrediction } from '../models/model.js';
 import { GraphSession } from '../runtime/session.js';
 import { Serial } from '../util/serial.js';
+import { calibratePredictions } from '../models/calibration/apply.js';
 
 export interface ScorerOptions {
   /** ORT intra-op threads (default 1). */
@@ -89,7 +90,7 @@ export class Scorer {
       const result = await session.run(feeds.build(batchView(chunk, start, end), model.embeddings, model.params), mg.predictions);
       for (const p of mg.predictions) out[p]!.set(result[p]!.subarray(0, end - start), start);
     }
-    return out;
+    return model.calibration === undefined ? out : calibratePredictions(out, model.calibration);
   }
 
   async release(): Promise<void> {

@@ -36,9 +36,10 @@ describe('funnel probability algebra', () => {
     expect(div.outputs.pcvr.kind).toBe('ratio');
   });
 
-  it('declares ESM2 with three entire-space losses and refuses a schema without actions', () => {
+  it('declares ESM2 with entire-space losses (the paper\'s three plus click & action & buy) and refuses a schema without actions', () => {
     const s = funnelSpec('esm2', schema);
-    expect(s.losses.map((l) => l.label)).toEqual(['click', 'action', 'buy']);
+    expect(s.losses.map((l) => l.label)).toEqual(['click', 'action', 'buy', 'action']);
+    expect(s.losses[3]).toMatchObject({ name: 'ctacvr', labelAnd: 'buy' });
     const p = { ctr: 0.1, action: 0.3, buy_after_action: 0.5, buy_no_action: 0.05 };
     expect(evalProb(s.outputs.pctcvr as never, p)).toBeCloseTo(0.1 * (0.15 + 0.035), 12);
     expect(() => funnelSpec('esm2', { ...schema, labels: { click: 'click', buy: 'buy' } })).toThrow(/actions/);

@@ -170,7 +170,7 @@ describe('GradNorm training', () => {
     return { config, mg, params, embeddings, step, run };
   }
 
-  for (const [name, tasks] of [['esmm', 2], ['esm2', 3]] as const) {
+  for (const [name, tasks] of [['esmm', 2], ['esm2', 4]] as const) { // esm2: ctr, action, ctcvr, ctacvr
     it(`${name}: the weights move, stay positive and sum to ${tasks}; losses stay finite`, async () => {
       const s = await stepSetup(name);
       expect(s.mg.gradNorms).toHaveLength(tasks);
@@ -217,7 +217,7 @@ describe('GradNorm training', () => {
     const state = JSON.parse(readFileSync(join(dir, CHECKPOINT_DIR, 'state.json'), 'utf8')) as { position: { globalStep: number; lossWeights?: { weights: number[]; initialLosses: number[] } } };
     expect(state.position.globalStep).toBe(3);
     const w = state.position.lossWeights!.weights;
-    expect(w).toHaveLength(3);
+    expect(w).toHaveLength(4);
     expect(w.some((x) => Math.abs(x - 1) > 1e-6)).toBe(true);
     const resumed = await trainFunnel(config, features, data, undefined, { maxSteps: 7, checkpointDir: dir, resume: true });
     expect(resumed.resumedFromStep).toBe(3);

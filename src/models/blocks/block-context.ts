@@ -21,4 +21,6 @@ export interface FieldEmbeddings {
   value: Value;
   count: number;
   dim: number;
+  /** Slot names (fields, or model.field_groups groups) in order, for blocks that pick fields. */
+  slots?: string[];
 }

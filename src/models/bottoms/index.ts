@@ -4,6 +4,7 @@ import { embeddingBottom } from './embedding.js';
 import { sharedBottom } from './shared-bottom.js';
 import { mmoeBottom } from './mmoe.js';
 import { pleBottom } from './ple.js';
+import { dcnBottom } from './dcn.js';
 
 /**
  * Bottom types by name: the only list of them. `model.bottom.type` is checked against its keys
@@ -14,6 +15,7 @@ export const BOTTOMS = {
   shared_bottom: sharedBottom,
   mmoe: mmoeBottom,
   ple: pleBottom,
+  dcn: dcnBottom,
 } satisfies Record<string, Bottom>;
 
 export type BottomType = keyof typeof BOTTOMS;

@@ -70,7 +70,7 @@ export function buildInputsAndBottoms(ctx: BlockContext, spec: FunnelModelSpec, 
       withSeq = replaceSlot(g, withSeq, a.slot, layout.dim, width, pooledSeq);
     }
     const pooled = poolFieldGroups(g, withSeq, fieldNames, layout.dim, cfg.field_groups);
-    const fields: FieldEmbeddings = { value: pooled.value, count: pooled.slots.length, dim: layout.dim };
+    const fields: FieldEmbeddings = { value: pooled.value, count: pooled.slots.length, dim: layout.dim, slots: pooled.slots };
     const fieldsWidth = pooled.slots.length * layout.dim;
     const x = numeric === undefined ? pooled.value : g.concat([pooled.value, numeric], 1);
     const towers = spec.towers.filter((t) => t.embeddings === group).map((t) => t.name);

@@ -5,6 +5,7 @@ import type { BlockContext, FieldEmbeddings } from '../blocks/block-context.js';
 import { dense } from '../blocks/dense.js';
 import { aitModule } from '../blocks/ait.js';
 import { getTower } from '../towers/index.js';
+import { innerProductTerm } from '../blocks/inner-product.js';
 import type { ResolvedTower } from '../towers/types.js';
 
 /** A tower's settings: model.towers.NAME over the model-wide tower, activation and dropout. */
@@ -16,6 +17,8 @@ export function resolveTower(cfg: ModelConfig, name: string): ResolvedTower {
     activation: t?.activation ?? cfg.activation,
     dropout: t?.dropout ?? cfg.dropout,
     norm: t?.norm ?? 'none',
+    ...(t?.cross_layers !== undefined ? { cross_layers: t.cross_layers } : {}),
+    ...((t?.inner_product ?? cfg.inner_product) !== undefined ? { inner_product: (t?.inner_product ?? cfg.inner_product)! } : {}),
   };
 }
 
@@ -47,7 +50,12 @@ export function buildTowerLogits(
     }
     hidden.set(t.name, { value: h, width: out.width });
     const head = dense(ctx, `tower_${t.name}/head`, h, out.width, 1);
-    logits.set(t.name, out.logitTerm === undefined ? head : ctx.g.add(head, out.logitTerm));
+    let logit = out.logitTerm === undefined ? head : ctx.g.add(head, out.logitTerm);
+    if (tc.inner_product !== undefined) {
+      const key = cfg.towers[t.name]?.inner_product !== undefined ? `model.towers.${t.name}.inner_product` : 'model.inner_product';
+      logit = ctx.g.add(logit, innerProductTerm(ctx, `tower_${t.name}/inner_product`, b.fields, tc.inner_product, key));
+    }
+    logits.set(t.name, logit);
   }
   return logits;
 }

@@ -48,7 +48,7 @@ export function buildTrainingLosses(ctx: BlockContext, spec: FunnelModelSpec, cf
     const lp = buildLogProb(g, loss.prob, logits, cache);
     return {
       name: loss.name,
-      value: bce(g, lp.logp, lp.log1mp, labelValue(loss.label), loss.space === 'clicked' ? labelValue('click') : undefined),
+      value: bce(g, lp.logp, lp.log1mp, loss.labelAnd === undefined ? labelValue(loss.label) : g.mul(labelValue(loss.label), labelValue(loss.labelAnd)), loss.space === 'clicked' ? labelValue('click') : undefined),
       task: true,
     };
   });

@@ -32,6 +32,11 @@ export function esm2(schema: Schema): FunnelModelSpec {
       // Named like its metrics (auc_action) and report curves: one name for the action task.
       { name: 'action', prob: product(y1, y2), label: 'action', space: 'impressions' },
       { name: 'ctcvr', prob: pctcvr, label: 'buy', space: 'impressions' },
+      // Not in the paper: p(click, action, buy) = y1 y2 y3 against click & action & buy. The three
+      // losses above see y3 and y4 only through their mixture y2 y3 + (1 - y2) y4, which many
+      // (y3, y4) pairs fit equally well; this term tells the model which buys followed an action,
+      // so y3 and y4 separate (bench/esm2-diagnose.ts). loss_weights.ctacvr: 0 gives the paper's ESM2.
+      { name: 'ctacvr', prob: product(y1, y2, y3), label: 'action', labelAnd: 'buy', space: 'impressions' },
     ],
     outputs: { pctr: y1, pcvr, pctcvr, paction: y2 },
   };

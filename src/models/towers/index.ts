@@ -1,6 +1,7 @@
 import { registryEntry } from '../registry-entry.js';
 import { fmTower } from './fm-tower.js';
 import { mlpTower } from './mlp-tower.js';
+import { dcnTower } from './dcn.js';
 import type { Tower } from './types.js';
 
 /**
@@ -10,6 +11,7 @@ import type { Tower } from './types.js';
 export const TOWERS = {
   mlp: mlpTower,
   fm: fmTower,
+  dcn: dcnTower,
 } satisfies Record<string, Tower>;
 
 export type TowerType = keyof typeof TOWERS;

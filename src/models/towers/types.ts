@@ -1,5 +1,5 @@
 import type { Value } from '../../graph/graph.js';
-import type { ActivationName } from '../../config/types.js';
+import type { ActivationName, InnerProductSides } from '../../config/types.js';
 import type { BlockContext, FieldEmbeddings } from '../blocks/block-context.js';
 
 /** A tower's settings with every fallback filled in. */
@@ -10,6 +10,8 @@ export interface ResolvedTower {
   activation: ActivationName;
   dropout: number;
   norm: 'none' | 'layer';
+  cross_layers?: number;
+  inner_product?: InnerProductSides;
 }
 
 export interface TowerArgs {

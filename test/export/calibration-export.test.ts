@@ -1,0 +1,95 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { loadConfig } from '../../src/api/load-config.js';
+import { trainAndEvaluate } from '../../src/api/pipeline.js';
+import { loadModel } from '../../src/models/persist.js';
+import { exportFeeds, exportSequences, writeExport } from '../../src/export/index.js';
+import { Scorer } from '../../src/serve/scorer.js';
+import { sliceEncoded } from '../../src/features/encoded-rows.js';
+
+async function trainCalibrated(name: string, method: 'platt' | 'isotonic', model: Record<string, unknown> = {}): Promise<{ dir: string; run: Awaited<ReturnType<typeof trainAndEvaluate>> }> {
+  const dir = join(mkdtempSync(join(tmpdir(), `esmm-calib-${name}-`)), 'model');
+  const config = loadConfig(name, {
+    // Trained enough for pCTR to sit near the base rate (an untrained model's Platt slopes are far
+    // from 1 and amplify 1-ulp differences between sessions).
+    data: { synth: { rows: 8000, seed: 9 } },
+    train: { epochs: 2, batch_size: 256, learning_rate: 0.005, threads: 1, calibration: method },
+    model: { tower: [16, 8], embedding_dim: 4, ...model },
+  });
+  return { dir, run: await trainAndEvaluate(config, { outDir: dir }) };
+}
+
+describe('calibration saved with the model and applied everywhere', () => {
+  // The interaction layers (DCN-v2 bottom and tower, inner-product term) export as well.
+  const interactions = {
+    bottom: { type: 'dcn', cross_layers: 2 },
+    towers: { cvr: { type: 'dcn', cross_layers: 1 } },
+    inner_product: { user: ['user_id', 'user_segment'], item: ['item_id', 'item_category'] },
+  };
+  const cases = [['esmm', 'isotonic', {}], ['esm2', 'platt', {}], ['esmm', 'platt', interactions], ['esm2', 'isotonic', interactions]] as const;
+  for (const [name, method, arch] of cases) {
+    it(`${name} + ${method}${arch === interactions ? ' + DCN/inner product' : ''}: save/load, Scorer and esmm export agree with predict (1e-6)`, async () => {
+      const { dir, run } = await trainCalibrated(name, method, arch);
+      const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { calibration?: string; checksums: Record<string, string> };
+      expect(manifest.calibration).toBe('calibration.json');
+      expect(manifest.checksums['calibration.json']).toMatch(/^[0-9a-f]{64}$/);
+      const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { calibration?: { method: string }; metrics_uncalibrated?: Record<string, number>; metrics: Record<string, number> };
+      expect(metrics.calibration?.method).toBe(method);
+      expect(metrics.metrics.calibration_cvr_entire_space).toBeGreaterThan(0);
+      expect(metrics.metrics_uncalibrated?.calibration_cvr_entire_space).toBeGreaterThan(0);
+
+      const model = await loadModel(dir);
+      expect(model.calibration?.method).toBe(method);
+      const chunk = sliceEncoded(run.features.test!, 0, 400);
+      const calibrated = await model.predictEncoded(chunk);
+      const raw = await model.predictUncalibrated(chunk);
+      // The calibration is applied: outputs move, and pCTCVR = pCTR x pCVR still holds.
+      let moved = 0;
+      for (let i = 0; i < chunk.rows; i++) {
+        moved = Math.max(moved, Math.abs(calibrated.pctr[i]! - raw.pctr[i]!));
+        expect(calibrated.pctcvr[i]!).toBeCloseTo(calibrated.pctr[i]! * calibrated.pcvr[i]!, 6);
+      }
+      expect(moved).toBeGreaterThan(1e-4);
+      // Same predictions as the model that was trained (save/load round trip).
+      const before = await run.result.model.predictEncoded(chunk);
+      expect(Array.from(calibrated.pcvr)).toEqual(Array.from(before.pcvr));
+
+      const scorer = await Scorer.create(model);
+      const served = await scorer.predictEncoded(chunk);
+      const out = join(mkdtempSync(join(tmpdir(), 'esmm-calib-export-')), 'model.onnx');
+      writeExport(model, out);
+      const session = await ort.InferenceSession.create(readFileSync(out));
+      const feeds = Object.fromEntries(Object.entries(exportFeeds(chunk, model.layout, exportSequences(model))).map(([k, v]) => [k, new ort.Tensor(v.data, v.dims)]));
+      const exported = await session.run(feeds);
+      for (const p of model.predictionNames) {
+        let worstServe = 0;
+        let worstExport = 0;
+        const e = exported[p]!.data as Float32Array;
+        for (let i = 0; i < chunk.rows; i++) {
+          worstServe = Math.max(worstServe, Math.abs(served[p]![i]! - calibrated[p]![i]!));
+          worstExport = Math.max(worstExport, Math.abs(e[i]! - calibrated[p]![i]!));
+        }
+        expect(worstServe, `serve ${p}`).toBeLessThan(1e-6);
+        expect(worstExport, `export ${p}`).toBeLessThan(1e-6);
+      }
+      await session.release();
+      await scorer.release();
+      await model.release();
+      await run.result.model.release();
+    }, 120_000);
+  }
+
+  it('a tampered calibration file is refused by its checksum', async () => {
+    const { dir, run } = await trainCalibrated('esmm', 'platt');
+    await run.result.model.release();
+    const file = join(dir, 'calibration.json');
+    expect(existsSync(file)).toBe(true);
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { pctr: { a: number } };
+    c.pctr.a += 1;
+    writeFileSync(file, JSON.stringify(c));
+    await expect(loadModel(dir)).rejects.toThrow(/checksum mismatch/);
+  }, 120_000);
+});
