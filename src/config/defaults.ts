@@ -26,6 +26,8 @@ export const DEFAULT_TRAIN: TrainConfig = {
   batch_size: 2048,
   learning_rate: 0.001,
   embedding_optimizer: 'adagrad',
+  embedding_l2: 0,
+  embedding_l2_frequency: false,
   optimizer: 'adam',
   weight_decay: 0,
   seed: 1,

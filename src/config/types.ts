@@ -108,6 +108,10 @@ export interface TrainConfig {
   /** Learning rate of the sparse (embedding) optimizer; defaults to learning_rate * 10 for adagrad. */
   embedding_learning_rate?: number;
   embedding_optimizer: 'adagrad' | 'adam' | 'ftrl' | 'sgd';
+  /** L2 penalty on the embedding rows a batch touches (lazy weight decay, any embedding optimizer). */
+  embedding_l2: number;
+  /** Divide each row's penalty by its occurrence count so far (DIN's mini-batch aware regularisation). */
+  embedding_l2_frequency: boolean;
   optimizer: 'adam' | 'adamw' | 'sgd';
   weight_decay: number;
   clip_norm?: number;

@@ -64,6 +64,8 @@ export function evaluatePredictions(data: EncodedChunk, pred: Predictions): Flat
   m.clicked_rows = clicked.length;
   m.auc_cvr_clicked = auc(cBuy, cScore);
   m.logloss_cvr_clicked = clicked.length > 0 ? logloss(cBuy, cScore) : Number.NaN;
+  // Mean pCVR on clicked rows / their observed buy rate (the calibration real logs allow).
+  m.calibration_cvr_clicked = clicked.length > 0 ? calibration(cBuy, cScore).ratio : Number.NaN;
 
   m.mean_pcvr = mean(Array.from(pred.pcvr));
   const potential = data.truth.get(POTENTIAL_BUY);
