@@ -6,6 +6,8 @@ import { computeCurves } from '../report/curves.js';
 import type { TrainProgress } from '../train/progress.js';
 import type { EpochRecord, TrainResult } from '../train/trainer.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
+import { checkPredictions } from '../train/guard.js';
+import { UserError } from '../errors.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
@@ -52,6 +54,9 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   const evalSplit = features[evaluatedOn]!;
   const predictions = await result.model.predictEncoded(evalSplit);
   const metrics = evaluatePredictions(evalSplit, predictions);
+  // Degenerate-run guard: symptoms from training (loss spikes) and from the evaluated predictions.
+  const warnings = [...result.warnings, ...checkPredictions({ pctr: predictions.pctr, pcvr: predictions.pcvr, pctcvr: predictions.pctcvr }, metrics)];
+  for (const w of warnings) (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`warning (${w.symptom}): ${w.message}`);
   const summary = {
     model: config.model.name,
     evaluated_on: evaluatedOn,
@@ -62,6 +67,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
     oov: features.oov,
     history: result.history,
+    warnings,
   };
   if (opts.outDir !== undefined) {
     await saveModel(result.model, opts.outDir, {
@@ -70,6 +76,10 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
       // ROC points, reliability bins and funnel rates on the evaluated split, for `esmm report`.
       'curves.json': metricsJson(computeCurves(evalSplit, predictions, config.schema, evaluatedOn)),
     });
+  }
+  if (config.train.strict === true && warnings.length > 0) {
+    const w = warnings[0]!;
+    throw new UserError(`degenerate run (${w.symptom}): ${w.message}${warnings.length > 1 ? ` (and ${warnings.length - 1} more in metrics.json)` : ''}`, { key: 'train.strict' });
   }
   return { result, data, features, metrics, evaluatedOn, summary };
 }

@@ -123,6 +123,8 @@ export interface TrainConfig {
   threads?: number;
   /** Evaluate on validation every epoch (default true when a validation set exists). */
   validate?: boolean;
+  /** Degenerate-run symptoms (loss spikes, pinned or constant outputs, AUC 0.5) are errors, not warnings. */
+  strict?: boolean;
 }
 
 export interface EsmmConfig {

@@ -13,6 +13,7 @@ import { evaluatePredictions, higherIsBetter, type FlatMetrics } from '../eval/e
 import { BatchAssembler } from './batch.js';
 import { fingerprintOf, hasCheckpoint, loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';
 import type { TrainProgress } from './progress.js';
+import { LossSpikeWatch, type RunWarning } from './guard.js';
 import { snapshotModel, restoreSnapshot, type ModelSnapshot } from './snapshot.js';
 import { sparseOptimizerConfig, TrainStep } from './step.js';
 
@@ -37,6 +38,8 @@ export interface TrainResult {
   interrupted: boolean;
   /** The step a resumed run started from (0 for a fresh run). */
   resumedFromStep: number;
+  /** Degenerate-run symptoms seen while training (loss spikes); see guard.ts. */
+  warnings: RunWarning[];
 }
 
 export interface TrainOptions {
@@ -96,6 +99,8 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
     if (pos.lossWeights !== undefined) step.setLossWeightState(pos.lossWeights);
   }
   const resumedFromStep = pos.globalStep;
+  const spikes = new LossSpikeWatch();
+  pos.stepLoss.forEach((l, i) => spikes.observe(i + 1, l));
 
   const checkpoint = async (): Promise<void> => {
     if (opts.checkpointDir === undefined) return;
@@ -132,6 +137,14 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
       pos.globalStep++;
       pos.batchInEpoch = b + 1;
       pos.stepLoss.push(loss);
+      spikes.observe(pos.globalStep, loss);
+      if (tc.strict === true) {
+        const w = spikes.warnings()[0];
+        if (w !== undefined) {
+          await step.release();
+          throw new UserError(`degenerate run (${w.symptom}): ${w.message}`, { key: 'train.strict' });
+        }
+      }
       for (const [k, v] of Object.entries(losses)) pos.sums[k] = (pos.sums[k] ?? 0) + v;
       const now = performance.now();
       pos.epochSeconds = (now - t0) / 1000;
@@ -190,6 +203,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   if (best !== undefined && pos.best !== null && pos.best.epoch !== pos.history.length) restoreSnapshot(model, best);
   return {
     model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
+    warnings: spikes.warnings(),
   };
 }
 
