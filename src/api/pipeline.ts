@@ -61,7 +61,11 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     model: config.model.name,
     evaluated_on: evaluatedOn,
     metrics,
-    best_epoch: result.bestEpoch,
+    // best_epoch: judged on validation by early stopping (null when it did not run);
+    // kept_epoch: the epoch whose weights were evaluated and saved.
+    best_epoch: result.bestEpoch ?? null,
+    kept_epoch: result.keptEpoch,
+    early_stopping: config.train.early_stopping ?? null,
     resumed_from_step: result.resumedFromStep,
     stopped_early: result.stoppedEarly,
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },

@@ -15,7 +15,8 @@ export const DEFAULT_MODEL: ModelConfig = {
   field_groups: {},
   pooling: {},
   aitm: { alpha: 0.6 },
-  escm2: { propensity_floor: 0.01, propensity_clip: 1 },
+  escm2: { propensity_floor: 0.01, propensity_clip: 1, self_normalize: true },
+  output_bias_init: 'prior',
 };
 
 /** GradNorm defaults (the paper's alpha 1.5 is its usual setting for imbalanced tasks). */
@@ -31,4 +32,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   optimizer: 'adam',
   weight_decay: 0,
   seed: 1,
+  // On by default (issue 13): validation (a file, or data.holdout of the training rows) picks the
+  // epoch, and its weights are kept. `early_stopping: false` turns it off.
+  early_stopping: { metric: 'auc_ctcvr', patience: 1 },
 };

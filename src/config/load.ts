@@ -7,6 +7,7 @@ import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
 import { ConfigChecker, type Obj } from './check.js';
 import { DEFAULT_TRAIN } from './defaults.js';
+import { DEFAULT_HOLDOUT } from '../data/holdout.js';
 import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from './types.js';
 import { checkModelFields, parseModel } from './parse-model.js';
 
@@ -63,6 +64,7 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
   const model = parseModel(c, root.model ?? {});
   const train = parseTrain(c, root.train ?? {});
   checkModelFields(c, model, schema);
+  checkEarlyStoppingMetric(c, train, schema);
   if (data.train === undefined && data.synth === undefined) c.fail('data.train', 'expected a training file (or data.synth for simulated data)');
   if (data.train !== undefined && data.synth !== undefined) c.fail('data.synth', 'give either data files (data.train) or data.synth, not both');
   return { data, schema, features, model, train, baseDir, source };
@@ -70,11 +72,21 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
 
 function parseData(c: ConfigChecker, v: unknown): DataConfig {
   const o = c.object(v, 'data');
-  c.onlyKeys(o, 'data', ['train', 'valid', 'test', 'format', 'skip_invalid', 'synth']);
+  c.onlyKeys(o, 'data', ['train', 'valid', 'test', 'format', 'skip_invalid', 'synth', 'holdout']);
   const out: DataConfig = {};
   for (const k of ['train', 'valid', 'test'] as const) if (o[k] !== undefined) out[k] = c.string(o[k], `data.${k}`);
   if (o.format !== undefined) out.format = c.oneOf(o.format, 'data.format', ['csv', 'tsv', 'jsonl', 'parquet'] as const);
   if (o.skip_invalid !== undefined) out.skip_invalid = c.boolean(o.skip_invalid, 'data.skip_invalid');
+  if (o.holdout !== undefined) {
+    // A number is the fraction; a mapping may also name a time column and a seed.
+    const h = typeof o.holdout === 'number' ? { fraction: o.holdout } : c.object(o.holdout, 'data.holdout');
+    c.onlyKeys(h, 'data.holdout', ['fraction', 'time_column', 'seed']);
+    out.holdout = {
+      fraction: h.fraction === undefined ? DEFAULT_HOLDOUT.fraction : c.number(h.fraction, 'data.holdout.fraction', { min: 0, max: 0.9 }),
+      seed: h.seed === undefined ? DEFAULT_HOLDOUT.seed : c.number(h.seed, 'data.holdout.seed', { integer: true }),
+      ...(h.time_column !== undefined ? { time_column: c.string(h.time_column, 'data.holdout.time_column') } : {}),
+    };
+  }
   if (o.synth !== undefined) {
     const s = c.object(o.synth, 'data.synth');
     if (s.rows !== undefined) c.positiveInt(s.rows, 'data.synth.rows');
@@ -191,6 +203,26 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
     };
   }
   return t;
+}
+
+/**
+ * The early-stopping metric must be one validation computes for this schema (a typo used to
+ * cost a full epoch before failing): AUC, GAUC or logloss of ctr/ctcvr (action with action
+ * labels), the click-space CVR, the entire-space CVR (simulator truth only), or the macro AUCs.
+ */
+export function earlyStoppingMetrics(schema: Schema): string[] {
+  const tasks = ['ctr', 'ctcvr', ...((schema.labels.actions ?? []).length > 0 ? ['action'] : [])];
+  const out = [...tasks.flatMap((t) => [`auc_${t}`, `logloss_${t}`]), 'auc_macro', 'auc_cvr_clicked', 'logloss_cvr_clicked'];
+  if (schema.group !== undefined) out.push(...tasks.map((t) => `gauc_${t}`), 'gauc_macro');
+  if ((schema.truth ?? []).includes('potential_buy')) out.push('auc_cvr_entire_space', 'logloss_cvr_entire_space');
+  return out;
+}
+
+function checkEarlyStoppingMetric(c: ConfigChecker, t: TrainConfig, schema: Schema): void {
+  const metric = t.early_stopping?.metric;
+  if (metric === undefined) return;
+  const known = earlyStoppingMetrics(schema);
+  if (!known.includes(metric)) c.fail('train.early_stopping.metric', `unknown metric '${metric}' for this schema; one of ${known.join(', ')}`);
 }
 
 function deepMerge(base: unknown, over: Obj): unknown {

@@ -1,4 +1,5 @@
 import type { Schema } from '../data/schema.js';
+import type { HoldoutConfig } from '../data/holdout.js';
 
 /** Where the data comes from: files (paths relative to the config file) or the built-in simulator. */
 export interface DataConfig {
@@ -9,6 +10,12 @@ export interface DataConfig {
   format?: 'csv' | 'tsv' | 'jsonl' | 'parquet';
   /** Skip (and count) rows with bad labels, buy without click or bad numerics instead of failing. */
   skip_invalid?: boolean;
+  /**
+   * Without a validation file, this slice of the training rows validates (early stopping): the
+   * latest rows by time_column, else a seeded random slice. Default { fraction: 0.1, seed: 1 };
+   * fraction 0 turns it off.
+   */
+  holdout?: HoldoutConfig;
   /** Generate the data with the ground-truth funnel simulator (built-in configs). */
   synth?: { rows?: number; seed?: number; [k: string]: unknown };
 }
@@ -69,6 +76,11 @@ export interface Escm2Config {
   /** Propensity pCTR is clipped to [propensity_floor, propensity_clip] before dividing by it. */
   propensity_floor: number;
   propensity_clip: number;
+  /**
+   * true: self-normalised risks (SNIPS; the batch's sum of o_i / p_i divides instead of the batch
+   * size), whose scale does not move with how well pCTR is calibrated.
+   */
+  self_normalize: boolean;
 }
 
 /** GradNorm (Chen et al., ICML'18): asymmetry alpha and the learning rate of the loss weights. */
@@ -99,6 +111,8 @@ export interface ModelConfig {
   pooling: Record<string, FieldPooling>;
   aitm: AitmConfig;
   escm2: Escm2Config;
+  /** 'prior': pCTR and pCVR towers' output biases start at the training base rates' log-odds; 'zero': at 0. */
+  output_bias_init: 'prior' | 'zero';
 }
 
 export interface TrainConfig {

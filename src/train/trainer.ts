@@ -13,6 +13,7 @@ import { evaluatePredictions, higherIsBetter, type FlatMetrics } from '../eval/e
 import { BatchAssembler } from './batch.js';
 import { fingerprintOf, hasCheckpoint, loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';
 import type { TrainProgress } from './progress.js';
+import { initOutputBiases } from './prior-bias.js';
 import { LossSpikeWatch, type RunWarning } from './guard.js';
 import { snapshotModel, restoreSnapshot, type ModelSnapshot } from './snapshot.js';
 import { sparseOptimizerConfig, TrainStep } from './step.js';
@@ -32,7 +33,10 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Training loss per step (weighted total), for loss curves. */
   stepLoss: number[];
-  bestEpoch: number;
+  /** The epoch early stopping judged best on validation; undefined when nothing was judged. */
+  bestEpoch: number | undefined;
+  /** The epoch whose weights the returned model holds (the best one when early stopping ran). */
+  keptEpoch: number;
   stoppedEarly: boolean;
   /** True when a stop was requested (SIGINT) and the run ended early after a checkpoint. */
   interrupted: boolean;
@@ -70,6 +74,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   const tc = config.train;
   const mg = buildModelGraph(spec, layout, config.model, { training: true, seed: tc.seed });
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
+  if (config.model.output_bias_init === 'prior') initOutputBiases(spec, params, train);
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling,
     { l2: tc.embedding_l2, frequency: tc.embedding_l2_frequency });
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
@@ -202,7 +207,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   await step.release();
   if (best !== undefined && pos.best !== null && pos.best.epoch !== pos.history.length) restoreSnapshot(model, best);
   return {
-    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
+    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch, keptEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
     warnings: spikes.warnings(),
   };
 }
