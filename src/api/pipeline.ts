@@ -7,6 +7,7 @@ import type { TrainProgress } from '../train/progress.js';
 import type { EpochRecord, TrainResult } from '../train/trainer.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
 import { checkPredictions } from '../train/guard.js';
+import { sparseOptimizerConfig } from '../train/step.js';
 import { UserError } from '../errors.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
@@ -42,6 +43,7 @@ export interface RunResult {
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);
+  opts.log?.(describeOptimizers(config));
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
     ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
@@ -86,6 +88,15 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     throw new UserError(`degenerate run (${w.symptom}): ${w.message}${warnings.length > 1 ? ` (and ${warnings.length - 1} more in metrics.json)` : ''}`, { key: 'train.strict' });
   }
   return { result, data, features, metrics, evaluatedOn, summary };
+}
+
+/** The effective optimizers and rates, printed at the start of training (the embedding rate is not always learning_rate). */
+export function describeOptimizers(config: EsmmConfig): string {
+  const tc = config.train;
+  const emb = sparseOptimizerConfig(tc);
+  const how = tc.embedding_learning_rate !== undefined ? 'train.embedding_learning_rate' : emb.lr === tc.learning_rate ? 'train.learning_rate' : `${emb.lr / tc.learning_rate}x train.learning_rate`;
+  return `optimizers: dense ${tc.optimizer} lr ${tc.learning_rate}; embeddings ${emb.type} lr ${emb.lr} (${how})` +
+    `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}`;
 }
 
 /** Which rows a run trained on: file paths, sizes and row counts (a resumed run must see the same). */
