@@ -19,6 +19,14 @@ export const DEFAULT_MODEL: ModelConfig = {
   output_bias_init: 'prior',
 };
 
+/**
+ * Loss weights that are not 1 unless model.loss_weights says otherwise. ESCM2's counterfactual
+ * risks (lambda in the paper) at 0.3: at weight 1 the 1 / pCTR-weighted risk outweighs the CTCVR
+ * loss and pulls mean pCVR on clicked rows 20% under the observed rate after two epochs; 0.3 and
+ * 0.1 gave 0.86 and 0.89 of it (issue 17, bench/escm2-convergence.ts).
+ */
+export const DEFAULT_LOSS_WEIGHTS: Record<string, number> = { cvr_ipw: 0.3, cvr_dr: 0.3 };
+
 /** GradNorm defaults (the paper's alpha 1.5 is its usual setting for imbalanced tasks). */
 export const DEFAULT_GRADNORM: GradNormConfig = { alpha: 1.5, lr: 0.025 };
 
