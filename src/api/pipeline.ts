@@ -94,7 +94,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
 export function describeOptimizers(config: EsmmConfig): string {
   const tc = config.train;
   const emb = sparseOptimizerConfig(tc);
-  const how = tc.embedding_learning_rate !== undefined ? 'train.embedding_learning_rate' : emb.lr === tc.learning_rate ? 'train.learning_rate' : `${emb.lr / tc.learning_rate}x train.learning_rate`;
+  const how = tc.embedding_learning_rate !== undefined ? 'train.embedding_learning_rate' : emb.lr === tc.learning_rate ? 'train.learning_rate' : `${Number((emb.lr / tc.learning_rate).toPrecision(6))}x train.learning_rate`;
   return `optimizers: dense ${tc.optimizer} lr ${tc.learning_rate}; embeddings ${emb.type} lr ${emb.lr} (${how})` +
     `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}`;
 }

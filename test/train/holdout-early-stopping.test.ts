@@ -87,6 +87,8 @@ describe('holdout and early stopping by default', () => {
     const r = await runCli(['train', '--config', config('es', 'epochs: 4, batch_size: 64, learning_rate: 0.05, seed: 2, early_stopping: { metric: logloss_ctcvr, patience: 9 }'), '--out', out, '--quiet']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/holding out 300 of 3000 training rows/);
+    // The effective optimizers are printed before training (embeddings do not use learning_rate as is).
+    expect(r.stderr).toMatch(/optimizers: dense adam lr 0\.05; embeddings adagrad lr 0\.5 \(10x train\.learning_rate\)/);
     const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(m.evaluated_on).toBe('valid');
     const losses: number[] = m.history.map((h: { valid: { logloss_ctcvr: number } }) => h.valid.logloss_ctcvr);
