@@ -42,5 +42,5 @@ export const DEFAULT_TRAIN: TrainConfig = {
   seed: 1,
   // On by default (issue 13): validation (a file, or data.holdout of the training rows) picks the
   // epoch, and its weights are kept. `early_stopping: false` turns it off.
-  early_stopping: { metric: 'auc_ctcvr', patience: 1 },
+  early_stopping: { metric: 'logloss_ctcvr', patience: 1 },
 };

@@ -198,7 +198,7 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
     const e = c.object(o.early_stopping, 'train.early_stopping');
     c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);
     t.early_stopping = {
-      metric: e.metric === undefined ? 'auc_ctcvr' : c.string(e.metric, 'train.early_stopping.metric'),
+      metric: e.metric === undefined ? DEFAULT_TRAIN.early_stopping!.metric : c.string(e.metric, 'train.early_stopping.metric'),
       patience: e.patience === undefined ? 1 : c.positiveInt(e.patience, 'train.early_stopping.patience'),
     };
   }

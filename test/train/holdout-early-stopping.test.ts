@@ -65,7 +65,7 @@ describe('holdout and early stopping by default', () => {
   });
 
   it('turns early stopping on by default, and off with early_stopping: false', () => {
-    expect(loadConfig('esmm').train.early_stopping).toEqual({ metric: 'auc_ctcvr', patience: 1 });
+    expect(loadConfig('esmm').train.early_stopping).toEqual({ metric: 'logloss_ctcvr', patience: 1 });
     expect(loadConfig('esmm', { train: { early_stopping: false } }).train.early_stopping).toBeUndefined();
   });
 
