@@ -5,7 +5,7 @@
  * at p = 0.5, and with Adam moving a bias by about the learning rate per step, climbing down to
  * a 2% CTR takes thousands of steps that the hidden layers spend bending to compensate; ESCM2's
  * inverse-propensity weights 1 / pCTR are then wrong by 10-50x for the whole first epoch (issue 17).
- * Towers whose output is a ratio, a branch or an entire-space chain keep a zero bias.
+ * Models whose pCVR is a ratio of towers, and towers of branches or chains, keep zero biases.
  */
 import type { EncodedChunk } from '../data/batch.js';
 import type { FunnelModelSpec } from '../models/spec.js';
@@ -26,6 +26,9 @@ export function initOutputBiases(spec: FunnelModelSpec, params: Map<string, Floa
     b[0] = Math.log(p / (1 - p));
   };
   const { pctr, pcvr } = spec.outputs;
+  // A pCVR that is a ratio of towers (division, AITM's y_N / y_1) would start pinned at its clamp
+  // of 1 if only the denominator moved to the click rate: such models keep zero biases.
+  if (pcvr.kind === 'ratio') return;
   if (pctr.kind === 'tower') set(pctr.tower, clicks / Math.max(1, train.rows));
   if (pcvr.kind === 'tower' && (pctr.kind !== 'tower' || pcvr.tower !== pctr.tower)) set(pcvr.tower, clicks > 0 ? buys / clicks : Number.NaN);
 }

@@ -25,10 +25,10 @@ describe('prior output-bias init', () => {
     }
   });
 
-  it('leaves towers of ratio and branch outputs at zero', () => {
+  it('leaves models whose pCVR is a ratio of towers (division) at zero: pCVR would start pinned at 1', () => {
     const params = new Map([['tower_ctr/head/b', new Float32Array(1)], ['tower_ctcvr/head/b', new Float32Array(1)]]);
     initOutputBiases(funnelSpec('division', schema), params, chunk());
-    expect(params.get('tower_ctr/head/b')![0]).toBeCloseTo(logit(0.2), 5);
+    expect(params.get('tower_ctr/head/b')![0]).toBe(0);
     expect(params.get('tower_ctcvr/head/b')![0]).toBe(0);
   });
 });
