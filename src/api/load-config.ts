@@ -16,6 +16,7 @@ import { BOTTOM_TYPES } from '../models/bottoms/index.js';
 
 /** The registries' names a config is checked against (each registry is one map in models/). */
 const REGISTRY_NAMES: RegistryNames = { models: MODEL_NAMES, towers: TOWER_TYPES, bottoms: BOTTOM_TYPES };
+import { DEFAULT_HOLDOUT } from '../data/holdout.js';
 
 /** Folder of the built-in configs shipped with the package (configs/*.yaml). */
 function builtinDir(): string {
@@ -90,6 +91,7 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
   const model = parseModel(c, root.model ?? {}, REGISTRY_NAMES);
   const train = parseTrain(c, root.train ?? {});
   checkModelFields(c, model, schema);
+  checkEarlyStoppingMetric(c, train, schema);
   if (data.train === undefined && data.synth === undefined) c.fail('data.train', 'expected a training file (or data.synth for simulated data)');
   if (data.train !== undefined && data.synth !== undefined) c.fail('data.synth', 'give either data files (data.train) or data.synth, not both');
   return { data, schema, features, model, train, baseDir, source };
@@ -97,7 +99,7 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
 
 function parseData(c: ConfigChecker, v: unknown): DataConfig {
   const o = c.object(v, 'data');
-  c.onlyKeys(o, 'data', ['train', 'valid', 'test', 'format', 'skip_invalid', 'header', 'columns', 'synth']);
+  c.onlyKeys(o, 'data', ['train', 'valid', 'test', 'format', 'skip_invalid', 'header', 'columns', 'synth', 'holdout']);
   const out: DataConfig = {};
   for (const k of ['train', 'valid', 'test'] as const) if (o[k] !== undefined) out[k] = c.string(o[k], `data.${k}`);
   if (o.format !== undefined) out.format = c.oneOf(o.format, 'data.format', ['csv', 'tsv', 'jsonl', 'parquet'] as const);
@@ -106,6 +108,16 @@ function parseData(c: ConfigChecker, v: unknown): DataConfig {
   if (o.columns !== undefined) out.columns = c.stringList(o.columns, 'data.columns');
   if (out.header === false && out.columns === undefined) c.fail('data.columns', 'a file without a header (data.header: false) needs data.columns: the column names in file order');
   if (out.header !== false && out.columns !== undefined) c.fail('data.columns', 'only read for files without a header: add data.header: false');
+  if (o.holdout !== undefined) {
+    // A number is the fraction; a mapping may also name a time column and a seed.
+    const h = typeof o.holdout === 'number' ? { fraction: o.holdout } : c.object(o.holdout, 'data.holdout');
+    c.onlyKeys(h, 'data.holdout', ['fraction', 'time_column', 'seed']);
+    out.holdout = {
+      fraction: h.fraction === undefined ? DEFAULT_HOLDOUT.fraction : c.number(h.fraction, 'data.holdout.fraction', { min: 0, max: 0.9 }),
+      seed: h.seed === undefined ? DEFAULT_HOLDOUT.seed : c.number(h.seed, 'data.holdout.seed', { integer: true }),
+      ...(h.time_column !== undefined ? { time_column: c.string(h.time_column, 'data.holdout.time_column') } : {}),
+    };
+  }
   if (o.synth !== undefined) {
     const s = c.object(o.synth, 'data.synth');
     if (s.rows !== undefined) c.positiveInt(s.rows, 'data.synth.rows');
@@ -204,13 +216,15 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate', 'calibration']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate', 'calibration', 'strict']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.number(o.epochs, 'train.epochs', { min: 1, integer: true, max: TRAIN_LIMITS.epochs });
   if (o.batch_size !== undefined) t.batch_size = c.number(o.batch_size, 'train.batch_size', { min: 1, integer: true, max: TRAIN_LIMITS.batch_size });
   if (o.learning_rate !== undefined) t.learning_rate = c.number(o.learning_rate, 'train.learning_rate', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.learning_rate });
   if (o.embedding_learning_rate !== undefined) t.embedding_learning_rate = c.number(o.embedding_learning_rate, 'train.embedding_learning_rate', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.embedding_learning_rate });
   if (o.embedding_optimizer !== undefined) t.embedding_optimizer = c.oneOf(o.embedding_optimizer, 'train.embedding_optimizer', ['adagrad', 'adam', 'ftrl', 'sgd'] as const);
+  if (o.embedding_l2 !== undefined) t.embedding_l2 = c.number(o.embedding_l2, 'train.embedding_l2', { min: 0 });
+  if (o.embedding_l2_frequency !== undefined) t.embedding_l2_frequency = c.boolean(o.embedding_l2_frequency, 'train.embedding_l2_frequency');
   if (o.optimizer !== undefined) t.optimizer = c.oneOf(o.optimizer, 'train.optimizer', ['adam', 'adamw', 'sgd'] as const);
   if (o.weight_decay !== undefined) t.weight_decay = c.number(o.weight_decay, 'train.weight_decay', { min: 0, max: TRAIN_LIMITS.weight_decay });
   if (o.clip_norm !== undefined) t.clip_norm = c.number(o.clip_norm, 'train.clip_norm', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.clip_norm });
@@ -219,15 +233,38 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
   if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'platt', 'isotonic'] as const);
-  if (o.early_stopping !== undefined) {
+  if (o.strict !== undefined) t.strict = c.boolean(o.strict, 'train.strict');
+  // `early_stopping: false` (or null) turns off the default early stopping.
+  if (o.early_stopping === false || o.early_stopping === null) delete t.early_stopping;
+  else if (o.early_stopping !== undefined) {
     const e = c.object(o.early_stopping, 'train.early_stopping');
     c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);
     t.early_stopping = {
-      metric: e.metric === undefined ? 'auc_ctcvr' : c.string(e.metric, 'train.early_stopping.metric'),
+      metric: e.metric === undefined ? DEFAULT_TRAIN.early_stopping!.metric : c.string(e.metric, 'train.early_stopping.metric'),
       patience: e.patience === undefined ? 1 : c.positiveInt(e.patience, 'train.early_stopping.patience'),
     };
   }
   return t;
+}
+
+/**
+ * The early-stopping metric must be one validation computes for this schema (a typo used to
+ * cost a full epoch before failing): AUC, GAUC or logloss of ctr/ctcvr (action with action
+ * labels), the click-space CVR, the entire-space CVR (simulator truth only), or the macro AUCs.
+ */
+export function earlyStoppingMetrics(schema: Schema): string[] {
+  const tasks = ['ctr', 'ctcvr', ...((schema.labels.actions ?? []).length > 0 ? ['action'] : [])];
+  const out = [...tasks.flatMap((t) => [`auc_${t}`, `logloss_${t}`]), 'auc_macro', 'auc_cvr_clicked', 'logloss_cvr_clicked'];
+  if (schema.group !== undefined) out.push(...tasks.map((t) => `gauc_${t}`), 'gauc_macro');
+  if ((schema.truth ?? []).includes('potential_buy')) out.push('auc_cvr_entire_space', 'logloss_cvr_entire_space');
+  return out;
+}
+
+function checkEarlyStoppingMetric(c: ConfigChecker, t: TrainConfig, schema: Schema): void {
+  const metric = t.early_stopping?.metric;
+  if (metric === undefined) return;
+  const known = earlyStoppingMetrics(schema);
+  if (!known.includes(metric)) c.fail('train.early_stopping.metric', `unknown metric '${metric}' for this schema; one of ${known.join(', ')}`);
 }
 
 function deepMerge(base: unknown, over: Obj): unknown {

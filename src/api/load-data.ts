@@ -8,6 +8,7 @@ import type { DataConfig } from '../config/types.js';
 import { readAll, type ReadStats } from '../data/reader.js';
 import { writeSynth, type SynthConfigInput } from '../synth/index.js';
 import { checkInputFile } from '../util/input-path.js';
+import { DEFAULT_HOLDOUT, holdOut } from '../data/holdout.js';
 
 /** Raw rows of each split, with the reader's counts of skipped rows. */
 export interface LoadedData {
@@ -81,6 +82,17 @@ export async function loadData(data: DataConfig, schema: Schema, opts: LoadDataO
     const r = await timed(split, f);
     out[split] = r.data;
     out.stats[split] = r.stats;
+  }
+  if (files.valid === undefined && opts.labelsOptional !== true) {
+    // No validation file: hold out a slice of the training rows (data.holdout) to validate on.
+    const h = data.holdout ?? DEFAULT_HOLDOUT;
+    const split = h.fraction > 0 ? holdOut(train.data, h) : undefined;
+    if (split !== undefined) {
+      out.train = split.train;
+      out.valid = split.valid;
+      files.valid = `${files.train} (held out: ${split.valid.rows} rows, ${h.time_column !== undefined ? `latest by ${h.time_column}` : `random, seed ${h.seed}`})`;
+      opts.log?.(`no validation file: holding out ${split.valid.rows} of ${train.data.rows} training rows (${h.time_column !== undefined ? `latest by ${h.time_column}` : 'seeded random'}; data.holdout)`);
+    }
   }
   return out;
 }

@@ -8,6 +8,9 @@ import type { EpochRecord } from '../train/epoch-record.js';
 import type { TrainResult } from '../train/trainer.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
 import { guardLeakage } from '../features/leakage-guard.js';
+import { checkPredictions } from '../train/guard.js';
+import { sparseOptimizerConfig } from '../train/step.js';
+import { UserError } from '../errors.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
@@ -48,6 +51,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
   const features = opts.prepared?.features ?? prepareLogged(config, data, opts.log);
   requireCalibrationSplit(config, features);
+  opts.log?.(describeOptimizers(config));
   const result = await trainModel(config, features, {
     ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
     ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
@@ -64,12 +68,19 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   const predictions = await result.model.predictEncoded(evalSplit);
   const metrics = evaluatePredictions(evalSplit, predictions);
   opts.log?.(`evaluated on the ${evaluatedOn} split (${evalSplit.rows.toLocaleString('en-US')} rows) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // Degenerate-run guard: symptoms from training (loss spikes) and from the evaluated predictions.
+  const warnings = [...result.warnings, ...checkPredictions({ pctr: predictions.pctr, pcvr: predictions.pcvr, pctcvr: predictions.pctcvr }, metrics)];
+  for (const w of warnings) (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`warning (${w.symptom}): ${w.message}`);
   const summary = {
     model: config.model.name,
     evaluated_on: evaluatedOn,
     metrics,
     ...calibrated,
-    best_epoch: result.bestEpoch,
+    // best_epoch: judged on validation by early stopping (null when it did not run);
+    // kept_epoch: the epoch whose weights were evaluated and saved.
+    best_epoch: result.bestEpoch ?? null,
+    kept_epoch: result.keptEpoch,
+    early_stopping: config.train.early_stopping ?? null,
     resumed_from_step: result.resumedFromStep,
     stopped_early: result.stoppedEarly,
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
@@ -77,6 +88,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     rows: { train: features.train.rows, valid: features.valid?.rows, test: features.test?.rows },
     train_seconds: result.history.reduce((s, r) => s + r.seconds, 0),
     history: result.history,
+    warnings,
   };
   if (opts.outDir !== undefined) {
     await saveModel(result.model, opts.outDir, {
@@ -86,7 +98,20 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
       'curves.json': metricsJson(computeCurves(evalSplit, predictions, config.schema, evaluatedOn)),
     }, { force: opts.force === true });
   }
+  if (config.train.strict === true && warnings.length > 0) {
+    const w = warnings[0]!;
+    throw new UserError(`degenerate run (${w.symptom}): ${w.message}${warnings.length > 1 ? ` (and ${warnings.length - 1} more in metrics.json)` : ''}`, { key: 'train.strict' });
+  }
   return { result, data, features, metrics, evaluatedOn, summary };
+}
+
+/** The effective optimizers and rates, printed at the start of training (the embedding rate is not always learning_rate). */
+export function describeOptimizers(config: EsmmConfig): string {
+  const tc = config.train;
+  const emb = sparseOptimizerConfig(tc);
+  const how = tc.embedding_learning_rate !== undefined ? 'train.embedding_learning_rate' : emb.lr === tc.learning_rate ? 'train.learning_rate' : `${Number((emb.lr / tc.learning_rate).toPrecision(6))}x train.learning_rate`;
+  return `optimizers: dense ${tc.optimizer} lr ${tc.learning_rate}; embeddings ${emb.type} lr ${emb.lr} (${how})` +
+    `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}`;
 }
 
 /** Which rows a run trained on: file paths, sizes and row counts (a resumed run must see the same). */

@@ -20,7 +20,7 @@ export function parseModel(c: ConfigChecker, v: unknown, names: RegistryNames): 
   const o = c.object(v, 'model');
   c.onlyKeys(o, 'model', [
     'name', 'embedding_dim', 'tower', 'activation', 'dropout', 'bottom', 'loss_weights', 'loss_weighting', 'multi_valued_pooling',
-    'towers', 'field_groups', 'pooling', 'aitm', 'escm2', 'gradnorm', 'inner_product',
+    'towers', 'field_groups', 'pooling', 'aitm', 'escm2', 'gradnorm', 'inner_product', 'output_bias_init',
   ]);
   const m: ModelConfig = {
     ...DEFAULT_MODEL, bottom: { ...DEFAULT_MODEL.bottom }, loss_weights: {}, towers: {}, field_groups: {}, pooling: {},
@@ -59,9 +59,11 @@ export function parseModel(c: ConfigChecker, v: unknown, names: RegistryNames): 
     if (gn.alpha !== undefined) m.gradnorm.alpha = c.number(gn.alpha, 'model.gradnorm.alpha', { min: 0 });
     if (gn.lr !== undefined) m.gradnorm.lr = c.number(gn.lr, 'model.gradnorm.lr', { min: 0, exclusiveMin: true });
   }
+  if (o.output_bias_init !== undefined) m.output_bias_init = c.oneOf(o.output_bias_init, 'model.output_bias_init', ['prior', 'zero'] as const);
   if (o.escm2 !== undefined) {
     const e = c.object(o.escm2, 'model.escm2');
-    c.onlyKeys(e, 'model.escm2', ['propensity_floor', 'propensity_clip']);
+    c.onlyKeys(e, 'model.escm2', ['propensity_floor', 'propensity_clip', 'self_normalize']);
+    if (e.self_normalize !== undefined) m.escm2.self_normalize = c.boolean(e.self_normalize, 'model.escm2.self_normalize');
     if (e.propensity_floor !== undefined) m.escm2.propensity_floor = c.number(e.propensity_floor, 'model.escm2.propensity_floor', { min: 0, max: 1, exclusiveMin: true });
     if (e.propensity_clip !== undefined) m.escm2.propensity_clip = c.number(e.propensity_clip, 'model.escm2.propensity_clip', { min: 0, max: 1, exclusiveMin: true });
     if (m.escm2.propensity_clip < m.escm2.propensity_floor) c.fail('model.escm2.propensity_clip', `must be >= propensity_floor (${m.escm2.propensity_floor})`);

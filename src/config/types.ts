@@ -1,4 +1,5 @@
 import type { Schema } from '../data/schema.js';
+import type { HoldoutConfig } from '../data/holdout.js';
 
 /** Where the data comes from: files (paths relative to the config file) or the built-in simulator. */
 export interface DataConfig {
@@ -13,6 +14,12 @@ export interface DataConfig {
   header?: boolean;
   /** Column names, in file order, of a file without a header (with header: false). */
   columns?: string[];
+  /**
+   * Without a validation file, this slice of the training rows validates (early stopping): the
+   * latest rows by time_column, else a seeded random slice. Default { fraction: 0.1, seed: 1 };
+   * fraction 0 turns it off.
+   */
+  holdout?: HoldoutConfig;
   /** Generate the data with the ground-truth funnel simulator (built-in configs). */
   synth?: { rows?: number; seed?: number; [k: string]: unknown };
 }
@@ -85,6 +92,11 @@ export interface Escm2Config {
   /** Propensity pCTR is clipped to [propensity_floor, propensity_clip] before dividing by it. */
   propensity_floor: number;
   propensity_clip: number;
+  /**
+   * true: self-normalised risks (SNIPS; the batch's sum of o_i / p_i divides instead of the batch
+   * size), whose scale does not move with how well pCTR is calibrated.
+   */
+  self_normalize: boolean;
 }
 
 /** GradNorm (Chen et al., ICML'18): asymmetry alpha and the learning rate of the loss weights. */
@@ -118,6 +130,8 @@ export interface ModelConfig {
   escm2: Escm2Config;
   /** Inner-product term for every tower without its own `towers.NAME.inner_product`. */
   inner_product?: InnerProductSides;
+  /** 'prior': pCTR and pCVR towers' output biases start at the training base rates' log-odds; 'zero': at 0. */
+  output_bias_init: 'prior' | 'zero';
 }
 
 export interface TrainConfig {
@@ -127,6 +141,10 @@ export interface TrainConfig {
   /** Learning rate of the sparse (embedding) optimizer; defaults to learning_rate * 10 for adagrad. */
   embedding_learning_rate?: number;
   embedding_optimizer: 'adagrad' | 'adam' | 'ftrl' | 'sgd';
+  /** L2 penalty on the embedding rows a batch touches (lazy weight decay, any embedding optimizer). */
+  embedding_l2: number;
+  /** Divide each row's penalty by its occurrence count so far (DIN's mini-batch aware regularisation). */
+  embedding_l2_frequency: boolean;
   optimizer: 'adam' | 'adamw' | 'sgd';
   weight_decay: number;
   clip_norm?: number;
@@ -140,6 +158,8 @@ export interface TrainConfig {
   validate?: boolean;
   /** Post-hoc calibration of pCTR and pCTCVR fitted on the validation split after training (pCVR derived). */
   calibration?: 'none' | 'platt' | 'isotonic';
+  /** Degenerate-run symptoms (loss spikes, pinned or constant outputs, AUC 0.5) are errors, not warnings. */
+  strict?: boolean;
 }
 
 export interface EsmmConfig {

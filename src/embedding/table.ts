@@ -18,7 +18,11 @@
  *   id's slot word names its position in this step's `uniqueRows`; it is trusted only if
  *   `slot < uniqueCount && uniqueRows[slot] === row`, so stale slots never need clearing. The
  *   resolve pass thus touches only `idMap`; records are touched once, when the optimizer steps.
- * - `l2` adds l2 * w to the summed gradient of touched rows only (lazy weight decay).
+ * - `l2` adds l2 * w to the summed gradient of touched rows only (lazy weight decay), before the
+ *   optimizer's step, so it works the same under every sparse optimizer. With `l2Frequency` the
+ *   penalty of a row is l2 / n * w, n the row's occurrences in all updates so far (this one
+ *   included): DIN's mini-batch aware regularisation (Zhou et al., KDD'18), which shrinks rare ids
+ *   hard and frequent ids, whose gradients carry more evidence, lightly.
  */
 import type { MultiIds } from '../data/batch.js';
 import { UserError } from '../errors.js';
@@ -39,6 +43,8 @@ export interface EmbeddingTableOptions {
   seed?: number;
   /** L2 penalty (weight decay) applied to touched rows at update time (default 0). */
   l2?: number;
+  /** Divide each row's L2 penalty by its running occurrence count (frequency-aware L2). */
+  l2Frequency?: boolean;
 }
 
 export interface SavedEmbeddingTable {
@@ -62,6 +68,7 @@ export class EmbeddingTable {
   readonly initStd: number;
   readonly seed: number;
   readonly l2: number;
+  readonly l2Frequency: boolean;
 
   private readonly optimizer: SparseOptimizer;
   private readonly seedKey: number;
@@ -76,6 +83,8 @@ export class EmbeddingTable {
   private data64: Float64Array = new Float64Array(this.data.buffer);
   private capacity = 0;
   private allocated = 0;
+  /** Occurrences of each materialised row in all updates so far (kept only with l2Frequency). */
+  private counts: Int32Array = new Int32Array(0);
 
   // Per-update scratch, grown on demand and reused across steps.
   private uniqueRows: Int32Array = new Int32Array(0);
@@ -109,6 +118,7 @@ export class EmbeddingTable {
     this.initStd = initStd;
     this.seed = seed;
     this.l2 = l2;
+    this.l2Frequency = opts.l2Frequency === true;
     this.optimizer = createSparseOptimizer(opts.optimizer ?? DEFAULT_SPARSE_OPTIMIZER);
     this.seedKey = tableSeedKey(opts.name, seed);
     this.stateWords = this.optimizer.stateWords(this.dim);
@@ -248,6 +258,7 @@ export class EmbeddingTable {
         const id = ids[i];
         let row = idMap[2 * id] - 1;
         if (row < 0) row = this.materialise(id);
+        if (this.l2Frequency) this.counts[row]++;
         let slot = idMap[2 * id + 1];
         const g = gradOffset + i * gradStride;
         if (slot < unique && slot >= 0 && uniqueRows[slot] === row) {
@@ -310,6 +321,7 @@ export class EmbeddingTable {
     return (
       this.idMap.byteLength +
       this.data.byteLength +
+      this.counts.byteLength +
       this.uniqueRows.byteLength +
       this.blockRows.byteLength +
       this.gradSum.byteLength +
@@ -363,10 +375,14 @@ export class EmbeddingTable {
         initStd: this.initStd,
         seed: this.seed,
         l2: this.l2,
+        l2Frequency: this.l2Frequency,
         allocatedRows: allocated,
         stateWords,
       },
-      buffers: { ids: toBytes(idOfRow), weights: toBytes(weights), state: toBytes(state) },
+      buffers: {
+        ids: toBytes(idOfRow), weights: toBytes(weights), state: toBytes(state),
+        ...(this.l2Frequency ? { counts: toBytes(this.counts.slice(0, allocated)) } : {}),
+      },
     };
   }
 
@@ -381,6 +397,7 @@ export class EmbeddingTable {
       initStd: meta.initStd as number,
       seed: meta.seed as number,
       l2: meta.l2 as number,
+      l2Frequency: meta.l2Frequency === true,
     });
     const allocated = meta.allocatedRows as number;
     const stateWords = table.stateWords;
@@ -408,6 +425,7 @@ export class EmbeddingTable {
       table.data.set(weights.subarray(row * dim, (row + 1) * dim), b);
       table.dataI32.set(state.subarray(row * stateWords, (row + 1) * stateWords), b + dim);
     }
+    if (table.l2Frequency) table.counts.set(int32FromBytes(need('counts'), allocated, `${what} counts`));
     table.allocated = allocated;
     return table;
   }
@@ -419,6 +437,7 @@ export class EmbeddingTable {
     if (id >>> 0 >= this.rows) this.badId(id);
     let row = this.idMap[2 * id] - 1;
     if (row < 0) row = this.materialise(id);
+    if (this.l2Frequency) this.counts[row]++;
     const slot = this.idMap[2 * id + 1];
     if (slot < this.uniqueCount && slot >= 0 && this.uniqueRows[slot] === row) return slot;
     const fresh = this.uniqueCount++;
@@ -448,9 +467,12 @@ export class EmbeddingTable {
         sink += dataI32[b] ^ dataI32[b + lastWord];
       }
       if (l2 > 0) {
+        const counts = this.l2Frequency ? this.counts : undefined;
         for (let k = start; k < end; k++) {
-          const b = uniqueRows[k] * stride;
-          for (let d = 0; d < dim; d++) gradSum[k * dim + d] += l2 * data[b + d];
+          const row = uniqueRows[k];
+          const b = row * stride;
+          const decay = counts === undefined ? l2 : l2 / Math.max(1, counts[row]);
+          for (let d = 0; d < dim; d++) gradSum[k * dim + d] += decay * data[b + d];
         }
       }
       this.optimizer.applyRows(data, dataI32, uniqueRows, start, end, gradSum, dim, stride);
@@ -476,6 +498,11 @@ export class EmbeddingTable {
     this.data = data;
     this.dataI32 = new Int32Array(data.buffer);
     this.data64 = new Float64Array(data.buffer, 0, data.length >> 1);
+    if (this.l2Frequency) {
+      const counts = new Int32Array(rows);
+      counts.set(this.counts.subarray(0, this.allocated));
+      this.counts = counts;
+    }
     this.capacity = rows;
   }
 

@@ -70,6 +70,8 @@ export function evaluatePredictions(data: EncodedChunk, pred: Predictions): Flat
     m.gauc_cvr_clicked = g.gauc;
     m.groups_cvr_clicked = g.groups;
   }
+  // Mean pCVR on clicked rows / their observed buy rate (the calibration real logs allow).
+  m.calibration_cvr_clicked = clicked.length > 0 ? calibration(cBuy, cScore).ratio : Number.NaN;
 
   m.mean_pcvr = mean(Array.from(pred.pcvr));
   const potential = data.truth.get(POTENTIAL_BUY);

@@ -44,13 +44,15 @@ export class EmbeddingSet {
     seed: number,
     pooling: 'sum' | 'mean',
     fieldPooling: Record<string, FieldPooling> = {},
+    /** L2 on touched rows (train.embedding_l2), optionally frequency-aware (train.embedding_l2_frequency). */
+    l2: { l2: number; frequency: boolean } = { l2: 0, frequency: false },
   ): EmbeddingSet {
     const tables = new Map<string, EmbeddingTable[]>();
     groups.forEach((group, gi) => {
       const fields = [...layout.categorical, ...layout.multiValued];
       tables.set(
         group,
-        fields.map((f, fi) => new EmbeddingTable({ name: `${group}/${f.name}`, rows: f.size, dim: layout.dim, optimizer, seed: seed * 1000003 + gi * 1009 + fi })),
+        fields.map((f, fi) => new EmbeddingTable({ name: `${group}/${f.name}`, rows: f.size, dim: layout.dim, optimizer, seed: seed * 1000003 + gi * 1009 + fi, l2: l2.l2, l2Frequency: l2.frequency })),
       );
     });
     return new EmbeddingSet(layout, pooling, tables, fieldPooling);

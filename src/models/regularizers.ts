@@ -63,9 +63,21 @@ function ipwWeight(ctx: RegularizerContext, propensity: ProbExpr): Value {
   return g.div(ctx.label('click'), g.clip(pctr, lo, hi));
 }
 
+/**
+ * The IPW average of per-row values x_i: sum(w_i x_i) / n over the batch's n impressions, or with
+ * model.escm2.self_normalize sum(w_i x_i) / sum(w_i) (the self-normalised estimator; 0 for a batch
+ * without clicks).
+ */
+function weightedMean(ctx: RegularizerContext, w: Value, x: Value): Value {
+  const { g } = ctx;
+  if (!ctx.cfg.escm2.self_normalize) return g.reduceMean(g.mul(w, x), [0, 1]);
+  const total = g.clip(g.reduceSum(w, [0, 1]), 1e-6, 1e30);
+  return g.div(g.reduceSum(g.mul(w, x), [0, 1]), total);
+}
+
 /** ESCM2-IPW (Wang et al., SIGIR'22, eq. 8): R_IPW = mean over impressions of o_i e_i / o^_i. */
 function ipw(ctx: RegularizerContext, cvr: ProbExpr, propensity: ProbExpr): Value {
-  return ctx.g.reduceMean(ctx.g.mul(ipwWeight(ctx, propensity), cvrError(ctx, cvr)), [0, 1]);
+  return weightedMean(ctx, ipwWeight(ctx, propensity), cvrError(ctx, cvr));
 }
 
 /**
@@ -82,9 +94,9 @@ function doublyRobust(ctx: RegularizerContext, r: Extract<RegularizerDecl, { kin
   const e = cvrError(ctx, r.cvr);
   const w = ipwWeight(ctx, r.propensity);
   const fixedImputed = stopGradient(g, imputed);
-  const dr = g.reduceMean(g.add(fixedImputed, g.mul(w, g.sub(e, fixedImputed))), [0, 1]);
+  const dr = g.add(g.reduceMean(fixedImputed, [0, 1]), weightedMean(ctx, w, g.sub(e, fixedImputed)));
   const gap = g.sub(stopGradient(g, e), imputed);
-  const imp = g.reduceMean(g.mul(w, g.mul(gap, gap)), [0, 1]);
+  const imp = weightedMean(ctx, w, g.mul(gap, gap));
   return [
     { name: r.name, value: dr, task: true },
     { name: r.imputationLoss, value: imp, task: false },

@@ -46,6 +46,14 @@ export async function runEpochSteps(run: TrainingRun, hooks: StepHooks, checkpoi
     pos.globalStep++;
     pos.batchInEpoch = b + 1;
     pos.stepLoss.push(loss);
+    run.spikes.observe(pos.globalStep, loss);
+    if (tc.strict === true) {
+      const w = run.spikes.warnings()[0];
+      if (w !== undefined) {
+        await step.release();
+        throw new UserError(`degenerate run (${w.symptom}): ${w.message}`, { key: 'train.strict' });
+      }
+    }
     for (const [k, v] of Object.entries(losses)) pos.sums[k] = (pos.sums[k] ?? 0) + v;
     const now = performance.now();
     pos.epochSeconds = (now - t0) / 1000;

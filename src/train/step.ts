@@ -12,7 +12,7 @@ import type { Batch } from '../data/batch-assembler.js';
 import { addGraphAdam, GraphAdamState, type DenseOptimizerHandle } from './graph-adam.js';
 import { emptyTimings, type StepTimings } from './step-timings.js';
 import { GradNorm, type GradNormState } from './gradnorm.js';
-import { DEFAULT_GRADNORM } from '../config/defaults.js';
+import { DEFAULT_GRADNORM, DEFAULT_LOSS_WEIGHTS } from '../config/defaults.js';
 
 export type { DenseOptimizerHandle } from './graph-adam.js';
 export type { StepTimings } from './step-timings.js';
@@ -78,7 +78,7 @@ export class TrainStep {
   ) {
     this.feeds = new FeedBuilder(mg, maxBatch);
     this.dense = dense;
-    this.lossWeights = Float32Array.from(mg.lossNames.map((n) => config.model.loss_weights[n] ?? 1));
+    this.lossWeights = Float32Array.from(mg.lossNames.map((n) => config.model.loss_weights[n] ?? DEFAULT_LOSS_WEIGHTS[n] ?? 1));
     const gn = mg.gradNorms ?? [];
     this.gradNorm = gn.length > 0 ? new GradNorm(gn.map((x) => x.index), this.lossWeights, config.model.gradnorm ?? DEFAULT_GRADNORM) : undefined;
     this.gradNorm?.write(this.lossWeights);

@@ -11,13 +11,19 @@ import { resumeRun, saveRunCheckpoint } from './resume.js';
 import { restoreSnapshot } from './snapshot.js';
 import { startRun } from './training-run.js';
 import { validateEpoch } from './validation.js';
+import type { RunWarning } from './guard.js';
 
 export interface TrainResult {
   model: FunnelModel;
   history: EpochRecord[];
   /** Training loss per step (weighted total), for loss curves. */
   stepLoss: number[];
-  bestEpoch: number;
+  /** The epoch early stopping judged best on validation; undefined when nothing was judged. */
+  bestEpoch: number | undefined;
+  /** The epoch whose weights the returned model holds (the best one when early stopping ran). */
+  keptEpoch: number;
+  /** Degenerate-run symptoms seen while training (loss spikes); see guard.ts. */
+  warnings: RunWarning[];
   stoppedEarly: boolean;
   /** True when a stop was requested (SIGINT) and the run ended early after a checkpoint. */
   interrupted: boolean;
@@ -53,6 +59,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   if (train.rows === 0) throw new UserError('the training set has no rows');
   const run = await startRun(config, features, train, opts.dataFingerprint ?? '');
   if (opts.resume === true) resumeRun(run, opts.checkpointDir);
+  run.pos.stepLoss.forEach((l, i) => run.spikes.observe(i + 1, l)); // a resumed run's earlier steps
   const resumedFromStep = run.pos.globalStep;
   const dir = opts.checkpointDir;
   const checkpoint = async (): Promise<void> => {
@@ -79,6 +86,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   const { pos, best, model } = run;
   if (best !== undefined && pos.best !== null && pos.best.epoch !== pos.history.length) restoreSnapshot(model, best);
   return {
-    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
+    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch, keptEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
+    warnings: run.spikes.warnings(),
   };
 }

@@ -12,6 +12,8 @@ import { embeddingGroups } from '../models/funnel-spec.js';
 import { fingerprintOf, type LoopPosition } from './checkpoint.js';
 import type { ModelSnapshot } from './snapshot.js';
 import { sparseOptimizerConfig, TrainStep } from './step.js';
+import { initOutputBiases } from './prior-bias.js';
+import { LossSpikeWatch } from './guard.js';
 
 /**
  * Everything one training run holds: the model and its training step, the shuffled row order and
@@ -35,6 +37,8 @@ export interface TrainingRun {
   pos: LoopPosition;
   /** Weights of the best epoch so far (early stopping). */
   best: ModelSnapshot | undefined;
+  /** Degenerate-run guard over the step losses (guard.ts). */
+  spikes: LossSpikeWatch;
 }
 
 /** A fresh run at step 0: training graph, initial weights (seeded), embeddings and training step. */
@@ -44,7 +48,9 @@ export async function startRun(config: EsmmConfig, features: FeatureSpec, train:
   const tc = config.train;
   const mg = buildModelGraph(spec, layout, config.model, { training: true, seed: tc.seed });
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
-  const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling);
+  if (config.model.output_bias_init === 'prior') initOutputBiases(spec, params, train);
+  const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling,
+    { l2: tc.embedding_l2, frequency: tc.embedding_l2_frequency });
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
   const fingerprint = fingerprintOf({ model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined }, rows: train.rows, data: dataFingerprint });
 
@@ -58,5 +64,5 @@ export async function startRun(config: EsmmConfig, features: FeatureSpec, train:
     globalStep: 0, epoch: 1, batchInEpoch: 0, epochShuffleState: shuffleRng.getState(), dropoutState: step.dropoutRng.getState(),
     sums: {}, epochSeconds: 0, history: [], stepLoss: [], best: null, sinceBest: 0,
   };
-  return { config, train, model, params, embeddings, step, assembler, shuffleRng, order, batchSize, stepsPerEpoch, fingerprint, pos, best: undefined };
+  return { config, train, model, params, embeddings, step, assembler, shuffleRng, order, batchSize, stepsPerEpoch, fingerprint, pos, best: undefined, spikes: new LossSpikeWatch() };
 }

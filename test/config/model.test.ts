@@ -32,7 +32,7 @@ describe('model config: towers, pooling, bottoms, families', () => {
   it('parses bottoms, AITM and ESCM2 options and the new model names', () => {
     const m = parse({ name: 'escm2_dr', bottom: { type: 'ple', experts: 2, task_experts: 1, expert: [32], levels: 2 }, escm2: { propensity_floor: 0.05 }, aitm: { alpha: 0.3 } }).model;
     expect(m.bottom).toEqual({ type: 'ple', experts: 2, task_experts: 1, expert: [32], levels: 2 });
-    expect(m.escm2).toEqual({ propensity_floor: 0.05, propensity_clip: 1 });
+    expect(m.escm2).toEqual({ propensity_floor: 0.05, propensity_clip: 1, self_normalize: true });
     expect(m.aitm.alpha).toBe(0.3);
     expect(parse({ name: 'aitm' }).model.name).toBe('aitm');
     expect(() => parse({ escm2: { propensity_floor: 0.5, propensity_clip: 0.2 } })).toThrow(/propensity_clip/);

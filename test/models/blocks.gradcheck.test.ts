@@ -137,14 +137,14 @@ describe('gradient checks of the model blocks', () => {
   describe('regularisers', () => {
     const click = col([1, 0, 1]);
     const buy = col([1, 0, 0]);
-    const setup = (g: Graph, names: string[]) => {
+    const setup = (g: Graph, names: string[], selfNormalize = false) => {
       const logits = new Map(names.map((n) => [n, g.input(`logit_${n}`, ['batch', 1])]));
       const labels = new Map<LabelKey, Value>();
       const label = (k: LabelKey): Value => {
         if (!labels.has(k)) labels.set(k, g.input(`label_${k}`, ['batch', 1]));
         return labels.get(k)!;
       };
-      const ctx = { g, logits, cache: new Map<ProbExpr, LogProb>(), label, cfg: cfg({ escm2: { propensity_floor: 0.05, propensity_clip: 0.95 }, aitm: { alpha: 0.7 } }) };
+      const ctx = { g, logits, cache: new Map<ProbExpr, LogProb>(), label, cfg: cfg({ escm2: { propensity_floor: 0.05, propensity_clip: 0.95, self_normalize: selfNormalize }, aitm: { alpha: 0.7 } }) };
       return { logits, ctx, feeds: { label_click: click, label_buy: buy } };
     };
     const values = (names: string[], v: number[][]) => Object.fromEntries(names.map((n, i) => [`logit_${n}`, Float64Array.from(v[i]!)]));
@@ -185,6 +185,24 @@ describe('gradient checks of the model blocks', () => {
       expect(await gradOf('dr', 'ctr', v)).toEqual([0, 0, 0]);
       expect(await gradOf('dr', 'imp', v, 0)).toEqual([0, 0, 0]); // DR risk: imputed error held fixed
       expect(await gradOf('dr', 'cvr', v, 1)).toEqual([0, 0, 0]); // imputation loss: CVR error held fixed
+    });
+
+    it('self-normalised ESCM2 risks (sum of w e / sum of w) match finite differences', async () => {
+      const names = ['ctr', 'cvr', 'imp'];
+      const v = values(names, [[-1, 0.3, 1.5], [0.2, -0.7, 1.1], [0.5, -1, 0.1]]);
+      for (const kind of ['ipw', 'dr'] as const) {
+        for (const [which, wrt] of (kind === 'ipw' ? [[0, 'cvr']] : [[0, 'cvr'], [1, 'imp']]) as [number, string][]) {
+          await gradCheck((g) => {
+            const { logits, ctx, feeds } = setup(g, names, true);
+            const decl = kind === 'ipw'
+              ? { kind, name: 'cvr_ipw', cvr: tower('cvr'), propensity: tower('ctr') }
+              : { kind, name: 'cvr_dr', cvr: tower('cvr'), propensity: tower('ctr'), imputationTower: 'imp', imputationLoss: 'imputation' };
+            const terms = buildRegularizer(ctx, decl as never);
+            const fixed = Object.fromEntries(names.filter((n) => n !== wrt).map((n) => [`logit_${n}`, { data: v[`logit_${n}`]!, dims: [B, 1] }]));
+            return { out: terms[which]!.value, wrt: [logits.get(wrt)!], feeds: { ...feeds, ...fixed }, values: v };
+          }, { symbols });
+        }
+      }
     });
 
     /** Analytic gradient of a regulariser term w.r.t. one logit (the stop-gradient paths). */

@@ -122,7 +122,8 @@ describe('engine vs float64 reference', () => {
     const config = parseConfig({
       data: { train: 'unused.csv' },
       schema: { labels: { click: 'click', buy: 'buy' }, categorical: ['user', 'item', 'ctx'], numeric: ['price'] },
-      model: { name: 'esmm', embedding_dim: DIM, tower: [HIDDEN], activation: 'relu' },
+      // Zero output biases: the reference starts from the graph's own initial weights.
+      model: { name: 'esmm', embedding_dim: DIM, tower: [HIDDEN], activation: 'relu', output_bias_init: 'zero' },
       train: { epochs: STEPS, batch_size: n, learning_rate: LR, embedding_learning_rate: LR, optimizer: 'sgd', embedding_optimizer: 'sgd', seed: 5, threads: 1 },
     }, 'test', '.');
     const raw = rowsToRawChunk(makeData(n, 11), config.schema);

@@ -1,0 +1,110 @@
+/**
+ * Quality benchmark on the ground-truth funnel simulator (issue 13): every model trains with its
+ * built-in defaults on the same rows and is scored on the test split against the simulator's
+ * truth. Not a test: it prints numbers, one JSON line per (regime, size, seed, model), then a
+ * mean +- spread table per (regime, size).
+ *
+ *   node dist/bench/quality.js [--regimes anticorr,sparse,aligned] [--sizes 200000,1000000,5000000]
+ *     [--seeds 1,2,3] [--models esmm,esm2,naive_cvr,escm2_dr,aitm] [--tower 128,64] [--epochs N]
+ *     [--set train.embedding_optimizer=adam ...]
+ *
+ * Regimes (simulator options on top of its defaults):
+ * - anticorr: click attractiveness and conversion quality anti-correlated (-0.7, the simulator's
+ *   default): the items that get clicked convert worse, the selection bias ESMM targets.
+ * - sparse: Ali-CCP-like rates (CTR 2%, CVR 3%), conversion driven by the affinity that also
+ *   drives clicks, attractiveness and quality independent.
+ * - aligned: attractiveness and quality positively correlated (+0.5), dense funnel.
+ * `--tower` and `--epochs` exist only to make a reduced grid fit a small machine; leave them out
+ * for the defaults. `--set KEY=VALUE` overrides one config key (numbers parsed), for comparisons
+ * such as the embedding optimizer.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/api/load-config.js';
+import { compareModels } from '../src/api/compare.js';
+import type { FlatMetrics } from '../src/eval/evaluate.js';
+
+const REGIMES: Record<string, Record<string, unknown>> = {
+  anticorr: { attractQualityCorr: -0.7 },
+  sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
+  aligned: { attractQualityCorr: 0.5 },
+};
+
+/** Columns printed: name in the table, metric key. */
+const COLUMNS: [string, string][] = [
+  ['pCVR AUC entire', 'auc_cvr_entire_space'],
+  ['CVR AUC clicked', 'auc_cvr_clicked'],
+  ['CTR AUC', 'auc_ctr'],
+  ['CTCVR AUC', 'auc_ctcvr'],
+  ['pCVR mean/true', 'calibration_cvr_entire_space'],
+];
+
+const { values } = parseArgs({
+  options: {
+    regimes: { type: 'string', default: 'anticorr,sparse,aligned' },
+    sizes: { type: 'string', default: '200000,1000000,5000000' },
+    seeds: { type: 'string', default: '1,2,3' },
+    models: { type: 'string', default: 'esmm,esm2,naive_cvr,escm2_dr,aitm' },
+    tower: { type: 'string' },
+    epochs: { type: 'string' },
+    set: { type: 'string', multiple: true, default: [] },
+  },
+});
+
+const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const regimes = list(values.regimes);
+for (const r of regimes) if (REGIMES[r] === undefined) throw new Error(`unknown regime ${r}; known: ${Object.keys(REGIMES).join(', ')}`);
+const sizes = list(values.sizes).map(Number);
+const seeds = list(values.seeds).map(Number);
+const models = list(values.models);
+
+/** `a.b.c=v` -> { a: { b: { c: v } } } (v a number when it parses as one). */
+function setOverride(target: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq < 0) throw new Error(`--set expects KEY=VALUE, got ${assignment}`);
+  const path = assignment.slice(0, eq).split('.');
+  const raw = assignment.slice(eq + 1);
+  const value: unknown = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  let obj = target;
+  for (const k of path.slice(0, -1)) obj = (obj[k] ??= {}) as Record<string, unknown>;
+  obj[path[path.length - 1]!] = value;
+}
+
+const fmt = (xs: number[]): string => {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  if (ok.length === 0) return 'n/a';
+  const m = ok.reduce((a, b) => a + b, 0) / ok.length;
+  const spread = ok.length > 1 ? Math.sqrt(ok.reduce((a, b) => a + (b - m) ** 2, 0) / (ok.length - 1)) : 0;
+  return `${m.toFixed(4)} +- ${spread.toFixed(4)}`;
+};
+
+console.log(`quality grid: regimes ${regimes.join(',')}; sizes ${sizes.join(',')}; seeds ${seeds.join(',')}; models ${models.join(',')}` +
+  `${values.tower !== undefined ? `; tower ${values.tower}` : ''}${values.epochs !== undefined ? `; epochs ${values.epochs}` : ''}${values.set.length > 0 ? `; set ${values.set.join(' ')}` : ''}`);
+for (const regime of regimes) {
+  for (const rows of sizes) {
+    const cells: Record<string, FlatMetrics[]> = {};
+    for (const seed of seeds) {
+      const overrides: Record<string, unknown> = {
+        data: { synth: { rows, seed, ...REGIMES[regime] } },
+        train: { seed, ...(values.epochs !== undefined ? { epochs: Number(values.epochs) } : {}) },
+        ...(values.tower !== undefined ? { model: { tower: list(values.tower).map(Number) } } : {}),
+      };
+      for (const s of values.set) setOverride(overrides, s);
+      const config = loadConfig('esmm', overrides);
+      const r = await compareModels(config, models, {});
+      for (const m of models) {
+        const metrics = r.metrics[m]!;
+        (cells[m] ??= []).push(metrics);
+        console.log(JSON.stringify({
+          bench: 'quality', regime, rows, seed, model: m, seconds: Math.round(r.seconds[m]!), evaluated_on: r.evaluatedOn,
+          ...Object.fromEntries(COLUMNS.map(([, k]) => [k, metrics[k]])),
+        }));
+      }
+    }
+    console.log(`\nregime ${regime}, ${rows} impressions, seeds ${seeds.join(',')} (mean +- std over seeds, test split)`);
+    const header = ['model', ...COLUMNS.map(([t]) => t)];
+    const body = models.map((m) => [m, ...COLUMNS.map(([, k]) => fmt(cells[m]!.map((x) => x[k] ?? Number.NaN)))]);
+    const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+    for (const line of [header, ...body]) console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+    console.log('');
+  }
+}

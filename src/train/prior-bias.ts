@@ -1,0 +1,34 @@
+/**
+ * Output-bias init at the base rates (the usual "init the last bias to the prior log-odds"): a
+ * tower that predicts pCTR starts at logit(click rate), a tower that is the model's pCVR starts at
+ * logit(buy rate among clicks), measured on the training rows. With zero biases every tower starts
+ * at p = 0.5, and with Adam moving a bias by about the learning rate per step, climbing down to
+ * a 2% CTR takes thousands of steps that the hidden layers spend bending to compensate; ESCM2's
+ * inverse-propensity weights 1 / pCTR are then wrong by 10-50x for the whole first epoch (issue 17).
+ * Models whose pCVR is a ratio of towers, and towers of branches or chains, keep zero biases.
+ */
+import type { EncodedChunk } from '../data/batch.js';
+import type { FunnelModelSpec } from '../models/funnel-spec.js';
+
+export function initOutputBiases(spec: FunnelModelSpec, params: Map<string, Float32Array>, train: EncodedChunk): void {
+  const { click, buy } = train.labels;
+  let clicks = 0;
+  let buys = 0;
+  for (let i = 0; i < train.rows; i++) {
+    clicks += click[i]!;
+    buys += buy[i]!;
+  }
+  const set = (tower: string, rate: number): void => {
+    const b = params.get(`tower_${tower}/head/b`);
+    if (b === undefined || b.length !== 1 || !(rate > 0 && rate < 1)) return;
+    // Clamped so that a tiny or degenerate sample cannot start a tower saturated.
+    const p = Math.min(0.99, Math.max(1e-4, rate));
+    b[0] = Math.log(p / (1 - p));
+  };
+  const { pctr, pcvr } = spec.outputs;
+  // A pCVR that is a ratio of towers (division, AITM's y_N / y_1) would start pinned at its clamp
+  // of 1 if only the denominator moved to the click rate: such models keep zero biases.
+  if (pcvr.kind === 'ratio') return;
+  if (pctr.kind === 'tower') set(pctr.tower, clicks / Math.max(1, train.rows));
+  if (pcvr.kind === 'tower' && (pctr.kind !== 'tower' || pcvr.tower !== pctr.tower)) set(pcvr.tower, clicks > 0 ? buys / clicks : Number.NaN);
+}
