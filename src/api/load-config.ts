@@ -202,7 +202,7 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.positiveInt(o.epochs, 'train.epochs');
   if (o.batch_size !== undefined) t.batch_size = c.positiveInt(o.batch_size, 'train.batch_size');
@@ -215,6 +215,7 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.seed !== undefined) t.seed = c.number(o.seed, 'train.seed', { integer: true });
   if (o.checkpoint_every !== undefined) t.checkpoint_every = c.positiveInt(o.checkpoint_every, 'train.checkpoint_every');
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
+  if (o.workers !== undefined) t.workers = c.positiveInt(o.workers, 'train.workers');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
   if (o.early_stopping !== undefined) {
     const e = c.object(o.early_stopping, 'train.early_stopping');

@@ -26,8 +26,8 @@ export function sparseOptimizerConfig(cfg: EsmmConfig['train']): SparseOptimizer
   return { type: cfg.embedding_optimizer, lr };
 }
 
-/** Dense optimizer settings from the train config. */
-function denseConfig(tc: EsmmConfig['train']): DenseOptimizerConfig & { clipNorm?: number } {
+/** Dense optimizer settings from the train config (also the data-parallel step's, train/parallel). */
+export function denseConfig(tc: EsmmConfig['train']): DenseOptimizerConfig & { clipNorm?: number } {
   return { type: tc.optimizer, lr: tc.learning_rate, weightDecay: tc.weight_decay, ...(tc.clip_norm !== undefined ? { clipNorm: tc.clip_norm } : {}) };
 }
 
