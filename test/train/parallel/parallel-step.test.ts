@@ -95,6 +95,18 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
     for (const [name, p] of one.model.params) closeArrays(two.model.params.get(name)!, p, 2e-3);
   });
 
+  it('early stopping picks the same best epoch and restores its weights', async () => {
+    const model = { name: 'esmm' };
+    const extra = { epochs: 4, learning_rate: 0.05, early_stopping: { metric: 'logloss_ctcvr', patience: 1 } };
+    const one = await trainWith(model, 1, extra);
+    const two = await trainWith(model, 2, extra);
+    expect(one.stoppedEarly).toBe(true); // the setting does stop early (epoch 2 is worse than 1)
+    expect(two.history.length).toBe(one.history.length);
+    expect(two.bestEpoch).toBe(one.bestEpoch);
+    expect(two.stoppedEarly).toBe(one.stoppedEarly);
+    for (const [name, p] of one.model.params) closeArrays(two.model.params.get(name)!, p, 2e-3);
+  });
+
   it('resumes a 2-worker run from its checkpoint to the same weights as an uninterrupted run', async () => {
     const model = { name: 'esmm', dropout: 0.2 };
     const full = await trainWith(model, 2);
