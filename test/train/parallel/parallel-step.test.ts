@@ -51,11 +51,11 @@ function config(model: Record<string, unknown>, train: Record<string, unknown>):
     data: { train: 'unused.csv' },
     schema,
     model: { embedding_dim: 4, tower: [8, 4], ...model },
-    train: { batch_size: 50, learning_rate: 0.01, seed: 5, threads: 1, epochs: 2, ...train },
+    train: { batch_size: 45, learning_rate: 0.01, seed: 5, threads: 1, epochs: 2, ...train },
   }, 'test', '.');
 }
 
-const raw = rowsToRawChunk(rows(230, 1), schema); // 230 rows: batches of 50 and a last one of 30
+const raw = rowsToRawChunk(rows(230, 1), schema); // 230 rows: batches of 45 (slices of 23 and 22) and a last one of 5 (3 and 2)
 const rawValid = rowsToRawChunk(rows(200, 2), schema);
 const features = FeatureSpec.fit(schema, raw);
 const train = features.transform(raw);
