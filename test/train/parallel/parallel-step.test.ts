@@ -84,9 +84,11 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
     ['aitm (calibrator)', { name: 'aitm' }],
     ['escm2_dr with an mmoe bottom', { name: 'escm2_dr', bottom: { type: 'mmoe', experts: 2, expert: [4] } }],
     ['esmm with uncertainty weighting and per-tower layer norm', { name: 'esmm', loss_weighting: 'uncertainty', towers: { ctr: { type: 'mlp', sizes: [6], norm: 'layer' } } }],
-  ])('%s: loss curve, final AUCs and weights', async (_label, model) => {
-    const one = await trainWith(model, 1);
-    const two = await trainWith(model, 2);
+    ['esmm, AdamW and Adagrad embeddings', { name: 'esmm' }, { optimizer: 'adamw', embedding_optimizer: 'adagrad' }],
+    ['esmm, SGD with clip_norm (clipping the merged gradient)', { name: 'esmm' }, { optimizer: 'sgd', learning_rate: 0.1, clip_norm: 0.05 }],
+  ] as [string, Record<string, unknown>, Record<string, unknown>?][])('%s: loss curve, final AUCs and weights', async (_label, model, train = {}) => {
+    const one = await trainWith(model, 1, train);
+    const two = await trainWith(model, 2, train);
     expect(two.stepLoss).toHaveLength(one.stepLoss.length);
     closeArrays(two.stepLoss, one.stepLoss, 2e-4);
     const v1 = one.history.at(-1)!.valid!;
