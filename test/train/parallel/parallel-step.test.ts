@@ -122,6 +122,18 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
     for (const [name, p] of full.model.params) expect(Array.from(resumed.model.params.get(name)!), name).toEqual(Array.from(p));
   });
 
+  it('a 1-worker checkpoint resumes with 2 workers (the optimizer state has the same layout)', async () => {
+    const model = { name: 'esmm' };
+    const full = await trainWith(model, 1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esmm-workers-'));
+    dirs.push(dir);
+    await trainWith(model, 1, { checkpoint_every: 3 }, { checkpointDir: dir, maxSteps: 3 });
+    const resumed = await trainWith(model, 2, { checkpoint_every: 3 }, { checkpointDir: dir, resume: true });
+    expect(resumed.resumedFromStep).toBe(3);
+    closeArrays(resumed.stepLoss, full.stepLoss, 2e-4);
+    for (const [name, p] of full.model.params) closeArrays(resumed.model.params.get(name)!, p, 2e-3);
+  });
+
   it('refuses GradNorm and clicked-space losses with one line naming train.workers', async () => {
     await expect(trainWith({ name: 'esmm', loss_weighting: 'gradnorm' }, 2)).rejects.toThrow(/^key 'train\.workers': 2 workers cannot train model\.loss_weighting: gradnorm .*; set train\.workers: 1$/);
     await expect(trainWith({ name: 'naive_cvr' }, 2)).rejects.toThrow(/^key 'train\.workers': 2 workers cannot train model 'naive_cvr' .*clicked rows/);
