@@ -138,7 +138,7 @@ export class ParallelTrainStep {
     const t0 = performance.now();
     this.drawMasks(n);
     const ranges = sliceRanges(n, this.workers.length);
-    let gatherMs = 0;
+    let gatherMs = performance.now() - t0; // masks count as gather, as in TrainStep
     const results = ranges.map(([a, b], k) => {
       const tg = performance.now();
       const extra: Feeds = { [LOSS_WEIGHTS_INPUT]: { data: this.lossWeights, dims: [this.lossWeights.length] } };
