@@ -3,7 +3,8 @@
  * TrainStep (ORT forward + backward, in-graph Adam for the towers) with EmbeddingSet tables and
  * BatchAssembler batches. One case = one batch size: a fresh model, `warm` steps, then `runs` timed
  * runs of `steps` steps; samples/s is the median over runs, and the time split is the mean per step
- * over all timed steps.
+ * over all timed steps. With `workers` > 1 the step is the data-parallel one (train/parallel): then
+ * `gather` is the main thread's gather and hand-off per step and `ort` the wait for the workers.
  */
 import os from 'node:os';
 import type { EsmmConfig } from '../src/config/types.js';
@@ -14,6 +15,7 @@ import { funnelSpec } from '../src/models/registry.js';
 import { embeddingGroups } from '../src/models/funnel-spec.js';
 import { BatchAssembler } from '../src/data/batch-assembler.js';
 import { sparseOptimizerConfig, TrainStep } from '../src/train/step.js';
+import { ParallelTrainStep } from '../src/train/parallel/parallel-step.js';
 import { Rng } from '../src/util/random.js';
 import { benchData, benchLayout, FIELDS } from './esmm-data.js';
 
@@ -26,6 +28,8 @@ export interface EsmmCaseOptions {
   embeddingOptimizer: EsmmConfig['train']['embedding_optimizer'];
   /** Dense optimizer of the towers (adam runs inside the graph; sgd in JS). */
   optimizer: EsmmConfig['train']['optimizer'];
+  /** Data-parallel worker threads (train.workers); `threads` is split between them. Default 1. */
+  workers?: number;
 }
 
 export function benchConfig(o: EsmmCaseOptions): EsmmConfig {
@@ -44,6 +48,7 @@ export function benchConfig(o: EsmmCaseOptions): EsmmConfig {
       embedding_optimizer: o.embeddingOptimizer,
       optimizer: o.optimizer,
       threads: o.threads,
+      workers: o.workers ?? 1,
       seed: 1,
     },
     baseDir: '.',
@@ -65,7 +70,9 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
   const mg = buildModelGraph(spec, layout, config.model, { training: true, seed: 1 });
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(config.train), 1, 'sum');
-  const step = await TrainStep.create(mg, params, embeddings, config, o.batch);
+  const workers = o.workers ?? 1;
+  const step = workers > 1 ? await ParallelTrainStep.create(mg, params, embeddings, config, o.batch, workers) : await TrainStep.create(mg, params, embeddings, config, o.batch);
+  const denseInGraph = step instanceof TrainStep && step.denseInGraph;
   const cycle = 8; // batches of distinct rows, cycled (as the torch script does)
   const data = benchData(o.batch * cycle, 2);
   const assembler = new BatchAssembler(data, o.batch, mg.labelInputs.map((l) => l.key));
@@ -103,9 +110,10 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
     fields: FIELDS,
     dim: layout.dim,
     towers: '414-360-200-80-1 x2',
-    optimizer: `${o.optimizer}${step.denseInGraph ? ' (in graph)' : ' (js)'}`,
+    optimizer: `${o.optimizer}${denseInGraph ? ' (in graph)' : ' (js)'}`,
     embedding_optimizer: o.embeddingOptimizer,
     ort_threads: o.threads,
+    workers,
     samples_per_s_median: Math.round(median(rates)),
     runs: rates.map((x) => Math.round(x)),
     steps_per_run: o.steps,

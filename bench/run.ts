@@ -9,6 +9,8 @@
  *
  * Options: --batches 512,2048  --pairs 5  --threads N (ORT intra-op threads, default all cores)
  *          --torch-threads 1,2  --embedding-optimizer adam|adagrad  --optimizer adam|sgd  --no-torch
+ *          --workers 1,2 (train.workers counts; each pair then runs ours once per count, the
+ *          --threads split between the workers; summary keys get a _wN suffix when more than one)
  */
 import os from 'node:os';
 import { esmmCase, type EsmmCaseOptions } from './esmm.js';
@@ -27,6 +29,8 @@ const WARM = 10;
 const batches = (arg('batches') ?? '512,2048').split(',').map(Number);
 const pairs = Number(arg('pairs') ?? 5);
 const torchThreads = (arg('torch-threads') ?? '1,2').split(',').map(Number);
+const workerCounts = (arg('workers') ?? '1').split(',').map(Number);
+if (workerCounts.some((w) => !Number.isInteger(w) || w < 1)) throw new Error(`--workers takes positive integers, e.g. 1,2; got ${arg('workers')}`);
 const base: Omit<EsmmCaseOptions, 'batch'> = {
   runs: 1,
   steps: STEPS,
@@ -50,9 +54,9 @@ const spread = (xs: number[], digits: number): { median: number; min: number; ma
 const load = (): number => +os.loadavg()[0]!.toFixed(2);
 
 /** One of our runs, with the CPU seconds of the whole call (all threads of this process). */
-async function oursOnce(batch: number): Promise<{ sps: number; cpuS: number; line: Record<string, unknown> }> {
-  const c0 = process.cpuUsage();
-  const line = await esmmCase({ ...base, batch });
+async function oursOnce(batch: number, workers: number): Promise<{ sps: number; cpuS: number; line: Record<string, unknown> }> {
+  const c0 = process.cpuUsage(); // the whole process: worker threads and ORT's threads included
+  const line = await esmmCase({ ...base, batch, workers });
   const c = process.cpuUsage(c0);
   const cpuS = (c.user + c.system) / 1e6;
   return { sps: line.samples_per_s_median as number, cpuS, line: { ...line, cpu_s_whole_call: +cpuS.toFixed(3) } };
@@ -65,17 +69,20 @@ const torch = missing === undefined ? new TorchServer() : undefined;
 
 const samplesPerCall = (batch: number): number => (STEPS + WARM) * batch;
 for (const batch of batches) {
-  const ours: number[] = [];
-  const oursPerCpu: number[] = [];
-  const ratios: number[] = [];
+  const ours = new Map<number, { sps: number[]; perCpu: number[]; ratios: number[] }>(workerCounts.map((w) => [w, { sps: [], perCpu: [], ratios: [] }]));
   const torchByThreads = new Map<number, { sps: number[]; perCpu: number[] }>(torchThreads.map((t) => [t, { sps: [], perCpu: [] }]));
   const loads: number[] = [];
   for (let p = 0; p < pairs; p++) {
     loads.push(load());
-    const o = await oursOnce(batch);
-    ours.push(o.sps);
-    oursPerCpu.push(samplesPerCall(batch) / o.cpuS);
-    console.log(JSON.stringify({ ...o.line, pair: p + 1 }));
+    const pairOurs = new Map<number, number>();
+    for (const w of workerCounts) {
+      const o = await oursOnce(batch, w);
+      const acc = ours.get(w)!;
+      acc.sps.push(o.sps);
+      acc.perCpu.push(samplesPerCall(batch) / o.cpuS);
+      pairOurs.set(w, o.sps);
+      console.log(JSON.stringify({ ...o.line, pair: p + 1 }));
+    }
     if (torch === undefined) continue;
     let best = 0;
     for (const t of torchThreads) {
@@ -86,22 +93,20 @@ for (const batch of batches) {
       best = Math.max(best, line.samples_per_s);
       console.log(JSON.stringify({ bench: 'torch', pair: p + 1, ...line, samples_per_s: Math.round(line.samples_per_s), load_1m: load() }));
     }
-    ratios.push(o.sps / best);
+    for (const [w, sps] of pairOurs) ours.get(w)!.ratios.push(sps / best);
   }
-  const summary: Record<string, unknown> = {
-    bench: 'summary',
-    batch,
-    pairs,
-    ours_samples_per_s: spread(ours, 0),
-    ours_samples_per_cpu_s: spread(oursPerCpu, 0),
-    load_1m: spread(loads, 2),
-  };
+  const summary: Record<string, unknown> = { bench: 'summary', batch, pairs, workers: workerCounts, load_1m: spread(loads, 2) };
+  const suffix = (w: number): string => (workerCounts.length > 1 ? `_w${w}` : '');
+  for (const [w, acc] of ours) {
+    summary[`ours${suffix(w)}_samples_per_s`] = spread(acc.sps, 0);
+    summary[`ours${suffix(w)}_samples_per_cpu_s`] = spread(acc.perCpu, 0);
+  }
   if (torch !== undefined) {
     for (const [t, acc] of torchByThreads) {
       summary[`torch_${t}t_samples_per_s`] = spread(acc.sps, 0);
       summary[`torch_${t}t_samples_per_cpu_s`] = spread(acc.perCpu, 0);
     }
-    summary.ours_over_torch_best = spread(ratios, 3);
+    for (const [w, acc] of ours) summary[`ours${suffix(w)}_over_torch_best`] = spread(acc.ratios, 3);
   }
   console.log(JSON.stringify(summary));
 }

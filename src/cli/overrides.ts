@@ -14,12 +14,13 @@ export const TRAINING_FLAGS = {
   lr: { type: 'string', value: 'X', default: 'the config\'s train.learning_rate, else 0.001', help: 'learning rate of the dense optimizer' },
   seed: { type: 'string', value: 'S', default: 'the config\'s train.seed, else 1', help: 'random seed for initialisation and shuffling' },
   rows: { type: 'string', value: 'N', default: 'the config\'s data.synth.rows', help: 'impressions to simulate, for configs whose data is the simulator' },
+  workers: { type: 'string', value: 'N', default: "the config's train.workers, else 1", help: 'data-parallel training threads, each with its own ORT session (same model as 1 worker)' },
   quiet: { type: 'boolean', help: 'no progress line on stderr' },
   report: { type: 'string', value: 'FILE', default: 'no report', help: 'also write an HTML report (loss curves, ROC, calibration, funnel) to FILE' },
 } as const satisfies FlagSpecs;
 
-/** Config overrides from common CLI flags (--model, --epochs, --batch-size, --lr, --seed, --rows). */
-export function configOverrides(command: string, v: { model?: string | undefined; epochs?: string | undefined; 'batch-size'?: string | undefined; lr?: string | undefined; seed?: string | undefined; rows?: string | undefined }): Record<string, unknown> {
+/** Config overrides from common CLI flags (--model, --epochs, --batch-size, --lr, --seed, --rows, --workers). */
+export function configOverrides(command: string, v: { model?: string | undefined; epochs?: string | undefined; 'batch-size'?: string | undefined; lr?: string | undefined; seed?: string | undefined; rows?: string | undefined; workers?: string | undefined }): Record<string, unknown> {
   const train: Record<string, unknown> = {};
   const epochs = intFlag(command, v.epochs, 'epochs');
   if (epochs !== undefined) train.epochs = epochs;
@@ -29,6 +30,8 @@ export function configOverrides(command: string, v: { model?: string | undefined
   if (lr !== undefined) train.learning_rate = lr;
   const seed = numberFlag(command, v.seed, 'seed');
   if (seed !== undefined) train.seed = seed;
+  const workers = intFlag(command, v.workers, 'workers');
+  if (workers !== undefined) train.workers = workers;
   const out: Record<string, unknown> = {};
   if (Object.keys(train).length > 0) out.train = train;
   if (v.model !== undefined) out.model = { name: v.model };

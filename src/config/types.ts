@@ -154,6 +154,11 @@ export interface TrainConfig {
   checkpoint_every?: number;
   /** onnxruntime intra-op threads; default: the machine's cores. */
   threads?: number;
+  /**
+   * Data-parallel worker threads (train/parallel): each batch is split between N ORT sessions and
+   * the gradients merged, so N trains the same model as 1 within float tolerance. Default 1.
+   */
+  workers?: number;
   /** Evaluate on validation every epoch (default true when a validation set exists). */
   validate?: boolean;
   /** Post-hoc calibration of pCTR and pCTCVR fitted on the validation split after training (pCVR derived). */

@@ -26,8 +26,8 @@ export function sparseOptimizerConfig(cfg: EsmmConfig['train']): SparseOptimizer
   return { type: cfg.embedding_optimizer, lr };
 }
 
-/** Dense optimizer settings from the train config. */
-function denseConfig(tc: EsmmConfig['train']): DenseOptimizerConfig & { clipNorm?: number } {
+/** Dense optimizer settings from the train config (also the data-parallel step's, train/parallel). */
+export function denseConfig(tc: EsmmConfig['train']): DenseOptimizerConfig & { clipNorm?: number } {
   return { type: tc.optimizer, lr: tc.learning_rate, weightDecay: tc.weight_decay, ...(tc.clip_norm !== undefined ? { clipNorm: tc.clip_norm } : {}) };
 }
 
@@ -43,6 +43,11 @@ type Dense = { kind: 'graph'; adam: GraphAdamState } | { kind: 'js'; opt: DenseO
  * settings use the JS DenseOptimizer on the gradient outputs. Steps are strictly sequential: the
  * gather of step t+1 reads rows after step t's sparse update, exactly as a plain loop would.
  */
+/** The fixed loss weights fed as `loss_weights`: model.loss_weights, else the per-loss defaults, else 1. */
+export function initialLossWeights(mg: ModelGraph, config: EsmmConfig): Float32Array {
+  return Float32Array.from(mg.lossNames.map((n) => config.model.loss_weights[n] ?? DEFAULT_LOSS_WEIGHTS[n] ?? 1));
+}
+
 export class TrainStep {
   private readonly feeds: FeedBuilder;
   private readonly dense: Dense;
@@ -78,7 +83,7 @@ export class TrainStep {
   ) {
     this.feeds = new FeedBuilder(mg, maxBatch);
     this.dense = dense;
-    this.lossWeights = Float32Array.from(mg.lossNames.map((n) => config.model.loss_weights[n] ?? DEFAULT_LOSS_WEIGHTS[n] ?? 1));
+    this.lossWeights = initialLossWeights(mg, config);
     const gn = mg.gradNorms ?? [];
     this.gradNorm = gn.length > 0 ? new GradNorm(gn.map((x) => x.index), this.lossWeights, config.model.gradnorm ?? DEFAULT_GRADNORM) : undefined;
     this.gradNorm?.write(this.lossWeights);

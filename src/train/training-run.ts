@@ -11,7 +11,8 @@ import { funnelSpec } from '../models/registry.js';
 import { embeddingGroups } from '../models/funnel-spec.js';
 import { fingerprintOf, type LoopPosition } from './checkpoint.js';
 import type { ModelSnapshot } from './snapshot.js';
-import { sparseOptimizerConfig, TrainStep } from './step.js';
+import { sparseOptimizerConfig } from './step.js';
+import { createTrainingStep, type TrainingStep } from './parallel/training-step.js';
 import { initOutputBiases } from './prior-bias.js';
 import { LossSpikeWatch } from './guard.js';
 
@@ -25,7 +26,7 @@ export interface TrainingRun {
   model: FunnelModel;
   params: Map<string, Float32Array>;
   embeddings: EmbeddingSet;
-  step: TrainStep;
+  step: TrainingStep;
   assembler: BatchAssembler;
   shuffleRng: Rng;
   /** Row order of the current epoch (reshuffled from pos.epochShuffleState each epoch). */
@@ -52,11 +53,11 @@ export async function startRun(config: EsmmConfig, features: FeatureSpec, train:
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling,
     { l2: tc.embedding_l2, frequency: tc.embedding_l2_frequency });
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
-  const fingerprint = fingerprintOf({ model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined }, rows: train.rows, data: dataFingerprint });
+  const fingerprint = fingerprintOf({ model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined, workers: undefined }, rows: train.rows, data: dataFingerprint });
 
   const batchSize = Math.min(tc.batch_size, train.rows);
   const assembler = new BatchAssembler(train, batchSize, mg.labelInputs.map((l) => l.key));
-  const step = await TrainStep.create(mg, params, embeddings, config, batchSize);
+  const step = await createTrainingStep(mg, params, embeddings, config, batchSize);
   const shuffleRng = new Rng(tc.seed);
   const order = new Int32Array(train.rows);
   const stepsPerEpoch = Math.ceil(train.rows / batchSize);

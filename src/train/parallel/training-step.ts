@@ -1,0 +1,32 @@
+import type { EsmmConfig } from '../../config/types.js';
+import type { Batch } from '../../data/batch-assembler.js';
+import type { ModelGraph } from '../../models/build-graph.js';
+import type { EmbeddingSet } from '../../models/embeddings.js';
+import type { Rng } from '../../util/random.js';
+import type { GradNormState } from '../gradnorm.js';
+import type { DenseOptimizerHandle } from '../graph-adam.js';
+import { TrainStep, type StepLosses } from '../step.js';
+import type { StepTimings } from '../step-timings.js';
+import { ParallelTrainStep } from './parallel-step.js';
+
+/** What a training run needs of its step: TrainStep (1 worker) and ParallelTrainStep (N) both have it. */
+export interface TrainingStep {
+  run(batch: Batch): Promise<StepLosses>;
+  release(): Promise<void>;
+  readonly optimizer: DenseOptimizerHandle;
+  readonly dropoutRng: Rng;
+  getLossWeightState(): GradNormState | undefined;
+  setLossWeightState(s: GradNormState): void;
+  timings: StepTimings;
+  resetTimings(): void;
+}
+
+/**
+ * The step for `train.workers`: 1 (the default) is today's TrainStep, untouched (bit-identical);
+ * N > 1 the data-parallel step.
+ */
+export async function createTrainingStep(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number): Promise<TrainingStep> {
+  const workers = config.train.workers ?? 1;
+  if (workers <= 1) return TrainStep.create(mg, params, embeddings, config, maxBatch);
+  return ParallelTrainStep.create(mg, params, embeddings, config, maxBatch, workers);
+}
