@@ -49,7 +49,7 @@ const NOT_RUN: Record<string, { why: string; check: () => void }> = {
   'npm run bench -- --workers 1,2': { why: 'the same benchmark at 1 and 2 training workers; never run by tests', check: () => expect(readFileSync(join(ROOT, 'bench', 'run.ts'), 'utf8')).toMatch(/--workers/) },
 };
 /** The benchmarks block: scripts that print figures; never run by tests (house rule), checked to exist. */
-const BENCH = /^node dist\/bench\/([a-z-]+)\.js/;
+const BENCH = /^node dist\/bench\/([a-z0-9-]+)\.js/;
 
 function pkgScript(name: string): string {
   return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[name] ?? '';
