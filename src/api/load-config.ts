@@ -10,6 +10,7 @@ import { DEFAULT_TRAIN } from '../config/defaults.js';
 import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
 import { checkModelFields, parseModel, type RegistryNames } from '../config/parse-model.js';
 import { MODEL_NAMES } from '../models/registry.js';
+import { parseBytes } from '../data/memory-budget.js';
 import { TOWER_TYPES } from '../models/towers/index.js';
 import { BOTTOM_TYPES } from '../models/bottoms/index.js';
 
@@ -198,7 +199,7 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'validate', 'streaming', 'memory_budget']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.positiveInt(o.epochs, 'train.epochs');
   if (o.batch_size !== undefined) t.batch_size = c.positiveInt(o.batch_size, 'train.batch_size');
@@ -212,6 +213,12 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.checkpoint_every !== undefined) t.checkpoint_every = c.positiveInt(o.checkpoint_every, 'train.checkpoint_every');
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
+  if (o.streaming !== undefined) t.streaming = c.boolean(o.streaming, 'train.streaming');
+  if (o.memory_budget !== undefined) {
+    const bytes = parseBytes(o.memory_budget);
+    if (bytes === undefined) c.fail('train.memory_budget', `expected a size such as 512MB or 2GB, got ${JSON.stringify(o.memory_budget)}`);
+    t.memory_budget = bytes;
+  }
   if (o.early_stopping !== undefined) {
     const e = c.object(o.early_stopping, 'train.early_stopping');
     c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);

@@ -10,6 +10,7 @@ import { evaluatePredictions } from '../eval/evaluate.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
+import { shouldStream, trainAndEvaluateStreaming } from './stream-pipeline.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -39,6 +40,7 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
+  if (opts.prepared === undefined && (await shouldStream(config, opts.log))) return trainAndEvaluateStreaming(config, opts);
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   const features = opts.prepared?.features ?? prepareFeatures(config.schema, data, config.features);
   const result = await trainModel(config, features, {
