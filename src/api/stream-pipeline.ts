@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import type { EsmmConfig } from '../config/types.js';
 import type { EncodedChunk } from '../data/batch.js';
 import { connectDuckDB, sqlString } from '../data/duckdb.js';
+import { limitDuckDB } from '../data/duckdb-limits.js';
 import { expandFiles, readAllFiles } from '../data/file-glob.js';
 import { detectFormat } from '../data/format.js';
 import { DEFAULT_STREAM_BUDGET, encodedBytesPerRow, planBuffer, rawBytesPerRow } from '../data/memory-budget.js';
@@ -73,6 +74,16 @@ function mb(bytes: number): string {
 }
 
 export async function trainAndEvaluateStreaming(config: EsmmConfig, opts: RunOptions & Pick<StreamTrainOptions, 'timings' | 'onWindow'> = {}): Promise<RunResult> {
+  // DuckDB gets the same budget as the rows held in JavaScript (at least 256 MB), spilling beyond it.
+  const restore = await limitDuckDB(Math.max(256 * 1024 ** 2, config.train.memory_budget ?? DEFAULT_STREAM_BUDGET));
+  try {
+    return await streamRun(config, opts);
+  } finally {
+    await restore();
+  }
+}
+
+async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrainOptions, 'timings' | 'onWindow'>): Promise<RunResult> {
   const log = opts.log;
   const files = await dataFiles(config.data, { baseDir: config.baseDir, ...(log !== undefined ? { log } : {}) });
   const trainFiles = await expandFiles(files.train);

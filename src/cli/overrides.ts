@@ -11,10 +11,12 @@ export const TRAINING_FLAGS = {
   rows: { type: 'string' },
   quiet: { type: 'boolean' },
   report: { type: 'string' },
+  streaming: { type: 'boolean' },
+  'memory-budget': { type: 'string' },
 } as const;
 
 /** Config overrides from common CLI flags (--model, --epochs, --batch-size, --lr, --seed, --rows). */
-export function configOverrides(command: string, v: { model?: string | undefined; epochs?: string | undefined; 'batch-size'?: string | undefined; lr?: string | undefined; seed?: string | undefined; rows?: string | undefined }): Record<string, unknown> {
+export function configOverrides(command: string, v: { model?: string | undefined; epochs?: string | undefined; 'batch-size'?: string | undefined; lr?: string | undefined; seed?: string | undefined; rows?: string | undefined; streaming?: boolean | undefined; 'memory-budget'?: string | undefined }): Record<string, unknown> {
   const train: Record<string, unknown> = {};
   const epochs = intFlag(command, v.epochs, 'epochs');
   if (epochs !== undefined) train.epochs = epochs;
@@ -24,6 +26,9 @@ export function configOverrides(command: string, v: { model?: string | undefined
   if (lr !== undefined) train.learning_rate = lr;
   const seed = numberFlag(command, v.seed, 'seed');
   if (seed !== undefined) train.seed = seed;
+  if (v.streaming === true) train.streaming = true;
+  // Checked (and its size parsed) with the config: a bad value names train.memory_budget.
+  if (v['memory-budget'] !== undefined) train.memory_budget = v['memory-budget'];
   const out: Record<string, unknown> = {};
   if (Object.keys(train).length > 0) out.train = train;
   if (v.model !== undefined) out.model = { name: v.model };

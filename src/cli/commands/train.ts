@@ -7,7 +7,7 @@ import { log, parseFlags } from '../args.js';
 import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
 
-/** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] */
+/** esmm train --config FILE|NAME [--out DIR] [--epochs N] [--batch-size N] [--lr X] [--model NAME] [--report FILE] [--streaming] [--memory-budget 2GB] */
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags('train', argv, {
     ...TRAINING_FLAGS,
