@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/api/load-config.js';
 import { trainAndEvaluate } from '../../src/api/pipeline.js';
-import { trainAndEvaluateStreaming } from '../../src/api/stream-pipeline.js';
+import { shouldStream, trainAndEvaluateStreaming } from '../../src/api/stream-pipeline.js';
 import type { EsmmConfig } from '../../src/config/types.js';
 import { connectDuckDB, sqlString } from '../../src/data/duckdb.js';
 import { encodedBytesPerRow, planBuffer, rawBytesPerRow } from '../../src/data/memory-budget.js';
@@ -13,6 +13,7 @@ import { newTimings } from '../../src/data/train-stream.js';
 import { fitFeaturesSql } from '../../src/features/fit-sql.js';
 import { FeatureSpec } from '../../src/features/spec.js';
 import { writeSynth } from '../../src/synth/index.js';
+import { runCli } from '../cli/helpers.js';
 
 let dir: string;
 const ROWS_PER_FILE = 7000;
@@ -127,6 +128,35 @@ describe('streaming training', () => {
     for (const [name, v] of full.result.model.params) expect(Array.from(resumed.result.model.params.get(name)!), name).toEqual(Array.from(v));
     expect(resumed.metrics).toEqual(full.metrics);
   }, 180_000);
+
+  it('refuses a glob matching nothing and a bad memory_budget, naming the key', async () => {
+    await expect(trainAndEvaluate(partsConfig({}, 'nothing/*.parquet'))).rejects.toThrow(/nothing\/\*\.parquet.*data\.train.*no file matches/);
+    expect(() => partsConfig({ memory_budget: 'lots' })).toThrow(/train\.memory_budget.*expected a size/);
+  });
+
+  it('esmm train --streaming --memory-budget streams and writes the model', async () => {
+    const cfg = join(dir, 'cli.yaml');
+    writeFileSync(cfg, [
+      "data: { train: 'days/*.parquet' }",
+      'schema: { labels: { click: click, buy: buy }, categorical: [rid, user_id], numeric: [price] }',
+      'model: { name: esmm, embedding_dim: 4, tower: [8] }',
+      'train: { epochs: 1, batch_size: 128, seed: 3 }',
+      '',
+    ].join('\n'));
+    const out = join(dir, 'cli-out');
+    const r = await runCli(['train', '--config', cfg, '--streaming', '--memory-budget', '1MB', '--out', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/streaming 21000 rows/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { streamed?: { rows: number; memory_budget: number } };
+    expect(metrics.streamed).toMatchObject({ rows: 21000, memory_budget: 1024 ** 2 });
+  }, 120_000);
+
+  it('streams by itself only when memory_budget is set and the data would exceed it', async () => {
+    expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: '256KB' }))).toBe(true);
+    expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: '1GB' }))).toBe(false);
+    expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: undefined }))).toBe(false);
+    expect(await shouldStream(partsConfig({ streaming: false, memory_budget: '256KB' }))).toBe(false);
+  });
 
   it('reads a glob of files in memory too (streaming off)', async () => {
     const r = await trainAndEvaluate(partsConfig({ streaming: false, epochs: 1 }));
