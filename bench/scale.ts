@@ -7,6 +7,9 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/scale.js [--rows 50000000] [--budget 1GB] [--dir DIR] [--keep]
  *
+ * --in-memory: for comparison, load and encode the same rows the in-memory way (loadData +
+ * prepareFeatures, no training) and print that peak RSS instead.
+ *
  * The data goes to a fresh folder under the system temp dir (or --dir, which must not exist) and
  * is removed afterwards unless --keep.
  */
@@ -16,11 +19,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/api/load-config.js';
 import { trainAndEvaluateStreaming } from '../src/api/stream-pipeline.js';
+import { loadData } from '../src/api/load-data.js';
+import { prepareFeatures } from '../src/api/prepare-features.js';
 import { connectDuckDB, sqlString } from '../src/data/duckdb.js';
 import { newTimings } from '../src/data/train-stream.js';
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string' }, budget: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' }, 'rows-per-file': { type: 'string' } },
+  options: { rows: { type: 'string' }, budget: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' }, 'rows-per-file': { type: 'string' }, 'in-memory': { type: 'boolean' } },
 });
 const ROWS = Number(values.rows ?? 50_000_000);
 const PER_FILE = Number(values['rows-per-file'] ?? 5_000_000);
@@ -91,6 +96,13 @@ async function main(): Promise<void> {
       'bench/scale',
       dir,
     );
+    if (values['in-memory'] === true) {
+      const t = performance.now();
+      const data = await loadData(config.data, config.schema, { baseDir: dir });
+      const prepared = prepareFeatures(config.schema, data, config.features);
+      process.stdout.write(`${JSON.stringify({ mode: 'in-memory load + fit + encode (no training)', rows: prepared.train.rows, seconds: +((performance.now() - t) / 1000).toFixed(1), peak_rss_mb: Math.round(vmHwmMb()), load: loadavg().map((x) => +x.toFixed(1)) })}\n`);
+      return;
+    }
     const timings = newTimings();
     let fitSeconds = 0;
     const t0 = performance.now();
