@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/api/load-config.js';
+import { resolveTrainingConfig } from '../../src/api/resolve-config.js';
 import { trainAndEvaluate } from '../../src/api/pipeline.js';
 import { shouldStream, trainAndEvaluateStreaming } from '../../src/api/stream-pipeline.js';
 import type { EsmmConfig } from '../../src/config/types.js';
@@ -156,6 +157,15 @@ describe('streaming training', () => {
     expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: '1GB' }))).toBe(false);
     expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: undefined }))).toBe(false);
     expect(await shouldStream(partsConfig({ streaming: false, memory_budget: '256KB' }))).toBe(false);
+  });
+
+  it('resolves schema patterns against the first file of a glob', async () => {
+    const config = await resolveTrainingConfig(
+      { data: { train: 'days/*.parquet' }, schema: { labels: { click: 'click', buy: 'buy' }, categorical: ['*_id'], numeric: ['price'] } },
+      'test',
+      dir,
+    );
+    expect(config.schema.categorical).toEqual(['user_id']);
   });
 
   it('reads a glob of files in memory too (streaming off)', async () => {
