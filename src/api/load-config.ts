@@ -11,6 +11,7 @@ import { DEFAULT_TRAIN } from '../config/defaults.js';
 import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
 import { checkModelFields, parseModel, type RegistryNames } from '../config/parse-model.js';
 import { MODEL_NAMES } from '../models/registry.js';
+import { parseBytes } from '../data/memory-budget.js';
 import { TOWER_TYPES } from '../models/towers/index.js';
 import { BOTTOM_TYPES } from '../models/bottoms/index.js';
 
@@ -216,7 +217,7 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict', 'streaming', 'memory_budget']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.number(o.epochs, 'train.epochs', { min: 1, integer: true, max: TRAIN_LIMITS.epochs });
   if (o.batch_size !== undefined) t.batch_size = c.number(o.batch_size, 'train.batch_size', { min: 1, integer: true, max: TRAIN_LIMITS.batch_size });
@@ -235,6 +236,12 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
   if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'platt', 'isotonic'] as const);
   if (o.strict !== undefined) t.strict = c.boolean(o.strict, 'train.strict');
+  if (o.streaming !== undefined) t.streaming = c.boolean(o.streaming, 'train.streaming');
+  if (o.memory_budget !== undefined) {
+    const bytes = parseBytes(o.memory_budget);
+    if (bytes === undefined) c.fail('train.memory_budget', `expected a size such as 512MB or 2GB, got ${JSON.stringify(o.memory_budget)}`);
+    t.memory_budget = bytes;
+  }
   // `early_stopping: false` (or null) turns off the default early stopping.
   if (o.early_stopping === false || o.early_stopping === null) delete t.early_stopping;
   else if (o.early_stopping !== undefined) {

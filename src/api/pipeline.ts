@@ -15,6 +15,7 @@ import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
 import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
+import { shouldStream, trainAndEvaluateStreaming } from './stream-pipeline.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -46,6 +47,7 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
+  if (opts.prepared === undefined && (await shouldStream(config, opts.log))) return trainAndEvaluateStreaming(config, opts);
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   // A feature that is a label in disguise stops training here, before anything is fitted.
   guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
