@@ -1,3 +1,4 @@
+import { taskNames } from '../data/task-names.js';
 import type { EsmmConfig } from '../config/types.js';
 import type { FlatMetrics } from '../eval/evaluate.js';
 import { saveModel } from '../models/persist.js';
@@ -75,6 +76,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     model: config.model.name,
     evaluated_on: evaluatedOn,
     metrics,
+    // Display names of the metric keys' tasks (auc_ctr -> task_names.ctr): the keys never change.
+    task_names: taskNames(config.schema),
     ...calibrated,
     // best_epoch: judged on validation by early stopping (null when it did not run);
     // kept_epoch: the epoch whose weights were evaluated and saved.
