@@ -108,7 +108,7 @@ export function formatEpochLine(r: EpochLike, epochs: number, label = '', names?
     ? [['auc_ctr', names.ctr], ['auc_ctcvr', names.ctcvr], ['auc_cvr_clicked', names.cvr], ['auc_action', names.action]]
     : [['auc_ctr', 'ctr'], ['auc_ctcvr', 'ctcvr'], ['auc_cvr_clicked', 'cvr@clk'], ['auc_action', 'action']];
   const auc = (k: string, name: string): string => (v?.[k] !== undefined && Number.isFinite(v[k]) ? ` ${name} ${v[k]!.toFixed(3)}` : '');
-  const valid = v !== undefined ? `valid AUC${tasks.map(([k, name]) => auc(k, name)).join(named ? ',' : '')}` : '';
+  const valid = v !== undefined ? `valid AUC${tasks.map(([k, name]) => auc(k, name)).filter((x) => x !== '').join(named ? ',' : '')}` : '';
   const head = `${label}epoch ${r.epoch}/${epochs}  loss ${r.train.loss?.toFixed(4) ?? '?'}`;
   const tail = `${formatRate(r.samplesPerSecond)}/s  ${formatDuration(r.seconds)}`;
   const one = `${head}${valid !== '' ? `  ${valid}` : ''}  ${tail}`;
