@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatEpochLine } from '../../src/cli/progress-line.js';
 import { taskNames } from '../../src/data/task-names.js';
+import { getPreset } from '../../src/datasets/presets.js';
 import { printTable } from '../../src/report/table.js';
 import { findChromium, renderHeadless } from '../report/chromium.js';
 import { runCli, smallSynthConfig, tempDir } from './helpers.js';
@@ -45,6 +46,16 @@ describe('task names in console lines', () => {
     expect(line).toContain('valid AUC income 0.800, income & never married 0.700, never married | income 0.600');
     for (const l of line.split('\n')) expect(l.length).toBeLessThanOrEqual(100);
     expect(formatEpochLine(record, 3)).toContain('valid AUC ctr 0.800 ctcvr 0.700 cvr@clk 0.600');
+  });
+});
+
+describe('presets name their towers', () => {
+  it('adult, census-income and census-income-raw: income, then never married', async () => {
+    for (const name of ['adult', 'census-income', 'census-income-raw']) {
+      // These presets' schemas do not depend on the file's columns or the query.
+      const schema = await getPreset(name).schema([], {} as never);
+      expect(taskNames(schema), name).toMatchObject({ ctr: 'income', cvr: 'never married | income', ctcvr: 'income & never married' });
+    }
   });
 });
 
