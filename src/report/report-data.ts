@@ -107,7 +107,7 @@ export async function gatherReportData(inputs: ReportInputs): Promise<ReportData
   if (historyFile === undefined) notes.push('no history.json in the model directory: no loss curves');
 
   // metrics.json's map when there is one (what the run printed), else the saved schema's names.
-  const names = metricsFile?.task_names ?? taskNames(manifest.config?.schema);
+  const names: TaskNames = { ...taskNames(manifest.config?.schema), ...metricsFile?.task_names };
   const comparison = inputs.comparison !== undefined ? comparisonTable(inputs.comparison, '<compare>', names) : inputs.compareFile !== undefined ? comparisonTable(readJson(inputs.compareFile, true), inputs.compareFile, names) : null;
   const modelCurves: Record<string, CurvesData> = {};
   for (const [name, d] of Object.entries(inputs.compareDirs ?? {})) {
@@ -155,7 +155,8 @@ interface MetricsFile {
   oov?: Record<string, Record<string, number> | null>;
   skipped_rows?: Record<string, Record<string, number> | null>;
   train_seconds?: number;
-  task_names?: TaskNames;
+  /** Only the tasks the schema has (no action without action labels). */
+  task_names?: Partial<TaskNames>;
 }
 
 interface HistoryRecord {
