@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { checkInputFile } from '../util/input-path.js';
 import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
+import { TASK_NAME_KEYS } from '../data/task-names.js';
 import { ConfigChecker, TRAIN_LIMITS, type Obj } from '../config/check.js';
 import { DEFAULT_TRAIN } from '../config/defaults.js';
 import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
@@ -139,7 +140,7 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   for (const k of ['preset', 'exclude'] as const) {
     if (o[k] !== undefined) c.fail(`schema.${k}`, 'is resolved against the data files: load this config with esmm train (or resolveTrainingConfig)');
   }
-  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth', 'allow_leaky']);
+  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth', 'allow_leaky', 'task_names']);
   const l = c.object(o.labels, 'schema.labels');
   c.onlyKeys(l, 'schema.labels', ['click', 'buy', 'actions']);
   const schema: Schema = {
@@ -167,8 +168,21 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   if (o.group !== undefined) schema.group = c.string(o.group, 'schema.group');
   if (o.truth !== undefined) schema.truth = c.stringList(o.truth, 'schema.truth');
   if (o.allow_leaky !== undefined) schema.allow_leaky = c.stringList(o.allow_leaky, 'schema.allow_leaky');
+  if (o.task_names !== undefined) schema.task_names = parseTaskNames(c, o.task_names, schema);
   checkLeakage(c, schema);
   return schema;
+}
+
+/** schema.task_names: a display name per label key of schema.labels (click, buy, actions). */
+function parseTaskNames(c: ConfigChecker, v: unknown, schema: Schema): NonNullable<Schema['task_names']> {
+  const o = c.object(v, 'schema.task_names');
+  const known: readonly string[] = schema.labels.actions !== undefined ? TASK_NAME_KEYS : TASK_NAME_KEYS.filter((k) => k !== 'actions');
+  const out: NonNullable<Schema['task_names']> = {};
+  for (const [k, name] of Object.entries(o)) {
+    if (!known.includes(k)) c.fail(`schema.task_names.${k}`, `'${k}' is not a label key of schema.labels; task_names names the labels: ${known.join(', ')}`);
+    out[k as (typeof TASK_NAME_KEYS)[number]] = c.string(name, `schema.task_names.${k}`);
+  }
+  return out;
 }
 
 /** A label or truth column used as a feature gives AUC 1.0 (a pitfall seen in other projects). */

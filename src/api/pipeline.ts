@@ -1,3 +1,4 @@
+import { taskNames, type TaskNames } from '../data/task-names.js';
 import type { EsmmConfig } from '../config/types.js';
 import type { FlatMetrics } from '../eval/evaluate.js';
 import { saveModel } from '../models/persist.js';
@@ -77,6 +78,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     model: config.model.name,
     evaluated_on: evaluatedOn,
     metrics,
+    // Display names of the metric keys' tasks (auc_ctr -> task_names.ctr): the keys never change.
+    task_names: presentTasks(taskNames(config.schema), config),
     ...calibrated,
     // best_epoch: judged on validation by early stopping (null when it did not run);
     // kept_epoch: the epoch whose weights were evaluated and saved.
@@ -105,6 +108,12 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     throw new UserError(`degenerate run (${w.symptom}): ${w.message}${warnings.length > 1 ? ` (and ${warnings.length - 1} more in metrics.json)` : ''}`, { key: 'train.strict' });
   }
   return { result, data, features, metrics, evaluatedOn, summary };
+}
+
+/** The task names of the tasks this schema has (action only with action labels). */
+function presentTasks(names: TaskNames, config: EsmmConfig): Partial<TaskNames> {
+  const { action, ...rest } = names;
+  return (config.schema.labels.actions ?? []).length > 0 ? { ...rest, action } : rest;
 }
 
 /** The effective optimizers and rates, printed at the start of training (the embedding rate is not always learning_rate). */
