@@ -20,10 +20,12 @@ import { Rng } from '../util/random.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { checkOutputDir, checkOutputFile } from '../util/output-path.js';
 import { DEFAULT_HOLDOUT } from '../data/holdout.js';
+import { ConfigChecker } from '../config/check.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareLogged } from './pipeline.js';
 import type { PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
+import type { TrainProgress } from '../train/progress.js';
 
 /** The metric every trial is scored on (lower is better). */
 export const TUNE_METRIC = 'logloss_ctcvr';
@@ -60,6 +62,35 @@ export const DEFAULT_SEARCH_SPACE: SearchSpace = {
   tower: [[64, 32], [128, 64], [256, 128, 64], [360, 200, 80]],
   epochs: [1, 2, 3],
 };
+
+/**
+ * The search space of a config's optional `tune:` section: each key replaces the default's range
+ * (`learning_rate: [1e-4, 1e-2]`, log-uniform) or choices (`dropout: [0, 0.1]`); missing keys keep
+ * DEFAULT_SEARCH_SPACE. Bad values are one line naming the key.
+ */
+export function parseSearchSpace(value: unknown, source: string): SearchSpace {
+  const space: SearchSpace = structuredClone(DEFAULT_SEARCH_SPACE);
+  if (value === undefined || value === null) return space;
+  const c = new ConfigChecker(source);
+  const o = c.object(value, 'tune');
+  c.onlyKeys(o, 'tune', Object.keys(DEFAULT_SEARCH_SPACE));
+  const nonEmpty = <T>(xs: T[], key: string): T[] => (xs.length > 0 ? xs : c.fail(key, 'expected at least one value'));
+  const list = (key: string): unknown[] => (Array.isArray(o[key]) ? nonEmpty(o[key] as unknown[], `tune.${key}`) : c.fail(`tune.${key}`, 'expected a list'));
+  for (const key of ['learning_rate', 'embedding_learning_rate'] as const) {
+    if (o[key] === undefined) continue;
+    const v = list(key);
+    if (v.length !== 2) c.fail(`tune.${key}`, 'expected a range [low, high] (sampled log-uniform)');
+    const lo = c.number(v[0], `tune.${key}[0]`, { min: 0, exclusiveMin: true, max: 10 });
+    const hi = c.number(v[1], `tune.${key}[1]`, { min: lo, max: 10 });
+    space[key] = [lo, hi];
+  }
+  if (o.embedding_l2 !== undefined) space.embedding_l2 = list('embedding_l2').map((x, i) => c.number(x, `tune.embedding_l2[${i}]`, { min: 0 }));
+  if (o.dropout !== undefined) space.dropout = list('dropout').map((x, i) => c.number(x, `tune.dropout[${i}]`, { min: 0, max: 0.95 }));
+  if (o.embedding_dim !== undefined) space.embedding_dim = nonEmpty(c.intList(o.embedding_dim, 'tune.embedding_dim'), 'tune.embedding_dim');
+  if (o.epochs !== undefined) space.epochs = nonEmpty(c.intList(o.epochs, 'tune.epochs'), 'tune.epochs');
+  if (o.tower !== undefined) space.tower = list('tower').map((t, i) => nonEmpty(c.intList(t, `tune.tower[${i}]`), `tune.tower[${i}]`));
+  return space;
+}
 
 export interface TrialRecord {
   /** 1-based, in the order trials ran. */
@@ -99,6 +130,8 @@ export interface TuneOptions {
   log?: (line: string) => void;
   /** One line per finished trial. */
   onTrial?: (t: TrialRecord, progress: { elapsed: number; budget: number; eta: number | undefined; done: number; planned: number }) => void;
+  /** Step progress inside a trial (a progress line on a terminal). */
+  onProgress?: (p: TrainProgress) => void;
   /** Reuse data already loaded and encoded. */
   prepared?: { data: LoadedData; features: PreparedFeatures };
 }
@@ -234,8 +267,24 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
   let stoppedByBudget = false;
   let alive = settings.map((_, i) => i);
 
+  const meanEpochs = settings.reduce((a, x) => a + x.epochs, 0) / settings.length;
+  // Estimated seconds of the trials still planned (rows x epochs x seconds per row-epoch so far);
+  // configs not yet promoted count with the mean sampled epochs.
+  const remainingSeconds = (r: number, doneInRung: number): number => {
+    let work = 0;
+    for (let k = r; k < rungs.length; k++) {
+      const rung = rungs[k]!;
+      const left = k === r ? rung.count - doneInRung : rung.count;
+      const epochs = rung.epochs === 'one' ? 1 : k === r ? alive.slice(doneInRung, rung.count).reduce((a, i) => a + settings[i]!.epochs, 0) / Math.max(1, left) : meanEpochs;
+      work += left * Math.round(features.train.rows * rung.fraction) * epochs;
+    }
+    return work * (unitSeconds ?? 0);
+  };
+  let before = 0;
+
   search: for (let r = 0; r < rungs.length; r++) {
     const rung = rungs[r]!;
+    before = trials.length;
     const rows = Math.max(1, Math.round(features.train.rows * rung.fraction));
     const train = rows === features.train.rows ? features.train : sliceEncoded(features.train, 0, rows);
     const results: { index: number; score: number }[] = [];
@@ -250,7 +299,7 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
       }
       const started = performance.now();
       const cfg = applySettings(config, s, epochs);
-      const result = await trainModel(cfg, { ...features, train });
+      const result = await trainModel(cfg, { ...features, train }, opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {});
       const metrics = evaluatePredictions(valid, await result.model.predictEncoded(valid));
       await result.model.release();
       const seconds = (performance.now() - started) / 1000;
@@ -273,8 +322,7 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
       };
       trials.push(rec);
       if (rec.score !== null) results.push({ index, score: rec.score });
-      const remaining = planned - trials.length;
-      opts.onTrial?.(rec, { elapsed: elapsed(), budget: opts.budgetSeconds, eta: remaining > 0 ? remaining * (spent / trials.length) : 0, done: trials.length, planned });
+      opts.onTrial?.(rec, { elapsed: elapsed(), budget: opts.budgetSeconds, eta: remainingSeconds(r, trials.length - before), done: trials.length, planned });
     }
     // The better half (by score) goes on; configs without a finite score stop here.
     results.sort((a, b) => a.score - b.score || a.index - b.index);

@@ -13,13 +13,14 @@ import { tuneModel, type SearchSpace, type TrialRecord } from '../../src/api/tun
 
 const TIMEOUT = 180_000;
 
-function tinyConfig(dir: string, name = 'tiny.yaml'): string {
+function tinyConfig(dir: string, name = 'tiny.yaml', tune = 'tune: { tower: [[8], [16, 8]], embedding_dim: [4, 8], epochs: [1, 2] }'): string {
   const file = join(dir, name);
   writeFileSync(file, [
     'data: { synth: { rows: 4000, seed: 5 } }',
     'schema: synth',
     'model: { name: esmm, embedding_dim: 8, tower: [16] }',
     'train: { epochs: 1, batch_size: 256, learning_rate: 0.003, seed: 1 }',
+    tune,
     '',
   ].join('\n'));
   return file;
@@ -51,6 +52,11 @@ describe('esmm tune', () => {
     expect(t.format).toBe('esmm-tune-trials');
     expect(t.trials).toHaveLength(4);
     for (const trial of t.trials) expect(Number.isFinite(trial.score)).toBe(true);
+    // the config's tune: section replaced those parts of the search space
+    for (const trial of t.trials) {
+      expect([[8], [16, 8]]).toContainEqual(trial.settings.tower);
+      expect([4, 8]).toContain(trial.settings.embedding_dim);
+    }
     const lowest = Math.min(...t.trials.map((x) => x.score!));
     const best = t.trials.find((x) => x.trial === t.best_trial)!;
     expect(best.score).toBe(lowest);
@@ -93,6 +99,15 @@ describe('esmm tune', () => {
     expect(r.stderr).toMatch(/data\.holdout/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(dir, 'o', 'best.yaml'))).toBe(false);
+  }, TIMEOUT);
+
+  it('refuses a bad tune: section in one line naming the key', async () => {
+    const dir = tempDir('esmm-tune-');
+    const cfg = tinyConfig(dir, 'bad.yaml', 'tune: { dropout: [0, 2] }');
+    const r = await runCli(['tune', '--config', cfg, '--trials', '1', '--out', join(dir, 'o')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/tune\.dropout\[1\]/);
   }, TIMEOUT);
 
   it('never replaces a best.yaml it did not write', async () => {

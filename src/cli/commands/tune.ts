@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { readConfigFile } from '../../api/load-config.js';
 import { resolveTrainingConfig } from '../../api/resolve-config.js';
-import { checkTuneOutDir, formatSeconds, parseDuration, requireValidation, tuneModel, TUNE_METRIC, type TrialRecord, type TrialSettings } from '../../api/tune.js';
+import { checkTuneOutDir, formatSeconds, parseDuration, parseSearchSpace, requireValidation, tuneModel, TUNE_METRIC, type TrialRecord, type TrialSettings } from '../../api/tune.js';
 import { UserError } from '../../errors.js';
+import type { TrainProgress } from '../../train/progress.js';
 import { intFlag, log, numberFlag } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { showProgress, TrainTicker } from '../progress-line.js';
 import { configOverrides } from '../overrides.js';
 
 export const TUNE_SPEC = defineCommand({
@@ -14,6 +16,7 @@ export const TUNE_SPEC = defineCommand({
   description:
     `Search learning rate, embedding learning rate, embedding L2, dropout, embedding dimension, tower sizes and epochs, scoring each trial on the validation split's ${TUNE_METRIC} (data.valid, or the rows held out by data.holdout). ` +
     'The data is read and the features fitted once. With 8 or more trials the search is successive halving (all configs on a slice of the rows for one epoch, the better half go on); with fewer, random search.\n\n' +
+    'A tune: section in the config replaces parts of the search space, e.g. tune: { learning_rate: [1e-4, 1e-2], dropout: [0, 0.1], tower: [[128, 64]] } (keys: learning_rate, embedding_learning_rate, embedding_l2, dropout, embedding_dim, tower, epochs).\n\n' +
     'No trial is started whose estimated end is past the budget. DIR/best.yaml is a complete config for esmm train --config; DIR/trials.json lists every trial.',
   flags: {
     config: { type: 'string', value: 'FILE|NAME', default: 'required', help: 'a YAML/JSON config file or a built-in config; it needs validation data' },
@@ -23,6 +26,7 @@ export const TUNE_SPEC = defineCommand({
     strategy: { type: 'string', value: 'NAME', default: 'auto', help: 'auto (halving from 8 trials), random or halving' },
     out: { type: 'string', value: 'DIR', default: 'runs/tune', help: 'where best.yaml and trials.json are written' },
     rows: { type: 'string', value: 'N', default: "the config's data.synth.rows", help: 'impressions to simulate, for configs whose data is the simulator' },
+    quiet: { type: 'boolean', help: 'no progress line inside a trial on stderr (the per-trial lines stay)' },
   },
   examples: ['tune --config esmm --budget 20m --out runs/tune', 'tune --config my.yaml --trials 8 --seed 3 --budget 5m'],
 });
@@ -43,16 +47,20 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   // Outputs are checked before any work.
   checkTuneOutDir(outDir);
   const { value, file, baseDir } = readConfigFile(values.config, configOverrides('tune', { rows: values.rows }));
+  const space = parseSearchSpace((value as { tune?: unknown } | null)?.tune, file);
   const config = await resolveTrainingConfig(value, file, baseDir, { log });
   requireValidation(config);
+  const ticker = new TrainTicker();
   const result = await tuneModel(config, {
     budgetSeconds: budget,
     trials,
     ...(seed !== undefined ? { seed } : {}),
     strategy,
+    space,
     outDir,
     rawConfig: value,
     log,
+    ...(values.quiet === true ? {} : { onProgress: (p: TrainProgress) => showProgress(ticker.line(p)) }),
     onTrial: (t, p) => log(`trial ${String(p.done).padStart(2)}/${p.planned} ${trialLabel(t)}  ${TUNE_METRIC} ${t.score?.toFixed(5) ?? 'n/a'}  ${formatSeconds(t.seconds)}  [${formatSeconds(p.elapsed)} of ${formatSeconds(p.budget)}${p.eta !== undefined && p.eta > 0 ? `, eta ${formatSeconds(p.eta)}` : ''}]`),
   });
   process.stdout.write(`${leaderboard(result.trials, result.best)}\n`);
