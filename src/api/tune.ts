@@ -6,8 +6,10 @@
  * Strategies: random search (every trial at full fidelity), or successive halving (Jamieson &
  * Talwalkar 2016): all configs first train on a slice of the training rows for one epoch, the
  * better half go on to a larger slice, and the survivors of the last rung train at full fidelity.
- * Only full-fidelity trials can win. A wall-clock budget stops the search before a trial whose
- * estimated time would run past it.
+ * The winner is the best full-fidelity trial (the best of the highest rung reached when none
+ * finished). No trial is started whose estimated end (its rows x epochs x the measured seconds
+ * per row-epoch) is past the wall-clock budget, and when the rungs left would not fit, the best
+ * configs so far skip to full size.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -261,41 +263,51 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
   const trials: TrialRecord[] = [];
   // Seconds per (training row x epoch), from the trials so far: the estimate of the next trial's time.
   let unitSeconds: number | undefined;
+  const ownRate = new Map<number, number>();
   let units = 0;
   let spent = 0;
   const planned = rungs.reduce((s, r) => s + r.count, 0);
   let stoppedByBudget = false;
   let alive = settings.map((_, i) => i);
 
-  const meanEpochs = settings.reduce((a, x) => a + x.epochs, 0) / settings.length;
-  // Estimated seconds of the trials still planned (rows x epochs x seconds per row-epoch so far);
-  // configs not yet promoted count with the mean sampled epochs.
-  const remainingSeconds = (r: number, doneInRung: number): number => {
-    let work = 0;
-    for (let k = r; k < rungs.length; k++) {
-      const rung = rungs[k]!;
-      const left = k === r ? rung.count - doneInRung : rung.count;
-      const epochs = rung.epochs === 'one' ? 1 : k === r ? alive.slice(doneInRung, rung.count).reduce((a, i) => a + settings[i]!.epochs, 0) / Math.max(1, left) : meanEpochs;
-      work += left * Math.round(features.train.rows * rung.fraction) * epochs;
+  const rowsOf = (k: number): number => Math.max(1, Math.round(features.train.rows * rungs[k]!.fraction));
+  const epochsOf = (k: number, i: number): number => (rungs[k]!.epochs === 'own' ? settings[i]!.epochs : 1);
+  // Seconds per row-epoch: a config promoted from a lower rung brings its own measured rate (tower
+  // size and embedding dimension change the cost per row); others the mean rate so far.
+  const rateOf = (i: number): number | undefined => ownRate.get(i) ?? unitSeconds;
+  /** Estimated seconds of the trials still planned from rung `from` (its first `skip` configs done). */
+  const plannedSeconds = (from: number, skip: number): number => {
+    let total = 0;
+    for (let k = from; k < rungs.length; k++) {
+      for (const i of alive.slice(k === from ? skip : 0, rungs[k]!.count)) total += (rateOf(i) ?? 0) * rowsOf(k) * epochsOf(k, i);
     }
-    return work * (unitSeconds ?? 0);
+    return total;
   };
-  let before = 0;
+  let notStarted = 0;
 
-  search: for (let r = 0; r < rungs.length; r++) {
+  for (let r = 0; r < rungs.length; r++) {
+    // Halving on a tight budget: when the rungs left would not fit, the best configs so far go
+    // straight to full size (a winner at full fidelity beats a finished ladder of small trials).
+    if (r > 0 && r < rungs.length - 1 && elapsed() + plannedSeconds(r, 0) > opts.budgetSeconds) {
+      log?.(`budget: the remaining rungs would end past ${formatSeconds(opts.budgetSeconds)}; the best ${Math.min(alive.length, rungs[rungs.length - 1]!.count)} go straight to full size`);
+      r = rungs.length - 1;
+    }
     const rung = rungs[r]!;
-    before = trials.length;
-    const rows = Math.max(1, Math.round(features.train.rows * rung.fraction));
+    const rows = rowsOf(r);
     const train = rows === features.train.rows ? features.train : sliceEncoded(features.train, 0, rows);
     const results: { index: number; score: number }[] = [];
-    for (const index of alive.slice(0, rung.count)) {
+    const queue = alive.slice(0, rung.count);
+    for (let q = 0; q < queue.length; q++) {
+      const index = queue[q]!;
       const s = settings[index]!;
-      const epochs = rung.epochs === 'own' ? s.epochs : 1;
-      const estimate = unitSeconds === undefined ? undefined : unitSeconds * rows * epochs;
+      const epochs = epochsOf(r, index);
+      const rate = rateOf(index);
+      const estimate = rate === undefined ? undefined : rate * rows * epochs;
+      // Not started when its estimated end is past the budget; a cheaper one later may still fit.
       if (estimate !== undefined && elapsed() + estimate > opts.budgetSeconds) {
         stoppedByBudget = true;
-        log?.(`budget: the next trial would take about ${formatSeconds(estimate)} and end past ${formatSeconds(opts.budgetSeconds)}; stopping after ${trials.length} trials`);
-        break search;
+        notStarted++;
+        continue;
       }
       const started = performance.now();
       const cfg = applySettings(config, s, epochs);
@@ -307,6 +319,7 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
       units += rows * trainedEpochs;
       spent += seconds;
       unitSeconds = spent / units;
+      ownRate.set(index, seconds / (rows * trainedEpochs));
       const score = metrics[TUNE_METRIC];
       const rec: TrialRecord = {
         trial: trials.length + 1,
@@ -322,13 +335,14 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
       };
       trials.push(rec);
       if (rec.score !== null) results.push({ index, score: rec.score });
-      opts.onTrial?.(rec, { elapsed: elapsed(), budget: opts.budgetSeconds, eta: remainingSeconds(r, trials.length - before), done: trials.length, planned });
+      opts.onTrial?.(rec, { elapsed: elapsed(), budget: opts.budgetSeconds, eta: plannedSeconds(r, q + 1), done: trials.length, planned });
     }
-    // The better half (by score) goes on; configs without a finite score stop here.
+    if (results.length === 0) break;
+    // The better half (by score) goes on; configs without a finite score (or not run) stop here.
     results.sort((a, b) => a.score - b.score || a.index - b.index);
     alive = results.map((x) => x.index);
-    if (alive.length === 0) break;
   }
+  if (notStarted > 0) log?.(`budget: ${notStarted} planned trial${notStarted === 1 ? ' was' : 's were'} not started (estimated end past ${formatSeconds(opts.budgetSeconds)})`);
 
   const best = pickBest(trials);
   let bestYaml: string | undefined;

@@ -65,7 +65,7 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   });
   process.stdout.write(`${leaderboard(result.trials, result.best)}\n`);
   if (result.best === undefined) throw new UserError('no trial finished with a finite validation score; nothing written');
-  log(`${result.trials.length} trials in ${formatSeconds(result.seconds)}${result.stoppedByBudget ? ' (stopped by the budget)' : ''}; best: trial ${result.best.trial}, valid ${TUNE_METRIC} ${result.best.score!.toFixed(5)}`);
+  log(`${result.trials.length} trials in ${formatSeconds(result.seconds)}${result.stoppedByBudget ? ' (stopped by the budget)' : ''}; best: trial ${result.best.trial}, valid ${TUNE_METRIC} ${result.best.score!.toFixed(5)}${result.best.full_fidelity ? '' : ` (on ${result.best.rows.toLocaleString('en-US')} rows, 1 epoch: no trial reached full size within the budget)`}`);
   log(`best config written to ${join(outDir, 'best.yaml')} (train it with: esmm train --config ${join(outDir, 'best.yaml')}); every trial in ${join(outDir, 'trials.json')}`);
   return 0;
 }
