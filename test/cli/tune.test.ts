@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempDir } from './helpers.js';
-import { loadConfig } from '../../src/api/load-config.js';
+import { parse } from 'yaml';
+import { loadConfig, parseConfig } from '../../src/api/load-config.js';
 import { tuneModel, type SearchSpace, type TrialRecord } from '../../src/api/tune.js';
 
 const TIMEOUT = 180_000;
@@ -149,6 +150,10 @@ describe('esmm tune', () => {
     // the winner is the best full-fidelity trial
     expect(r.best!.full_fidelity).toBe(true);
     expect(r.best!.score).toBe(Math.min(...rung(2).map((t) => t.score!)));
+    // without the user's own YAML, best.yaml is written from the parsed config and still loads
+    const again = parseConfig(parse(r.bestYaml!), 'best.yaml', dir);
+    expect(again.model.embedding_dim).toBe(r.best!.settings.embedding_dim);
+    expect(again.train.learning_rate).toBe(r.best!.settings.learning_rate);
 
     // a budget shorter than one trial: the first trial runs, no second one is started
     const short = await tuneModel(config, { budgetSeconds: 0.001, trials: 4, seed: 2, space, strategy: 'random' });
