@@ -284,6 +284,18 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
     return total;
   };
   let notStarted = 0;
+  // trials.json and best.yaml are rewritten (atomically) after every trial, so a search stopped
+  // part-way (Ctrl-C, a crash) leaves the trials it finished and the best config so far.
+  const publish = (done: boolean): { best: TrialRecord | undefined; bestYaml: string | undefined } => {
+    const best = pickBest(trials);
+    if (best === undefined) return { best, bestYaml: undefined };
+    const bestYaml = bestConfigYaml(config, best, opts.rawConfig, { seed, strategy, trials: trials.length });
+    if (opts.outDir !== undefined) {
+      writeFileAtomic(join(opts.outDir, 'trials.json'), `${JSON.stringify({ format: JSON_FORMAT, metric: TUNE_METRIC, strategy, seed, budget_seconds: opts.budgetSeconds, finished: done, stopped_by_budget: stoppedByBudget, best_trial: best.trial, trials }, null, 2)}\n`);
+      writeFileAtomic(join(opts.outDir, 'best.yaml'), bestYaml);
+    }
+    return { best, bestYaml };
+  };
 
   for (let r = 0; r < rungs.length; r++) {
     // Halving on a tight budget: when the rungs left would not fit, the best configs so far go
@@ -335,6 +347,7 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
       };
       trials.push(rec);
       if (rec.score !== null) results.push({ index, score: rec.score });
+      publish(false);
       opts.onTrial?.(rec, { elapsed: elapsed(), budget: opts.budgetSeconds, eta: plannedSeconds(r, q + 1), done: trials.length, planned });
     }
     if (results.length === 0) break;
@@ -344,15 +357,7 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
   }
   if (notStarted > 0) log?.(`budget: ${notStarted} planned trial${notStarted === 1 ? ' was' : 's were'} not started (estimated end past ${formatSeconds(opts.budgetSeconds)})`);
 
-  const best = pickBest(trials);
-  let bestYaml: string | undefined;
-  if (best !== undefined) {
-    bestYaml = bestConfigYaml(config, best, opts.rawConfig, { seed, strategy, trials: trials.length });
-    if (opts.outDir !== undefined) {
-      writeFileAtomic(join(opts.outDir, 'trials.json'), `${JSON.stringify({ format: JSON_FORMAT, metric: TUNE_METRIC, strategy, seed, budget_seconds: opts.budgetSeconds, stopped_by_budget: stoppedByBudget, best_trial: best.trial, trials }, null, 2)}\n`);
-      writeFileAtomic(join(opts.outDir, 'best.yaml'), bestYaml);
-    }
-  }
+  const { best, bestYaml } = publish(true);
   return { trials, best, strategy, bestYaml, stoppedByBudget, seconds: elapsed() };
 }
 

@@ -29,6 +29,7 @@ function tinyConfig(dir: string, name = 'tiny.yaml', tune = 'tune: { tower: [[8]
 
 interface TrialsJson {
   format: string;
+  finished: boolean;
   best_trial: number;
   trials: TrialRecord[];
 }
@@ -51,6 +52,7 @@ describe('esmm tune', () => {
 
     const t = readTrials(out);
     expect(t.format).toBe('esmm-tune-trials');
+    expect(t.finished).toBe(true);
     expect(t.trials).toHaveLength(4);
     for (const trial of t.trials) expect(Number.isFinite(trial.score)).toBe(true);
     // the config's tune: section replaced those parts of the search space
