@@ -104,6 +104,9 @@ export interface TrialRecord {
   /** Training rows and epochs this trial used (its fidelity). */
   rows: number;
   epochs: number;
+  /** Epochs actually trained (early stopping may end sooner) and the epoch whose weights were scored. */
+  trained_epochs: number;
+  kept_epoch: number;
   full_fidelity: boolean;
   settings: TrialSettings;
   /** Validation CTCVR logloss (null when the run produced no finite score). */
@@ -339,6 +342,8 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
         rung: r,
         rows,
         epochs,
+        trained_epochs: result.history.length,
+        kept_epoch: result.keptEpoch,
         full_fidelity: rung.fraction === 1 && rung.epochs === 'own',
         settings: s,
         score: score !== undefined && Number.isFinite(score) ? score : null,

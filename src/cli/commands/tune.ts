@@ -93,7 +93,7 @@ export function leaderboard(trials: TrialRecord[], best: TrialRecord | undefined
     String(t.settings.dropout),
     String(t.settings.embedding_dim),
     t.settings.tower.join('x'),
-    String(t.epochs),
+    t.kept_epoch === t.epochs ? String(t.epochs) : `${t.kept_epoch}/${t.epochs}`,
     compactRows(t.rows),
     t.score === null ? 'n/a' : t.score.toFixed(5),
     t.metrics.auc_ctcvr === undefined ? '' : t.metrics.auc_ctcvr.toFixed(4),
@@ -101,7 +101,7 @@ export function leaderboard(trials: TrialRecord[], best: TrialRecord | undefined
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...cells.map((r) => r[c]!.length)));
   const line = (r: string[]): string => r.map((v, c) => (c === 8 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join(' ').trimEnd();
-  return [line(head), ...cells.map(line), '* best (lowest valid logloss at the highest fidelity reached)'].join('\n');
+  return [line(head), ...cells.map(line), '* best (lowest valid logloss at the highest fidelity reached); ep k/n: weights of epoch k of n kept'].join('\n');
 }
 
 function compactRows(n: number): string {
