@@ -25,8 +25,10 @@ import { DEFAULT_HOLDOUT } from '../data/holdout.js';
 import { ConfigChecker } from '../config/check.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareLogged } from './pipeline.js';
+import { guardLeakage } from '../features/leakage-guard.js';
 import type { PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
+import { sparseOptimizerConfig } from '../train/step.js';
 import type { TrainProgress } from '../train/progress.js';
 
 /** The metric every trial is scored on (lower is better). */
@@ -99,6 +101,8 @@ export interface TrialRecord {
   trial: number;
   /** Which sampled configuration (1-based); the same config appears once per rung it reached. */
   config: number;
+  /** Configuration 1 as the config file had it (not sampled). */
+  from_config: boolean;
   /** Successive-halving rung (0 = smallest fidelity); always the last rung for random search. */
   rung: number;
   /** Training rows and epochs this trial used (its fidelity). */
@@ -117,7 +121,7 @@ export interface TrialRecord {
 }
 
 export interface TuneOptions {
-  /** Wall-clock budget in seconds for the trials (data loading not counted). */
+  /** Wall-clock budget in seconds, reading the data and fitting the features included. */
   budgetSeconds: number;
   /** Number of configurations sampled (default 16). */
   trials?: number;
@@ -135,6 +139,8 @@ export interface TuneOptions {
   log?: (line: string) => void;
   /** One line per finished trial. */
   onTrial?: (t: TrialRecord, progress: { elapsed: number; budget: number; eta: number | undefined; done: number; planned: number }) => void;
+  /** Make configuration 1 the config's own settings (default true); the other n-1 are sampled. */
+  includeConfig?: boolean;
   /** Step progress inside a trial (a progress line on a terminal). */
   onProgress?: (p: TrainProgress) => void;
   /** Reuse data already loaded and encoded. */
@@ -205,6 +211,20 @@ export function sampleSettings(space: SearchSpace, n: number, seed: number): Tri
   return out;
 }
 
+/** The settings a config trains with now (the embedding rate as the trainer derives it). */
+export function configSettings(config: EsmmConfig): TrialSettings {
+  const t = config.train;
+  return {
+    learning_rate: t.learning_rate,
+    embedding_learning_rate: sparseOptimizerConfig(t).lr,
+    embedding_l2: t.embedding_l2,
+    dropout: config.model.dropout,
+    embedding_dim: config.model.embedding_dim,
+    tower: [...config.model.tower],
+    epochs: t.epochs,
+  };
+}
+
 /** The config of one trial: the base config with the trial's settings (and fidelity). */
 export function applySettings(config: EsmmConfig, s: TrialSettings, epochs = s.epochs): EsmmConfig {
   return {
@@ -249,20 +269,26 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
   const space = opts.space ?? DEFAULT_SEARCH_SPACE;
   const strategy = opts.strategy === undefined || opts.strategy === 'auto' ? (n >= 8 ? 'halving' : 'random') : opts.strategy;
   const log = opts.log;
+  // The budget is wall-clock from here: reading the data and fitting the features count too.
+  const t0 = performance.now();
+  const elapsed = (): number => (performance.now() - t0) / 1000;
 
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(log !== undefined ? { log } : {}) }));
+  // A feature that is a label in disguise stops here, as in esmm train.
+  guardLeakage(config.schema, data.train, log !== undefined ? { log } : {});
   const features = opts.prepared?.features ?? prepareLogged(config, data, log);
   const valid = features.valid;
   if (valid === undefined || valid.rows === 0) {
     throw new UserError(`tune scores trials on validation ${TUNE_METRIC}, but no validation rows were read or held out: set data.valid or a larger data.holdout fraction`, { file: config.source, key: 'data.holdout' });
   }
 
-  const settings = sampleSettings(space, n, seed);
+  // Configuration 1 is the config's own settings (unless includeConfig is false): the search
+  // never ends with a winner worse on validation than what the user already had, if it ran.
+  const own = opts.includeConfig !== false;
+  const settings = own ? [configSettings(config), ...sampleSettings(space, n - 1, seed)] : sampleSettings(space, n, seed);
   const rungs: Rung[] = strategy === 'halving' ? halvingRungs(n) : [{ fraction: 1, epochs: 'own', count: n }];
-  log?.(`tuning ${n} configurations by ${strategy === 'halving' ? `successive halving (${rungs.map((r) => `${r.count} on ${Math.round(r.fraction * 100)}% of rows`).join(', ')})` : 'random search'}, seed ${seed}, budget ${formatSeconds(opts.budgetSeconds)}; score: valid ${TUNE_METRIC}`);
+  log?.(`tuning ${n} configurations${own ? " (1: the config's own settings)" : ''} by ${strategy === 'halving' ? `successive halving (${rungs.map((r) => `${r.count} on ${Math.round(r.fraction * 100)}% of rows`).join(', ')})` : 'random search'}, seed ${seed}, budget ${formatSeconds(opts.budgetSeconds)}; score: valid ${TUNE_METRIC}`);
 
-  const t0 = performance.now();
-  const elapsed = (): number => (performance.now() - t0) / 1000;
   const trials: TrialRecord[] = [];
   // Seconds per (training row x epoch), from the trials so far: the estimate of the next trial's time.
   let unitSeconds: number | undefined;
@@ -339,6 +365,7 @@ export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<
       const rec: TrialRecord = {
         trial: trials.length + 1,
         config: index + 1,
+        from_config: own && index === 0,
         rung: r,
         rows,
         epochs,

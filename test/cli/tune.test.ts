@@ -47,7 +47,7 @@ describe('esmm tune', () => {
     expect(r.stderr.match(/^trial +\d\/4 .*logloss_ctcvr/gm)?.length).toBe(4);
     const board = r.stdout.trim().split('\n');
     expect(board[0]).toMatch(/logloss_ctcvr/);
-    expect(board.length).toBe(4 + 2);
+    expect(board.length).toBe(4 + 3);
     for (const line of board) expect(line.length).toBeLessThanOrEqual(100);
 
     const t = readTrials(out);
@@ -56,7 +56,10 @@ describe('esmm tune', () => {
     expect(t.trials).toHaveLength(4);
     for (const trial of t.trials) expect(Number.isFinite(trial.score)).toBe(true);
     // the config's tune: section replaced those parts of the search space
-    for (const trial of t.trials) {
+    // trial 1 is the config as given (tower [16], dim 8, lr 0.003); the rest come from the space
+    expect(t.trials[0]!.from_config).toBe(true);
+    expect(t.trials[0]!.settings).toMatchObject({ tower: [16], embedding_dim: 8, learning_rate: 0.003, epochs: 1 });
+    for (const trial of t.trials.slice(1)) {
       expect([[8], [16, 8]]).toContainEqual(trial.settings.tower);
       expect([4, 8]).toContain(trial.settings.embedding_dim);
     }
@@ -81,8 +84,8 @@ describe('esmm tune', () => {
     expect((await runCli(['tune', '--config', cfg, '--trials', '2', '--seed', '3', '--budget', '10m', '--out', again])).code).toBe(0);
     expect(readTrials(again).trials.map((x) => x.settings)).toEqual(t.trials.slice(0, 2).map((x) => x.settings));
     const other = join(dir, 'c');
-    expect((await runCli(['tune', '--config', cfg, '--trials', '1', '--seed', '4', '--budget', '10m', '--out', other])).code).toBe(0);
-    expect(readTrials(other).trials[0]!.settings).not.toEqual(t.trials[0]!.settings);
+    expect((await runCli(['tune', '--config', cfg, '--trials', '2', '--seed', '4', '--budget', '10m', '--out', other])).code).toBe(0);
+    expect(readTrials(other).trials[1]!.settings).not.toEqual(t.trials[1]!.settings);
 
     // a rerun into the same folder replaces tune's own files
     expect((await runCli(['tune', '--config', cfg, '--trials', '1', '--seed', '3', '--budget', '10m', '--out', out])).code).toBe(0);

@@ -21,7 +21,7 @@ export const TUNE_SPEC = defineCommand({
   flags: {
     config: { type: 'string', value: 'FILE|NAME', default: 'required', help: 'a YAML/JSON config file or a built-in config; it needs validation data' },
     budget: { type: 'string', value: 'TIME', default: '20m', help: 'wall-clock budget for the trials, e.g. 90s, 20m, 1h' },
-    trials: { type: 'string', value: 'N', default: '16', help: 'configurations to sample' },
+    trials: { type: 'string', value: 'N', default: '16', help: "configurations to try: the config's own settings and N-1 sampled" },
     seed: { type: 'string', value: 'S', default: "the config's train.seed", help: 'seed of the search (same seed, same trial settings)' },
     strategy: { type: 'string', value: 'NAME', default: 'auto', help: 'auto (halving from 8 trials), random or halving' },
     out: { type: 'string', value: 'DIR', default: 'runs/tune', help: 'where best.yaml and trials.json are written' },
@@ -76,7 +76,7 @@ function settingsLabel(s: TrialSettings): string {
 }
 
 function trialLabel(t: TrialRecord): string {
-  return `${settingsLabel(t.settings)}${t.full_fidelity ? '' : ` (rung ${t.rung}: ${t.rows.toLocaleString('en-US')} rows, ${t.epochs} ep)`}`;
+  return `${t.from_config ? '(config) ' : ''}${settingsLabel(t.settings)}${t.full_fidelity ? '' : ` (rung ${t.rung}: ${t.rows.toLocaleString('en-US')} rows, ${t.epochs} ep)`}`;
 }
 
 /** The trials sorted by rung (highest first) then score: at most 100 columns wide. */
@@ -85,7 +85,7 @@ export function leaderboard(trials: TrialRecord[], best: TrialRecord | undefined
   const head = ['#', 'trial', 'rung', 'lr', 'emb_lr', 'emb_l2', 'drop', 'dim', 'tower', 'ep', 'rows', TUNE_METRIC, 'auc_ctcvr', 'sec'];
   const cells = rows.map((t, i) => [
     `${i + 1}${t === best ? '*' : ''}`,
-    String(t.trial),
+    `${t.trial}${t.from_config ? 'c' : ''}`,
     String(t.rung),
     t.settings.learning_rate.toExponential(1),
     t.settings.embedding_learning_rate.toExponential(1),
@@ -101,7 +101,8 @@ export function leaderboard(trials: TrialRecord[], best: TrialRecord | undefined
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...cells.map((r) => r[c]!.length)));
   const line = (r: string[]): string => r.map((v, c) => (c === 8 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join(' ').trimEnd();
-  return [line(head), ...cells.map(line), '* best (lowest valid logloss at the highest fidelity reached); ep k/n: weights of epoch k of n kept'].join('\n');
+  return [line(head), ...cells.map(line), '* best (lowest valid logloss at the highest fidelity reached); c: the config as given',
+    'ep k/n: early stopping kept the weights of epoch k of n'].join('\n');
 }
 
 function compactRows(n: number): string {
