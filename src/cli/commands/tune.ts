@@ -20,7 +20,7 @@ export const TUNE_SPEC = defineCommand({
     'No trial is started whose estimated end is past the budget. DIR/best.yaml is a complete config for esmm train --config; DIR/trials.json lists every trial.',
   flags: {
     config: { type: 'string', value: 'FILE|NAME', default: 'required', help: 'a YAML/JSON config file or a built-in config; it needs validation data' },
-    budget: { type: 'string', value: 'TIME', default: '20m', help: 'wall-clock budget for the trials, e.g. 90s, 20m, 1h' },
+    budget: { type: 'string', value: 'TIME', default: '20m', help: 'wall-clock budget of the whole search (reading the data included), e.g. 90s, 20m, 1h' },
     trials: { type: 'string', value: 'N', default: '16', help: "configurations to try: the config's own settings and N-1 sampled" },
     seed: { type: 'string', value: 'S', default: "the config's train.seed", help: 'seed of the search (same seed, same trial settings)' },
     strategy: { type: 'string', value: 'NAME', default: 'auto', help: 'auto (halving from 8 trials), random or halving' },
