@@ -47,9 +47,10 @@ const NOT_RUN: Record<string, { why: string; check: () => void }> = {
   'npm ci': { why: 'installs packages: this test runs inside an installed tree', check: () => expect(existsSync(join(ROOT, 'package-lock.json'))).toBe(true) },
   'npm test': { why: 'the test suite that runs this test', check: () => expect(pkgScript('test')).toMatch(/vitest run/) },
   'npm run bench': { why: 'benchmarks print figures and take minutes; never run by tests', check: () => expect(pkgScript('bench')).toMatch(/dist\/bench\/run\.js/) },
+  'npm run bench -- --workers 1,2': { why: 'the same benchmark at 1 and 2 training workers; never run by tests', check: () => expect(readFileSync(join(ROOT, 'bench', 'run.ts'), 'utf8')).toMatch(/--workers/) },
 };
 /** The benchmarks block: scripts that print figures; never run by tests (house rule), checked to exist. */
-const BENCH = /^node dist\/bench\/([a-z-]+)\.js/;
+const BENCH = /^node dist\/bench\/([a-z0-9-]+)\.js/;
 
 function pkgScript(name: string): string {
   return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[name] ?? '';

@@ -6,11 +6,13 @@ import { UserError } from '../errors.js';
 import { checkInputFile } from '../util/input-path.js';
 import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
+import { TASK_NAME_KEYS } from '../data/task-names.js';
 import { ConfigChecker, TRAIN_LIMITS, type Obj } from '../config/check.js';
 import { DEFAULT_TRAIN } from '../config/defaults.js';
 import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
 import { checkModelFields, parseModel, type RegistryNames } from '../config/parse-model.js';
 import { MODEL_NAMES } from '../models/registry.js';
+import { parseBytes } from '../data/memory-budget.js';
 import { TOWER_TYPES } from '../models/towers/index.js';
 import { BOTTOM_TYPES } from '../models/bottoms/index.js';
 
@@ -139,7 +141,7 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   for (const k of ['preset', 'exclude'] as const) {
     if (o[k] !== undefined) c.fail(`schema.${k}`, 'is resolved against the data files: load this config with esmm train (or resolveTrainingConfig)');
   }
-  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth', 'allow_leaky']);
+  c.onlyKeys(o, 'schema', ['labels', 'categorical', 'multi_valued', 'numeric', 'group', 'truth', 'allow_leaky', 'task_names']);
   const l = c.object(o.labels, 'schema.labels');
   c.onlyKeys(l, 'schema.labels', ['click', 'buy', 'actions']);
   const schema: Schema = {
@@ -167,8 +169,21 @@ function parseSchema(c: ConfigChecker, v: unknown, synthStages: unknown): Schema
   if (o.group !== undefined) schema.group = c.string(o.group, 'schema.group');
   if (o.truth !== undefined) schema.truth = c.stringList(o.truth, 'schema.truth');
   if (o.allow_leaky !== undefined) schema.allow_leaky = c.stringList(o.allow_leaky, 'schema.allow_leaky');
+  if (o.task_names !== undefined) schema.task_names = parseTaskNames(c, o.task_names, schema);
   checkLeakage(c, schema);
   return schema;
+}
+
+/** schema.task_names: a display name per label key of schema.labels (click, buy, actions). */
+function parseTaskNames(c: ConfigChecker, v: unknown, schema: Schema): NonNullable<Schema['task_names']> {
+  const o = c.object(v, 'schema.task_names');
+  const known: readonly string[] = schema.labels.actions !== undefined ? TASK_NAME_KEYS : TASK_NAME_KEYS.filter((k) => k !== 'actions');
+  const out: NonNullable<Schema['task_names']> = {};
+  for (const [k, name] of Object.entries(o)) {
+    if (!known.includes(k)) c.fail(`schema.task_names.${k}`, `'${k}' is not a label key of schema.labels; task_names names the labels: ${known.join(', ')}`);
+    out[k as (typeof TASK_NAME_KEYS)[number]] = c.string(name, `schema.task_names.${k}`);
+  }
+  return out;
 }
 
 /** A label or truth column used as a feature gives AUC 1.0 (a pitfall seen in other projects). */
@@ -217,7 +232,7 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict', 'streaming', 'memory_budget']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.number(o.epochs, 'train.epochs', { min: 1, integer: true, max: TRAIN_LIMITS.epochs });
   if (o.batch_size !== undefined) t.batch_size = c.number(o.batch_size, 'train.batch_size', { min: 1, integer: true, max: TRAIN_LIMITS.batch_size });
@@ -236,6 +251,12 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
   if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'platt', 'isotonic'] as const);
   if (o.strict !== undefined) t.strict = c.boolean(o.strict, 'train.strict');
+  if (o.streaming !== undefined) t.streaming = c.boolean(o.streaming, 'train.streaming');
+  if (o.memory_budget !== undefined) {
+    const bytes = parseBytes(o.memory_budget);
+    if (bytes === undefined) c.fail('train.memory_budget', `expected a size such as 512MB or 2GB, got ${JSON.stringify(o.memory_budget)}`);
+    t.memory_budget = bytes;
+  }
   // `early_stopping: false` (or null) turns off the default early stopping.
   if (o.early_stopping === false || o.early_stopping === null) delete t.early_stopping;
   else if (o.early_stopping !== undefined) {

@@ -5,9 +5,11 @@ import { join, resolve } from 'node:path';
 import type { RawChunk } from '../data/batch.js';
 import type { Schema } from '../data/schema.js';
 import type { DataConfig } from '../config/types.js';
-import { readAll, type ReadStats } from '../data/reader.js';
+import type { ReadStats } from '../data/reader.js';
+import { readAllFiles } from '../data/file-glob.js';
 import { writeSynth, type SynthConfigInput } from '../synth/index.js';
 import { checkInputFile } from '../util/input-path.js';
+import { isGlob } from '../data/file-glob.js';
 import { DEFAULT_HOLDOUT, holdOut } from '../data/holdout.js';
 
 /** Raw rows of each split, with the reader's counts of skipped rows. */
@@ -36,25 +38,9 @@ export interface LoadDataOptions {
  * simulator when it says `synth:`), validating every row against the schema.
  */
 export async function loadData(data: DataConfig, schema: Schema, opts: LoadDataOptions = {}): Promise<LoadedData> {
-  const base = opts.baseDir ?? process.cwd();
-  const files: LoadedData['files'] = { train: '' };
-  if (data.synth !== undefined) {
-    const dir = await synthesize(data.synth as SynthConfigInput, opts.log);
-    files.train = join(dir, 'train.csv');
-    files.valid = join(dir, 'valid.csv');
-    files.test = join(dir, 'test.csv');
-  } else {
-    files.train = resolve(base, data.train!);
-    if (data.valid !== undefined) files.valid = resolve(base, data.valid);
-    if (data.test !== undefined) files.test = resolve(base, data.test);
-    // Every split is checked before the first is read: a bad valid path fails in a second, not after reading train.
-    for (const split of ['train', 'valid', 'test'] as const) {
-      const f = files[split];
-      if (f !== undefined) checkInputFile(f, 'a data file', { key: `data.${split}`, ...(opts.source !== undefined ? { source: opts.source } : {}) });
-    }
-  }
+  const files = await dataFiles(data, opts);
   const read = (file: string): Promise<{ data: RawChunk; stats: ReadStats }> =>
-    readAll(file, {
+    readAllFiles(file, {
       schema,
       ...(data.format !== undefined ? { format: data.format } : {}),
       ...(data.skip_invalid !== undefined ? { skipInvalid: data.skip_invalid } : {}),
@@ -95,6 +81,32 @@ export async function loadData(data: DataConfig, schema: Schema, opts: LoadDataO
     }
   }
   return out;
+}
+
+/**
+ * The absolute paths (or globs) of the train/valid/test data a config names; simulated data is
+ * written first (cached by its config).
+ */
+export async function dataFiles(data: DataConfig, opts: LoadDataOptions = {}): Promise<LoadedData['files']> {
+  const base = opts.baseDir ?? process.cwd();
+  const files: LoadedData['files'] = { train: '' };
+  if (data.synth !== undefined) {
+    const dir = await synthesize(data.synth as SynthConfigInput, opts.log);
+    files.train = join(dir, 'train.csv');
+    files.valid = join(dir, 'valid.csv');
+    files.test = join(dir, 'test.csv');
+  } else {
+    files.train = resolve(base, data.train!);
+    if (data.valid !== undefined) files.valid = resolve(base, data.valid);
+    if (data.test !== undefined) files.test = resolve(base, data.test);
+    // Every split is checked before the first is read: a bad valid path fails in a second, not after
+    // reading train. A glob is checked when it is expanded (an empty match names its key).
+    for (const split of ['train', 'valid', 'test'] as const) {
+      const f = files[split];
+      if (f !== undefined && !isGlob(f)) checkInputFile(f, 'a data file', { key: `data.${split}`, ...(opts.source !== undefined ? { source: opts.source } : {}) });
+    }
+  }
+  return files;
 }
 
 /** Simulated data is cached by its config, so repeated runs reuse the files. */

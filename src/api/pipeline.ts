@@ -1,3 +1,4 @@
+import { taskNames, type TaskNames } from '../data/task-names.js';
 import type { EsmmConfig } from '../config/types.js';
 import type { FlatMetrics } from '../eval/evaluate.js';
 import { saveModel } from '../models/persist.js';
@@ -15,6 +16,7 @@ import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
 import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
+import { shouldStream, trainAndEvaluateStreaming } from './stream-pipeline.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -46,6 +48,7 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
+  if (opts.prepared === undefined && (await shouldStream(config, opts.log))) return trainAndEvaluateStreaming(config, opts);
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   // A feature that is a label in disguise stops training here, before anything is fitted.
   guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
@@ -75,6 +78,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     model: config.model.name,
     evaluated_on: evaluatedOn,
     metrics,
+    // Display names of the metric keys' tasks (auc_ctr -> task_names.ctr): the keys never change.
+    task_names: presentTasks(taskNames(config.schema), config),
     ...calibrated,
     // best_epoch: judged on validation by early stopping (null when it did not run);
     // kept_epoch: the epoch whose weights were evaluated and saved.
@@ -103,6 +108,12 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     throw new UserError(`degenerate run (${w.symptom}): ${w.message}${warnings.length > 1 ? ` (and ${warnings.length - 1} more in metrics.json)` : ''}`, { key: 'train.strict' });
   }
   return { result, data, features, metrics, evaluatedOn, summary };
+}
+
+/** The task names of the tasks this schema has (action only with action labels). */
+function presentTasks(names: TaskNames, config: EsmmConfig): Partial<TaskNames> {
+  const { action, ...rest } = names;
+  return (config.schema.labels.actions ?? []).length > 0 ? { ...rest, action } : rest;
 }
 
 /** The effective optimizers and rates, printed at the start of training (the embedding rate is not always learning_rate). */

@@ -15,6 +15,7 @@ import { parseConfig } from './load-config.js';
 import type { EsmmConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { fileColumns } from '../datasets/file-columns.js';
+import { expandFiles } from '../data/file-glob.js';
 import { preparePreset } from '../datasets/materialize-preset.js';
 import { getPreset, listPresets } from '../datasets/presets.js';
 import { applySchemaSpec, needsColumns } from '../datasets/schema-patterns.js';
@@ -93,7 +94,8 @@ export async function resolveTrainingConfig(value: unknown, source: string, base
     }
     columns = await fileColumns(data.train as string, { format: 'parquet' });
   } else {
-    const train = resolve(baseDir, data.train);
+    // A glob (days/*.parquet): patterns are matched against its first file's columns.
+    const train = (await expandFiles(resolve(baseDir, data.train)))[0]!;
     columns = await fileColumns(train, {
       ...(typeof data.format === 'string' ? { format: data.format as 'csv' } : {}),
       ...(data.header === false ? { header: false } : {}),

@@ -262,6 +262,8 @@ function halvingRungs(n: number): Rung[] {
  */
 export async function tuneModel(config: EsmmConfig, opts: TuneOptions): Promise<TuneResult> {
   requireValidation(config);
+  // Every trial reuses the encoded rows in memory; streaming training re-reads files each epoch.
+  if (config.train.streaming === true) throw new UserError('tune keeps the training rows in memory for all trials; it does not stream: tune on a sample with train.streaming off', { file: config.source, key: 'train.streaming' });
   if (opts.outDir !== undefined) checkTuneOutDir(opts.outDir);
   const n = opts.trials ?? 16;
   if (!Number.isInteger(n) || n < 1) throw new UserError(`--trials expects a positive integer, got ${n}`);

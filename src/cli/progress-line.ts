@@ -4,6 +4,7 @@
  * the commands print one line per epoch or phase instead.
  */
 import type { TrainProgress } from '../train/progress.js';
+import { DEFAULT_TASK_NAMES, type TaskNames } from '../data/task-names.js';
 
 const COLUMNS = 79;
 let active = false;
@@ -93,10 +94,23 @@ interface EpochLike {
   valid?: Record<string, number>;
 }
 
-/** One line per epoch (also when stderr is not a terminal), under 100 columns. */
-export function formatEpochLine(r: EpochLike, epochs: number, label = ''): string {
+/** Console lines stay within this width; a longer epoch line puts its validation AUCs on a second line. */
+const EPOCH_LINE_WIDTH = 100;
+
+/**
+ * One line per epoch (also when stderr is not a terminal), under 100 columns. Validation AUCs are
+ * labelled by the schema's task names ("income 0.881"); by default ctr, ctcvr, cvr@clk, action.
+ */
+export function formatEpochLine(r: EpochLike, epochs: number, label = '', names?: TaskNames): string {
   const v = r.valid;
+  const named = names !== undefined && names.cvr !== DEFAULT_TASK_NAMES.cvr;
+  const tasks: [string, string][] = named
+    ? [['auc_ctr', names.ctr], ['auc_ctcvr', names.ctcvr], ['auc_cvr_clicked', names.cvr], ['auc_action', names.action]]
+    : [['auc_ctr', 'ctr'], ['auc_ctcvr', 'ctcvr'], ['auc_cvr_clicked', 'cvr@clk'], ['auc_action', 'action']];
   const auc = (k: string, name: string): string => (v?.[k] !== undefined && Number.isFinite(v[k]) ? ` ${name} ${v[k]!.toFixed(3)}` : '');
-  const valid = v !== undefined ? `  valid AUC${auc('auc_ctr', 'ctr')}${auc('auc_ctcvr', 'ctcvr')}${auc('auc_cvr_clicked', 'cvr@clk')}${auc('auc_action', 'action')}` : '';
-  return `${label}epoch ${r.epoch}/${epochs}  loss ${r.train.loss?.toFixed(4) ?? '?'}${valid}  ${formatRate(r.samplesPerSecond)}/s  ${formatDuration(r.seconds)}`;
+  const valid = v !== undefined ? `valid AUC${tasks.map(([k, name]) => auc(k, name)).filter((x) => x !== '').join(named ? ',' : '')}` : '';
+  const head = `${label}epoch ${r.epoch}/${epochs}  loss ${r.train.loss?.toFixed(4) ?? '?'}`;
+  const tail = `${formatRate(r.samplesPerSecond)}/s  ${formatDuration(r.seconds)}`;
+  const one = `${head}${valid !== '' ? `  ${valid}` : ''}  ${tail}`;
+  return one.length <= EPOCH_LINE_WIDTH || valid === '' ? one : `${head}  ${tail}\n${label}  ${valid}`;
 }

@@ -165,6 +165,13 @@ export interface TrainConfig {
   calibration?: 'none' | 'platt' | 'isotonic';
   /** Degenerate-run symptoms (loss spikes, pinned or constant outputs, AUC 0.5) are errors, not warnings. */
   strict?: boolean;
+  /**
+   * Stream the training files in bounded memory instead of loading every row (src/api/stream-pipeline.ts).
+   * Unset: stream when memory_budget is set and the data would need more than that in memory.
+   */
+  streaming?: boolean;
+  /** Bytes of training data held at once when streaming (config: '2GB', '512MB' or a number of bytes). */
+  memory_budget?: number;
 }
 
 export interface EsmmConfig {

@@ -51,6 +51,11 @@ export interface ReadOptions {
    * buy = stage >= 2) instead of being read from columns.
    */
   stageColumn?: string;
+  /**
+   * Parquet only: read rows [start, end) of the file (0-based, by file_row_number), for the
+   * streaming trainer's blocks. Row numbers in errors stay those of the whole file.
+   */
+  rowRange?: { start: number; end: number };
 }
 
 export interface SkippedRow {
@@ -107,6 +112,8 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
   try {
     const { plan, format, header } = await prepare(con, file, opts);
     const expected = await countRows(con, plan, file, format, header);
+    const rowOffset = opts.rowRange?.start ?? 0;
+    if (expected === 0 && opts.rowRange !== undefined) return;
     if (expected === 0) throw new UserError('no data rows (the file has no rows after the header)', { file });
 
     const columns: RawColumns = {
@@ -139,7 +146,7 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
       if (chunk === null || chunk.rowCount === 0) break;
       const n = chunk.rowCount;
       if (n > keep.length) keep = new Int32Array(n);
-      const base = stats.rows; // rows before this DuckDB chunk; row i is base + i + 1
+      const base = stats.rows + rowOffset; // rows before this DuckDB chunk; row i is base + i + 1
       if (all.length < n) all = Int32Array.from({ length: n }, (_, i) => i);
       problemText.copy(chunk.getColumnVector(problemIndex), all, 0, n, problems, 0);
       let kept = 0;
@@ -224,7 +231,7 @@ function describeProblem(reason: ProblemReason, column: string, value: string, o
 }
 
 /** Checks the schema, finds the file's columns and builds the read query. */
-async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): Promise<{ plan: ReadPlan; format: FileFormat; header: boolean }> {
+export async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): Promise<{ plan: ReadPlan; format: FileFormat; header: boolean }> {
   validateSchema(opts.schema);
   const format = detectFormat(file, opts.format);
   let size: number;
@@ -244,7 +251,12 @@ async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): 
   // JSONL category columns are read as JSON (not VARCHAR) so objects and arrays can be refused.
   const categoryColumns = new Set([...opts.schema.categorical, ...(opts.schema.multi_valued ?? []).map((m) => m.name), ...(opts.schema.group !== undefined ? [opts.schema.group] : [])]);
   const columns = format === 'jsonl' ? described.map((c) => (categoryColumns.has(c.name) ? { ...c, kind: 'json' as const } : c)) : described;
-  const source = sourceSql(file, format, delimiter, columns, !headerless);
+  let source = sourceSql(file, format, delimiter, columns, !headerless);
+  if (opts.rowRange !== undefined) {
+    if (format !== 'parquet') throw new Error('rowRange reads Parquet files only');
+    const { start, end } = opts.rowRange;
+    source = `(SELECT * FROM read_parquet(${sqlString(file)}, file_row_number=true) WHERE file_row_number >= ${start} AND file_row_number < ${end})`;
+  }
   const plan = planRead(source, file, columns, opts.schema, {
     labelsOptional: opts.labelsOptional === true,
     ...(opts.ignoreLabels === true ? { ignoreLabels: true } : {}),

@@ -43,6 +43,11 @@ export interface Schema {
    * the training data (see features/leakage-guard.ts); for columns truly known before the outcome.
    */
   allow_leaky?: string[];
+  /**
+   * Display names of the tasks by label key, e.g. { click: income, buy: never married }: tables,
+   * epoch lines and reports show them; metric keys (auc_ctr, ...) stay as they are.
+   */
+  task_names?: { click?: string; buy?: string; actions?: string };
 }
 
 /** Columns the schema needs from a file, in a stable order. */

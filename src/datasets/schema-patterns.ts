@@ -11,7 +11,7 @@
  * A name with '*' or '?' is a pattern (shell-style, whole name). Patterns in a feature list skip
  * label and truth columns, excluded columns and columns named literally in another feature list.
  * A pattern or exclusion matching no column of the file is an error naming the config key.
- * Keys given replace the starting schema's, except labels, which are merged key by key.
+ * Keys given replace the starting schema's, except labels and task_names, merged key by key.
  */
 import type { Schema } from '../data/schema.js';
 import { UserError } from '../errors.js';
@@ -50,8 +50,8 @@ export function applySchemaSpec(spec: Obj, base: Schema | undefined, columns: re
   const out: Obj = base === undefined ? {} : (structuredClone(base) as unknown as Obj);
   for (const [k, v] of Object.entries(spec)) {
     if (k === 'preset' || k === 'exclude') continue;
-    if (k === 'labels' && v !== null && typeof v === 'object' && !Array.isArray(v) && out.labels !== undefined) {
-      out.labels = { ...(out.labels as Obj), ...(v as Obj) };
+    if ((k === 'labels' || k === 'task_names') && v !== null && typeof v === 'object' && !Array.isArray(v) && out[k] !== undefined) {
+      out[k] = { ...(out[k] as Obj), ...(v as Obj) };
     } else {
       out[k] = v; // categorical, multi_valued, numeric, group, truth: replaced; unknown keys are refused later
     }

@@ -10,6 +10,13 @@ export const CLIENT_JS = String.raw`
   var root = document.documentElement;
   var rendered = 0, expected = 0, errors = [];
   var COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+  // Tasks and funnel stages by the schema's names (task_names), keys unchanged in the data.
+  var names = data.taskNames || {};
+  function tn(task) {
+    if (task === 'cvr_truth') return (names.cvr || 'CVR') + ' (truth)';
+    return names[task] || task;
+  }
+  function sn(stage) { return (data.stageNames && data.stageNames[stage]) || stage; }
 
   function chart(id, title, xLabel, yLabel, xs, series, opts) {
     var el = document.querySelector('[data-chart="' + id + '"]');
@@ -59,7 +66,7 @@ export const CLIENT_JS = String.raw`
         var ref = l.validKey ? l.valid : l.train;
         series.push({ label: 'epoch kept (' + h.bestEpoch + ')', values: h.epochs.map(function (e, i) { return e === h.bestEpoch ? ref[i] : null; }), marker: true, pointSize: 12, color: '#000', width: 0 });
       }
-      chart('loss_' + l.task, l.task === 'loss' ? 'weighted total loss per epoch' : 'loss ' + l.task + ' per epoch', 'epoch', 'loss', h.epochs, series,
+      chart('loss_' + l.task, l.task === 'loss' ? 'weighted total loss per epoch' : 'loss ' + tn(l.task) + ' per epoch', 'epoch', 'loss', h.epochs, series,
         { x: { range: function () { return [0.8, Math.max(h.epochs.length, 1) + 0.2]; } }, xAxis: epochAxis });
     });
     if (h.stepLoss.length > 0) {
@@ -100,7 +107,7 @@ export const CLIENT_JS = String.raw`
     var order = pr.recall.map(function (_, i) { return i; }).sort(function (a, b) { return pr.recall[a] - pr.recall[b]; });
     var rec = order.map(function (i) { return pr.recall[i]; }), prec = order.map(function (i) { return pr.precision[i]; });
     var top = Math.min(1, Math.max.apply(null, prec.concat([pr.base])) * 1.1);
-    chart(id, 'precision-recall ' + t.task + ' (' + t.space + ', ' + t.positives + ' positives of ' + t.rows + ')', 'recall', 'precision', rec,
+    chart(id, 'precision-recall ' + tn(t.task) + ' (' + t.space + ', ' + t.positives + ' positives of ' + t.rows + ')', 'recall', 'precision', rec,
       [{ label: t.score, values: prec, points: false }, { label: 'base rate ' + pr.base.toExponential(2), values: rec.map(function () { return pr.base; }), color: '#999', dash: [5, 5], points: false, width: 1 }],
       { x: unit, y: { range: function () { return [0, top]; } } });
   }
@@ -109,7 +116,7 @@ export const CLIENT_JS = String.raw`
   if (c) {
     c.tasks.forEach(function (t) {
       if (t.roc) {
-        chart('roc_' + t.task, 'ROC ' + t.task + ' (' + t.space + ', AUC ' + (t.auc === null ? 'n/a' : t.auc.toFixed(4)) + ')', 'false positive rate', 'true positive rate',
+        chart('roc_' + t.task, 'ROC ' + tn(t.task) + ' (' + t.space + ', AUC ' + (t.auc === null ? 'n/a' : t.auc.toFixed(4)) + ')', 'false positive rate', 'true positive rate',
           t.roc.fpr, [{ label: t.score, values: t.roc.tpr, points: false }, { label: 'chance', values: t.roc.fpr, color: '#999', dash: [5, 5], points: false, width: 1 }],
           { x: unit, y: unit });
         prChart('pr_' + t.task, t);
@@ -121,13 +128,13 @@ export const CLIENT_JS = String.raw`
         // The diagonal spans the whole plot: x runs from 0 to the top with no observation at the ends.
         var xs = [0].concat(bx, [maxv]);
         var obs = [null].concat(bins.map(function (b) { return b.observed; }), [null]);
-        chart('cal_' + t.task, 'reliability ' + t.task + ' (' + t.space + ', ECE ' + (t.calibration.ece === null ? 'n/a' : t.calibration.ece.toExponential(2)) + ')',
-          'mean predicted ' + t.score, 'observed rate of ' + t.label, xs,
+        chart('cal_' + t.task, 'reliability ' + tn(t.task) + ' (' + t.space + ', ECE ' + (t.calibration.ece === null ? 'n/a' : t.calibration.ece.toExponential(2)) + ')',
+          'mean predicted ' + t.score, 'observed rate of ' + sn(t.label), xs,
           [{ label: 'observed', values: obs }, { label: 'perfect', values: xs, color: '#999', dash: [5, 5], points: false, width: 1 }],
           { x: { range: function () { return [0, maxv]; } }, y: { range: function () { return [0, maxv]; } } });
       }
     });
-    var stages = c.funnel.map(function (s) { return s.stage; });
+    var stages = c.funnel.map(function (s) { return sn(s.stage); });
     chart('funnel', 'funnel: share of impressions reaching each stage', 'stage', 'rate (log scale)', stages.map(function (_, i) { return i; }),
       [{ label: 'observed', values: c.funnel.map(function (s) { return s.observed > 0 ? s.observed : null; }) }, { label: 'predicted', values: c.funnel.map(function (s) { return s.predicted > 0 ? s.predicted : null; }) }],
       { x: { range: function () { return [-0.3, stages.length - 0.7]; } }, y: { distr: 3 },
@@ -142,19 +149,19 @@ export const CLIENT_JS = String.raw`
     ['ctr', 'cvr', 'ctcvr'].forEach(function (task) {
       var per = names.map(function (m) { return { m: m, t: mc[m].tasks.filter(function (x) { return x.task === task; })[0] }; }).filter(function (p) { return p.t && p.t.roc; });
       if (per.length === 0) return;
-      chart('ovl_roc_' + task, 'ROC ' + task + ', all models', 'false positive rate', 'true positive rate', grid,
+      chart('ovl_roc_' + task, 'ROC ' + tn(task) + ', all models', 'false positive rate', 'true positive rate', grid,
         per.map(function (p) { return { label: p.m + ' ' + (p.t.auc === null ? '' : p.t.auc.toFixed(3)), values: resample(p.t.roc.fpr, p.t.roc.tpr, grid), points: false }; }), { x: unit, y: unit });
       var prs = per.map(function (p) {
         var pr = prOf(p.t), order = pr.recall.map(function (_, i) { return i; }).sort(function (a, b) { return pr.recall[a] - pr.recall[b]; });
         return { label: p.m, values: resample(order.map(function (i) { return pr.recall[i]; }), order.map(function (i) { return pr.precision[i]; }), grid), points: false };
       });
       var topPr = Math.min(1, 1.1 * Math.max.apply(null, prs.map(function (s) { return Math.max.apply(null, s.values.filter(function (v) { return v !== null; }).concat([0])); })));
-      chart('ovl_pr_' + task, 'precision-recall ' + task + ', all models', 'recall', 'precision', grid, prs, { x: unit, y: { range: function () { return [0, topPr || 1]; } } });
+      chart('ovl_pr_' + task, 'precision-recall ' + tn(task) + ', all models', 'recall', 'precision', grid, prs, { x: unit, y: { range: function () { return [0, topPr || 1]; } } });
       var maxp = 0;
       per.forEach(function (p) { p.t.calibration.bins.forEach(function (b) { maxp = Math.max(maxp, b.predicted, b.observed); }); });
       maxp = maxp * 1.05 || 1;
       var cgrid = grid.map(function (x) { return x * maxp; });
-      chart('ovl_cal_' + task, 'reliability ' + task + ', all models', 'mean predicted', 'observed rate', cgrid,
+      chart('ovl_cal_' + task, 'reliability ' + tn(task) + ', all models', 'mean predicted', 'observed rate', cgrid,
         per.map(function (p) { var b = p.t.calibration.bins; return { label: p.m, values: resample(b.map(function (x) { return x.predicted; }), b.map(function (x) { return x.observed; }), cgrid), points: false }; })
           .concat([{ label: 'perfect', values: cgrid, color: '#999', dash: [5, 5], points: false, width: 1 }]),
         { x: { range: function () { return [0, maxp]; } }, y: { range: function () { return [0, maxp]; } } });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CLIENT_JS } from './client.js';
 import type { ReportData } from './report-data.js';
-import { TABLE_COLUMNS } from './table.js';
+import { tableColumns } from './table.js';
 
 const require = createRequire(import.meta.url);
 
@@ -108,12 +108,12 @@ function section(title: string, caption: string, ids: string[]): string {
 function summarySection(data: ReportData): string {
   const m = data.model.metrics;
   if (m === undefined) return '';
+  const n = data.taskNames;
+  const titles: Record<string, string> = { ...Object.fromEntries(tableColumns(n).map((c) => [c.key, c.title])), calibration_ctcvr: `p${n.ctcvr === 'CTCVR' ? 'CTCVR' : `(${n.ctcvr})`} mean / observed` };
   const keys = ['auc_ctr', 'auc_cvr_clicked', 'auc_ctcvr', 'auc_cvr_entire_space', 'gauc_ctcvr', 'logloss_ctcvr', 'calibration_ctcvr'].filter((k) => typeof m[k] === 'number');
   return `<h2>Summary</h2><p>${esc(data.model.name)} evaluated on the ${esc(data.model.evaluatedOn ?? '?')} split.</p>
-<table><tr>${keys.map((k) => `<th>${esc(TITLES[k] ?? k)}</th>`).join('')}</tr><tr>${keys.map((k) => `<td>${fmt(m[k]!)}</td>`).join('')}</tr></table>`;
+<table><tr>${keys.map((k) => `<th>${esc(titles[k] ?? k)}</th>`).join('')}</tr><tr>${keys.map((k) => `<td>${fmt(m[k]!)}</td>`).join('')}</tr></table>`;
 }
-
-const TITLES: Record<string, string> = { ...Object.fromEntries(TABLE_COLUMNS.map((c) => [c.key, c.title])), calibration_ctcvr: 'pCTCVR mean / observed' };
 
 function funnelSection(data: ReportData, ids: string[]): string {
   const f = data.curves?.funnel;
@@ -122,7 +122,8 @@ function funnelSection(data: ReportData, ids: string[]): string {
     // Conditional on the stage's parent in the funnel (older curves.json: the previous row).
     const parent = s.parent !== undefined ? f.find((p) => p.stage === s.parent) : i > 0 ? f[i - 1] : undefined;
     const cond = (a: number, b: number | undefined): string => (b === undefined || b === 0 ? '' : fmt(a / b));
-    return `<tr><td>${esc(s.stage)}</td><td>${parent !== undefined ? esc(`${s.stage} | ${parent.stage}`) : ''}</td><td>${fmt(s.observed)}</td><td>${fmt(s.predicted)}</td><td>${cond(s.observed, parent?.observed)}</td><td>${cond(s.predicted, parent?.predicted)}</td><td>${s.observed > 0 ? fmt(s.predicted / s.observed) : ''}</td></tr>`;
+    const name = (stage: string): string => data.stageNames[stage] ?? stage;
+    return `<tr><td>${esc(name(s.stage))}</td><td>${parent !== undefined ? esc(`${name(s.stage)} | ${name(parent.stage)}`) : ''}</td><td>${fmt(s.observed)}</td><td>${fmt(s.predicted)}</td><td>${cond(s.observed, parent?.observed)}</td><td>${cond(s.predicted, parent?.predicted)}</td><td>${s.observed > 0 ? fmt(s.predicted / s.observed) : ''}</td></tr>`;
   });
   return `${section('Funnel', `Share of impressions reaching each stage on ${esc(data.curvesSource ?? 'n/a')} (${data.curves!.rows} rows): observed vs mean predicted.`, ids)}
 <table><tr><th>stage</th><th>conditional on</th><th>observed rate</th><th>predicted rate</th><th>observed, conditional</th><th>predicted, conditional</th><th>predicted / observed</th></tr>${rows.join('')}</table>`;

@@ -10,8 +10,10 @@ import { readForModel } from '../datasets/read-with-preset.js';
 import { loadModel } from '../models/persist.js';
 import { recoverDir } from '../util/atomic.js';
 import { computeCurves, type CurvesData } from './curves.js';
-import { TABLE_COLUMNS } from './table.js';
+import { tableColumns } from './table.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
+import type { Schema } from '../data/schema.js';
+import { stageNames, taskNames, type TaskNames } from '../data/task-names.js';
 
 export interface LossSeries {
   task: string;
@@ -54,6 +56,10 @@ export interface ReportData {
   curvesSource: string | null;
   comparison: ComparisonTable | null;
   notes: string[];
+  /** Display names of the tasks (ctr, cvr, ctcvr, action): the schema's task_names, else CTR/CVR/CTCVR. */
+  taskNames: TaskNames;
+  /** Funnel stage (label column) -> display name, for the stages the schema names. */
+  stageNames: Record<string, string>;
 }
 
 export interface ReportInputs {
@@ -69,7 +75,7 @@ export interface ReportInputs {
 export async function gatherReportData(inputs: ReportInputs): Promise<ReportData> {
   const dir = inputs.modelDir;
   recoverDir(dir); // finish a publication a killed `train` left half done, so the files below belong together
-  const manifest = readJson(join(dir, 'model.json'), true) as { created?: string; config?: { model?: { name?: string } } };
+  const manifest = readJson(join(dir, 'model.json'), true) as { created?: string; config?: { model?: { name?: string }; schema?: Schema } };
   const metricsFile = readJson(join(dir, 'metrics.json'), false) as MetricsFile | undefined;
   let metrics = metricsFile?.metrics;
   let evaluatedOn = metricsFile?.evaluated_on;
@@ -100,7 +106,9 @@ export async function gatherReportData(inputs: ReportInputs): Promise<ReportData
   }
   if (historyFile === undefined) notes.push('no history.json in the model directory: no loss curves');
 
-  const comparison = inputs.comparison !== undefined ? comparisonTable(inputs.comparison, '<compare>') : inputs.compareFile !== undefined ? comparisonTable(readJson(inputs.compareFile, true), inputs.compareFile) : null;
+  // metrics.json's map when there is one (what the run printed), else the saved schema's names.
+  const names: TaskNames = { ...taskNames(manifest.config?.schema), ...metricsFile?.task_names };
+  const comparison = inputs.comparison !== undefined ? comparisonTable(inputs.comparison, '<compare>', names) : inputs.compareFile !== undefined ? comparisonTable(readJson(inputs.compareFile, true), inputs.compareFile, names) : null;
   const modelCurves: Record<string, CurvesData> = {};
   for (const [name, d] of Object.entries(inputs.compareDirs ?? {})) {
     const c = readJson(join(d, 'curves.json'), false) as CurvesData | undefined;
@@ -133,6 +141,8 @@ export async function gatherReportData(inputs: ReportInputs): Promise<ReportData
     curvesSource,
     comparison,
     notes,
+    taskNames: names,
+    stageNames: stageNames(manifest.config?.schema),
   };
 }
 
@@ -145,6 +155,8 @@ interface MetricsFile {
   oov?: Record<string, Record<string, number> | null>;
   skipped_rows?: Record<string, Record<string, number> | null>;
   train_seconds?: number;
+  /** Only the tasks the schema has (no action without action labels). */
+  task_names?: Partial<TaskNames>;
 }
 
 interface HistoryRecord {
@@ -170,7 +182,7 @@ function lossSeries(history: HistoryRecord[], stepLoss: number[]): ReportData['h
   return { epochs: history.map((r) => r.epoch), losses, stepLoss: stepLoss.map((v) => (Number.isFinite(v) ? v : Number.NaN)) };
 }
 
-function comparisonTable(json: unknown, file: string): ComparisonTable {
+function comparisonTable(json: unknown, file: string, names: TaskNames): ComparisonTable {
   // evaluated_on since issue 12; evaluatedOn in files written before.
   const j = (json ?? {}) as { metrics?: unknown; evaluated_on?: string; evaluatedOn?: string; seconds?: Record<string, number> };
   const evaluatedOn = j.evaluated_on ?? j.evaluatedOn;
@@ -180,12 +192,12 @@ function comparisonTable(json: unknown, file: string): ComparisonTable {
   const metrics = j.metrics as Record<string, Record<string, number | null>>;
   const models = Object.keys(metrics);
   const extra = [
-    { key: 'logloss_ctr', title: 'CTR logloss' },
-    { key: 'logloss_cvr_clicked', title: 'CVR logloss (clicked)' },
-    { key: 'calibration_ctcvr', title: 'pCTCVR mean / observed' },
-    { key: 'ece_ctcvr', title: 'CTCVR ECE' },
+    { key: 'logloss_ctr', title: `${names.ctr} logloss` },
+    { key: 'logloss_cvr_clicked', title: `${names.cvr} logloss (clicked)` },
+    { key: 'calibration_ctcvr', title: `p${names.ctcvr === 'CTCVR' ? 'CTCVR' : `(${names.ctcvr})`} mean / observed` },
+    { key: 'ece_ctcvr', title: `${names.ctcvr} ECE` },
   ];
-  const columns = [...TABLE_COLUMNS, ...extra].filter((c) => models.some((m) => typeof metrics[m]?.[c.key] === 'number'));
+  const columns = [...tableColumns(names), ...extra].filter((c) => models.some((m) => typeof metrics[m]?.[c.key] === 'number'));
   return {
     columns,
     rows: models.map((model) => ({ model, values: columns.map((c) => num(metrics[model]?.[c.key])) })),

@@ -1,25 +1,44 @@
 import type { FlatMetrics } from '../eval/evaluate.js';
+import { DEFAULT_TASK_NAMES, type TaskNames } from '../data/task-names.js';
+
+/** One column of the result table; see tableColumns. */
+export interface TableColumn {
+  key: string;
+  title: string;
+  task: string;
+  metric: string;
+}
 
 /**
  * The columns of the result table, ESMM paper Table 1 first (CVR AUC on clicks, CTCVR AUC), then
  * AUC and GAUC per task and the macro means. `task` and `metric` are the two header lines of the
- * console table; `title` is the one-line name (HTML report, JSON readers).
+ * console table; `title` is the one-line name (HTML report, JSON readers). Tasks are called by
+ * the schema's task names (CTR/CVR/CTCVR by default); the keys never change.
  */
-export const TABLE_COLUMNS: { key: string; title: string; task: string; metric: string }[] = [
-  { key: 'auc_cvr_clicked', title: 'CVR AUC (clicked)', task: 'CVR clicked', metric: 'AUC' },
-  { key: 'gauc_cvr_clicked', title: 'CVR GAUC (clicked)', task: 'CVR clicked', metric: 'GAUC' },
-  { key: 'auc_ctcvr', title: 'CTCVR AUC (all)', task: 'CTCVR', metric: 'AUC' },
-  { key: 'gauc_ctcvr', title: 'CTCVR GAUC', task: 'CTCVR', metric: 'GAUC' },
-  { key: 'auc_ctr', title: 'CTR AUC', task: 'CTR', metric: 'AUC' },
-  { key: 'gauc_ctr', title: 'CTR GAUC', task: 'CTR', metric: 'GAUC' },
-  { key: 'auc_action', title: 'action AUC (all)', task: 'action', metric: 'AUC' },
-  { key: 'gauc_action', title: 'action GAUC', task: 'action', metric: 'GAUC' },
-  { key: 'auc_cvr_entire_space', title: 'CVR AUC (entire space, truth)', task: 'CVR truth', metric: 'AUC' },
-  { key: 'auc_macro', title: 'AUC macro', task: 'macro', metric: 'AUC' },
-  { key: 'gauc_macro', title: 'GAUC macro', task: 'macro', metric: 'GAUC' },
-  { key: 'logloss_ctcvr', title: 'CTCVR logloss', task: 'CTCVR', metric: 'logloss' },
-  { key: 'calibration_cvr_entire_space', title: 'pCVR mean / true', task: 'pCVR', metric: 'mean/true' },
-];
+export function tableColumns(n: TaskNames = DEFAULT_TASK_NAMES): TableColumn[] {
+  const named = n.cvr !== DEFAULT_TASK_NAMES.cvr;
+  // The named conditional task ("never married | income") already says it is on clicked rows.
+  const cvrClicked = named ? n.cvr : 'CVR clicked';
+  const pcvr = named ? `p(${n.cvr})` : 'pCVR';
+  return [
+    { key: 'auc_cvr_clicked', title: `${n.cvr} AUC (clicked)`, task: cvrClicked, metric: 'AUC' },
+    { key: 'gauc_cvr_clicked', title: `${n.cvr} GAUC (clicked)`, task: cvrClicked, metric: 'GAUC' },
+    { key: 'auc_ctcvr', title: `${n.ctcvr} AUC (all)`, task: n.ctcvr, metric: 'AUC' },
+    { key: 'gauc_ctcvr', title: `${n.ctcvr} GAUC`, task: n.ctcvr, metric: 'GAUC' },
+    { key: 'auc_ctr', title: `${n.ctr} AUC`, task: n.ctr, metric: 'AUC' },
+    { key: 'gauc_ctr', title: `${n.ctr} GAUC`, task: n.ctr, metric: 'GAUC' },
+    { key: 'auc_action', title: `${n.action} AUC (all)`, task: n.action, metric: 'AUC' },
+    { key: 'gauc_action', title: `${n.action} GAUC`, task: n.action, metric: 'GAUC' },
+    { key: 'auc_cvr_entire_space', title: `${n.cvr} AUC (entire space, truth)`, task: `${n.cvr} truth`, metric: 'AUC' },
+    { key: 'auc_macro', title: 'AUC macro', task: 'macro', metric: 'AUC' },
+    { key: 'gauc_macro', title: 'GAUC macro', task: 'macro', metric: 'GAUC' },
+    { key: 'logloss_ctcvr', title: `${n.ctcvr} logloss`, task: n.ctcvr, metric: 'logloss' },
+    { key: 'calibration_cvr_entire_space', title: `${pcvr} mean / true`, task: pcvr, metric: 'mean/true' },
+  ];
+}
+
+/** The columns with the default task names (CTR, CVR, CTCVR). */
+export const TABLE_COLUMNS: TableColumn[] = tableColumns();
 
 /** Console tables wrap their columns into blocks of at most this width (row names repeated). */
 export const TABLE_WIDTH = 100;
@@ -30,7 +49,8 @@ export const TABLE_WIDTH = 100;
  * left out. Wider than TABLE_WIDTH, the columns continue in a second block below. A footnote gives
  * the number of groups each GAUC averaged over.
  */
-export function printTable(metrics: FlatMetrics | Record<string, FlatMetrics>, columns = TABLE_COLUMNS): string {
+export function printTable(metrics: FlatMetrics | Record<string, FlatMetrics>, names: TaskNames = DEFAULT_TASK_NAMES): string {
+  const columns = tableColumns(names);
   const rows: [string, FlatMetrics][] = isFlat(metrics) ? [['model', metrics]] : Object.entries(metrics);
   const cols = columns.filter((c) => rows.some(([, m]) => m[c.key] !== undefined));
   const nameWidth = Math.max(5, ...rows.map(([n]) => n.length));
@@ -74,7 +94,7 @@ export function printTable(metrics: FlatMetrics | Record<string, FlatMetrics>, c
     rows.forEach(([name], r) => out.push([name.padEnd(nameWidth), ...block.map((cell) => cell.values[r]!.padStart(cell.width))].join('  ')));
   }
   // Group counts depend on the labels only, so any row that has a task's count gives it.
-  const groups = groupsNote(Object.assign({}, ...rows.map(([, m]) => m).reverse()) as FlatMetrics);
+  const groups = groupsNote(Object.assign({}, ...rows.map(([, m]) => m).reverse()) as FlatMetrics, names);
   return groups === undefined ? out.join('\n') : `${out.join('\n')}\n${groups}`;
 }
 
@@ -83,9 +103,10 @@ function trimEnd(s: string): string {
 }
 
 /** "GAUC averages per-group AUCs over groups with both classes: CTR 43, CTCVR 2, ..." */
-function groupsNote(m: FlatMetrics | undefined): string | undefined {
+function groupsNote(m: FlatMetrics | undefined, n: TaskNames): string | undefined {
   if (m === undefined) return undefined;
-  const names: [string, string][] = [['ctr', 'CTR'], ['ctcvr', 'CTCVR'], ['cvr_clicked', 'CVR clicked'], ['action', 'action']];
+  const cvrClicked = n.cvr !== DEFAULT_TASK_NAMES.cvr ? n.cvr : 'CVR clicked';
+  const names: [string, string][] = [['ctr', n.ctr], ['ctcvr', n.ctcvr], ['cvr_clicked', cvrClicked], ['action', n.action]];
   const parts = names.filter(([k]) => m[`groups_${k}`] !== undefined).map(([k, name]) => `${name} ${Math.round(m[`groups_${k}`]!).toLocaleString('en-US')}`);
   return parts.length === 0 ? undefined : `GAUC groups (users with both classes): ${parts.join(', ')}`;
 }

@@ -39,22 +39,10 @@ export async function runEpochSteps(run: TrainingRun, hooks: StepHooks, checkpoi
     const batch = run.assembler.assemble(start, end, order);
     const losses = await step.run(batch);
     const loss = losses.loss!;
-    if (!Number.isFinite(loss)) {
-      await step.release();
-      throw new UserError(`training diverged: loss is ${loss} at step ${pos.globalStep + 1} (epoch ${epoch}); lower train.learning_rate or set train.clip_norm`);
-    }
+    await checkStepLoss(run, loss);
     pos.globalStep++;
     pos.batchInEpoch = b + 1;
-    pos.stepLoss.push(loss);
-    run.spikes.observe(pos.globalStep, loss);
-    if (tc.strict === true) {
-      const w = run.spikes.warnings()[0];
-      if (w !== undefined) {
-        await step.release();
-        throw new UserError(`degenerate run (${w.symptom}): ${w.message}`, { key: 'train.strict' });
-      }
-    }
-    for (const [k, v] of Object.entries(losses)) pos.sums[k] = (pos.sums[k] ?? 0) + v;
+    await recordStepLoss(run, loss, losses);
     const now = performance.now();
     pos.epochSeconds = (now - t0) / 1000;
     if (hooks.onProgress !== undefined && (now - lastReport > 1000 || end === train.rows)) {
@@ -95,4 +83,29 @@ export async function finishEpoch(run: TrainingRun, stop: boolean, checkpoint: (
 
 function means(sums: Record<string, number>, n: number): Record<string, number> {
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
+}
+
+/** A non-finite step loss stops training naming the step (before the position moves on). */
+export async function checkStepLoss(run: TrainingRun, loss: number): Promise<void> {
+  if (Number.isFinite(loss)) return;
+  await run.step.release();
+  throw new UserError(`training diverged: loss is ${loss} at step ${run.pos.globalStep + 1} (epoch ${run.pos.epoch}); lower train.learning_rate or set train.clip_norm`);
+}
+
+/**
+ * A finished step's losses into the loop position (per-step loss, epoch sums) and the
+ * degenerate-run guard; with train.strict a symptom stops training here.
+ */
+export async function recordStepLoss(run: TrainingRun, loss: number, losses: Record<string, number>): Promise<void> {
+  const { pos } = run;
+  pos.stepLoss.push(loss);
+  run.spikes.observe(pos.globalStep, loss);
+  if (run.config.train.strict === true) {
+    const w = run.spikes.warnings()[0];
+    if (w !== undefined) {
+      await run.step.release();
+      throw new UserError(`degenerate run (${w.symptom}): ${w.message}`, { key: 'train.strict' });
+    }
+  }
+  for (const [k, v] of Object.entries(losses)) pos.sums[k] = (pos.sums[k] ?? 0) + v;
 }

@@ -1,3 +1,4 @@
+import { taskNames } from '../../data/task-names.js';
 import { join } from 'node:path';
 import { compareModels } from '../../api/compare.js';
 import { metricsJson, printTable } from '../../report/table.js';
@@ -47,10 +48,10 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const result = await compareModels(config, models, {
     log,
     ...(values.quiet === true ? {} : { onProgress: (p) => showProgress(ticker.line(p)) }),
-    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '  ')),
+    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '  ', taskNames(config.schema))),
     ...(out !== undefined ? { outDir: (m: string) => join(out, m) } : {}),
   });
-  process.stdout.write(`\nevaluated on the ${result.evaluatedOn} split\n${printTable(result.metrics)}\n${secondsLine(result.seconds)}\n`);
+  process.stdout.write(`\nevaluated on the ${result.evaluatedOn} split\n${printTable(result.metrics, taskNames(config.schema))}\n${secondsLine(result.seconds)}\n`);
   if (values.out !== undefined) log(`models written to ${models.map((m) => join(values.out!, m)).join(', ')}`);
   if (values.json !== undefined) {
     // The same spelling as metrics.json (evaluated_on); training seconds per model for the report.

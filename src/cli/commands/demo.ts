@@ -1,3 +1,4 @@
+import { taskNames } from '../../data/task-names.js';
 import { loadConfig } from '../../api/load-config.js';
 import { compareModels } from '../../api/compare.js';
 import { printTable } from '../../report/table.js';
@@ -40,11 +41,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const result = await compareModels(config, models, {
     log,
     onProgress: (p) => showProgress(ticker.line(p)),
-    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '  ')),
+    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '  ', taskNames(config.schema))),
   });
   process.stdout.write(`\nSimulated funnel, ${config.data.synth?.rows ?? ''} impressions; metrics on the ${result.evaluatedOn} split.\n`);
   process.stdout.write('CVR AUC (entire space, truth) scores pCVR against the conversion each impression would have had if clicked.\n\n');
-  process.stdout.write(`${printTable(result.metrics)}\n${secondsLine(result.seconds)}\n`);
+  process.stdout.write(`${printTable(result.metrics, taskNames(config.schema))}\n${secondsLine(result.seconds)}\n`);
   log(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_TASK_NAMES, taskNames } from '../../data/task-names.js';
 import { loadModel } from '../../models/persist.js';
 import { readForModel } from '../../api/read-for-model.js';
 import { evaluateModel } from '../../api/evaluate-model.js';
@@ -37,7 +38,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
     log(`skipped ${stats.skipped} of ${stats.rows} rows${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`);
   }
   const metrics = await evaluateModel(model, data);
-  process.stdout.write(`${printTable({ [model.spec.name]: metrics })}\n\n`);
+  const names = taskNames(model.config.schema);
+  process.stdout.write(`${printTable({ [model.spec.name]: metrics }, names)}\n\n`);
+  // Named tasks: say which metric keys below belong to which name.
+  if (names.cvr !== DEFAULT_TASK_NAMES.cvr) process.stdout.write(`tasks: ${Object.entries(names).filter(([k]) => k !== 'action' || metrics.auc_action !== undefined).map(([k, n]) => `${k} = ${n}`).join(', ')}\n`);
   // Counts (rows, groups_*, clicked_rows) print as integers, scores with six decimals.
   const isCount = (k: string): boolean => k === 'rows' || k === 'clicked_rows' || k.startsWith('groups_');
   process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${!Number.isFinite(v) ? 'n/a' : isCount(k) ? Math.round(v).toLocaleString('en-US') : v.toFixed(6)}`).join('\n')}\n`);

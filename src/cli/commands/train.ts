@@ -1,3 +1,4 @@
+import { taskNames } from '../../data/task-names.js';
 import { join } from 'node:path';
 import { trainAndEvaluate } from '../../api/pipeline.js';
 import { printTable } from '../../report/table.js';
@@ -61,7 +62,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     force,
     shouldStop: () => stopRequested,
     ...(quiet ? {} : { onProgress: (p) => showProgress(ticker.line(p)) }),
-    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs)),
+    onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '', taskNames(config.schema))),
   });
   process.off('SIGINT', onSigint);
   if (run.result.interrupted) {
@@ -70,7 +71,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (run.result.resumedFromStep > 0) log(`resumed from step ${run.result.resumedFromStep}`);
   const { metrics, evaluatedOn } = run;
-  process.stdout.write(`${printTable({ [`${config.model.name} (${evaluatedOn})`]: metrics })}\n`);
+  process.stdout.write(`${printTable({ [`${config.model.name} (${evaluatedOn})`]: metrics }, taskNames(config.schema))}\n`);
   log(`model written to ${outDir}/ (metrics in ${join(outDir, 'metrics.json')}, curves in ${join(outDir, 'curves.json')})`);
   if (values.report !== undefined) {
     const { out, charts } = await writeReport({ modelDir: outDir }, values.report);

@@ -83,6 +83,8 @@ export const censusIncomePreset: DatasetPreset = {
   ],
   schema: (): Schema => ({
     labels: { click: 'click', buy: 'buy' },
+    // The towers' names in tables and reports: task 1 is income, task 2 (CVR position) never married.
+    task_names: { click: 'income', buy: 'never married' },
     categorical: CATEGORICAL.map(plainColumnName),
     numeric: NUMERIC.map(plainColumnName),
   }),

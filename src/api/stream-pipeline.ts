@@ -1,0 +1,157 @@
+/**
+ * trainAndEvaluate for training data larger than memory (train.streaming, or automatically when
+ * train.memory_budget is set and the data would not fit in it): the FeatureSpec is fitted with
+ * DuckDB aggregates (features/fit-sql.ts), the training rows are streamed through a bounded shuffle
+ * window (data/train-stream.ts, train/streaming-trainer.ts). The validation and test splits are
+ * read into memory as usual: they are expected to be small (a day of data, not a month).
+ *
+ * In the returned RunResult, `data.train` and `features.train` hold only the first
+ * train.batch_size training rows (the rest was streamed and is not kept).
+ */
+import { statSync } from 'node:fs';
+import type { EsmmConfig } from '../config/types.js';
+import type { EncodedChunk } from '../data/batch.js';
+import { connectDuckDB, sqlString } from '../data/duckdb.js';
+import { limitDuckDB } from '../data/duckdb-limits.js';
+import { expandFiles, readAllFiles } from '../data/file-glob.js';
+import { detectFormat } from '../data/format.js';
+import { DEFAULT_STREAM_BUDGET, encodedBytesPerRow, planBuffer, rawBytesPerRow } from '../data/memory-budget.js';
+import type { ReadOptions } from '../data/reader.js';
+import { newTimings, TrainStream } from '../data/train-stream.js';
+import { evaluatePredictions } from '../eval/evaluate.js';
+import { fitFeaturesSql } from '../features/fit-sql.js';
+import { saveModel } from '../models/persist.js';
+import { computeCurves } from '../report/curves.js';
+import { metricsJson } from '../report/table.js';
+import { trainFunnelStreaming, type StreamTrainOptions } from '../train/streaming-trainer.js';
+import { dataFiles, type LoadedData } from './load-data.js';
+import type { RunOptions, RunResult } from './pipeline.js';
+import type { PreparedFeatures } from './prepare-features.js';
+
+/** The reader options of a config's data block (the same as loadData's). */
+export function readOptionsOf(config: EsmmConfig): ReadOptions {
+  const d = config.data;
+  return {
+    schema: config.schema,
+    ...(d.format !== undefined ? { format: d.format } : {}),
+    ...(d.skip_invalid !== undefined ? { skipInvalid: d.skip_invalid } : {}),
+    ...(d.header !== undefined ? { header: d.header } : {}),
+    ...(d.columns !== undefined ? { columns: d.columns } : {}),
+  };
+}
+
+/**
+ * Whether to stream: train.streaming when set; otherwise only when train.memory_budget is set and
+ * the training rows would take more than that in memory (Parquet: row count from the metadata
+ * times a per-row estimate; text files: three times their size on disk).
+ */
+export async function shouldStream(config: EsmmConfig, log?: (line: string) => void): Promise<boolean> {
+  const tc = config.train;
+  if (tc.streaming !== undefined) return tc.streaming;
+  if (tc.memory_budget === undefined || config.data.synth !== undefined || config.data.train === undefined) return false;
+  const files = await expandFiles((await dataFiles(config.data, { baseDir: config.baseDir })).train);
+  let estimate = 0;
+  const con = await connectDuckDB();
+  try {
+    for (const f of files) {
+      if (detectFormat(f, config.data.format) === 'parquet') {
+        const rows = Number((await (await con.run(`SELECT count(*)::DOUBLE FROM read_parquet(${sqlString(f)})`)).getRows())[0]![0]);
+        estimate += rows * rawBytesPerRow(config.schema, 4 * (config.schema.multi_valued ?? []).length);
+      } else {
+        estimate += 3 * (statSync(f, { throwIfNoEntry: false })?.size ?? 0);
+      }
+    }
+  } finally {
+    con.closeSync();
+  }
+  const stream = estimate > tc.memory_budget;
+  if (stream) log?.(`the training data needs about ${mb(estimate)} in memory, over train.memory_budget ${mb(tc.memory_budget)}: streaming it`);
+  return stream;
+}
+
+function mb(bytes: number): string {
+  return `${Math.round(bytes / 1024 ** 2)} MB`;
+}
+
+export async function trainAndEvaluateStreaming(config: EsmmConfig, opts: RunOptions & Pick<StreamTrainOptions, 'timings' | 'onWindow'> = {}): Promise<RunResult> {
+  // DuckDB gets the same budget as the rows held in JavaScript (at least 256 MB), spilling beyond it.
+  const restore = await limitDuckDB(Math.max(256 * 1024 ** 2, config.train.memory_budget ?? DEFAULT_STREAM_BUDGET));
+  try {
+    return await streamRun(config, opts);
+  } finally {
+    await restore();
+  }
+}
+
+async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrainOptions, 'timings' | 'onWindow'>): Promise<RunResult> {
+  const log = opts.log;
+  const files = await dataFiles(config.data, { baseDir: config.baseDir, ...(log !== undefined ? { log } : {}) });
+  const trainFiles = await expandFiles(files.train);
+  const readOpts = readOptionsOf(config);
+  log?.(`fitting features on ${trainFiles.length} file${trainFiles.length > 1 ? 's' : ''} with DuckDB (${files.train})`);
+  const fit = await fitFeaturesSql(trainFiles, readOpts, config.features);
+  const spec = fit.spec;
+  const tc = config.train;
+  const budget = tc.memory_budget ?? DEFAULT_STREAM_BUDGET;
+  const weighted = (config.schema.multi_valued ?? []).some((m) => m.weight_separator !== undefined);
+  const plan = planBuffer(
+    budget,
+    rawBytesPerRow(config.schema, fit.multiItemsPerRow),
+    encodedBytesPerRow(config.schema, spec.categoricalFields.length, spec.numericFields.length, fit.multiItemsPerRow, weighted),
+    tc.batch_size,
+  );
+  const stream = await TrainStream.open(trainFiles, readOpts, spec, plan.blockRows, plan.windowRows);
+  log?.(`streaming ${stream.totalRows} rows: blocks of ${plan.blockRows}, shuffle window ${plan.windowRows} rows (about ${mb(plan.peakBytes)} of ${mb(budget)})`);
+  const sample = await stream.sample(tc.batch_size);
+
+  const loaded: LoadedData = { train: sample.raw, stats: { train: { rows: fit.rows, kept: fit.rows, skipped: 0, skippedByReason: {}, skippedExamples: [] } }, files };
+  const features: PreparedFeatures = { spec, train: sample.encoded, oov: {} };
+  for (const split of ['valid', 'test'] as const) {
+    const f = files[split];
+    if (f === undefined) continue;
+    log?.(`reading ${f}`);
+    const r = await readAllFiles(f, readOpts);
+    loaded[split] = r.data;
+    loaded.stats[split] = r.stats;
+    const stats = { oov: {} as Record<string, number> };
+    features[split] = spec.transform(r.data, stats);
+    features.oov[split] = stats.oov;
+  }
+  const fingerprint = JSON.stringify({ files, trainFiles, fileRows: stream.fileRows, rows: [features.valid?.rows, features.test?.rows] });
+  const result = await trainFunnelStreaming(config, spec, stream, features.valid, {
+    template: sample.encoded,
+    timings: opts.timings ?? newTimings(),
+    ...(opts.onWindow !== undefined ? { onWindow: opts.onWindow } : {}),
+    ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
+    ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
+    ...(opts.outDir !== undefined ? { checkpointDir: opts.outDir, dataFingerprint: fingerprint } : {}),
+    ...(opts.resume === true ? { resume: true } : {}),
+    ...(opts.shouldStop !== undefined ? { shouldStop: opts.shouldStop } : {}),
+  });
+  if (result.interrupted) return { result, data: loaded, features, metrics: {}, evaluatedOn: 'train', summary: { interrupted: true } };
+  // Without a held-out split the metrics are on the training sample (the first batch of rows).
+  const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';
+  const evalSplit: EncodedChunk = features[evaluatedOn]!;
+  const predictions = await result.model.predictEncoded(evalSplit);
+  const metrics = evaluatePredictions(evalSplit, predictions);
+  const summary = {
+    model: config.model.name,
+    evaluated_on: evaluatedOn,
+    metrics,
+    best_epoch: result.bestEpoch,
+    resumed_from_step: result.resumedFromStep,
+    stopped_early: result.stoppedEarly,
+    streamed: { rows: stream.totalRows, block_rows: plan.blockRows, window_rows: plan.windowRows, memory_budget: budget },
+    skipped_rows: { valid: loaded.stats.valid?.skippedByReason, test: loaded.stats.test?.skippedByReason },
+    oov: features.oov,
+    history: result.history,
+  };
+  if (opts.outDir !== undefined) {
+    await saveModel(result.model, opts.outDir, {
+      'metrics.json': metricsJson(summary),
+      'history.json': metricsJson({ history: result.history, step_loss: result.stepLoss }),
+      'curves.json': metricsJson(computeCurves(evalSplit, predictions, config.schema, evaluatedOn)),
+    });
+  }
+  return { result, data: loaded, features, metrics, evaluatedOn, summary };
+}

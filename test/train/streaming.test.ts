@@ -1,0 +1,220 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/api/load-config.js';
+import { resolveTrainingConfig } from '../../src/api/resolve-config.js';
+import { trainAndEvaluate } from '../../src/api/pipeline.js';
+import { shouldStream, trainAndEvaluateStreaming } from '../../src/api/stream-pipeline.js';
+import type { EsmmConfig } from '../../src/config/types.js';
+import { connectDuckDB, sqlString } from '../../src/data/duckdb.js';
+import { encodedBytesPerRow, planBuffer, rawBytesPerRow } from '../../src/data/memory-budget.js';
+import { readAll } from '../../src/data/reader.js';
+import { newTimings } from '../../src/data/train-stream.js';
+import { fitFeaturesSql } from '../../src/features/fit-sql.js';
+import { FeatureSpec } from '../../src/features/spec.js';
+import { writeSynth } from '../../src/synth/index.js';
+import { runCli } from '../cli/helpers.js';
+
+let dir: string;
+const ROWS_PER_FILE = 7000;
+const FILES = 3;
+
+/** Three Parquet files of rows with a unique id column `rid` (a categorical feature, so every row has its own id). */
+async function writeParts(): Promise<void> {
+  const con = await connectDuckDB();
+  try {
+    for (let f = 0; f < FILES; f++) {
+      const from = f * ROWS_PER_FILE;
+      const sql = `SELECT 'r' || i AS rid, 'u' || (i % 97) AS user_id,
+        (hash(i) % 4 = 0)::INT AS click, ((hash(i) % 4 = 0) AND (hash(i * 7) % 5 = 0))::INT AS buy,
+        (i % 13)::DOUBLE AS price FROM range(${from}, ${from + ROWS_PER_FILE}) t(i)`;
+      await con.run(`COPY (${sql}) TO ${sqlString(join(dir, 'days', `part-${f}.parquet`))} (FORMAT parquet, ROW_GROUP_SIZE 1000)`);
+    }
+  } finally {
+    con.closeSync();
+  }
+}
+
+function partsConfig(train: Record<string, unknown> = {}, out = 'days/*.parquet'): EsmmConfig {
+  return parseConfig(
+    {
+      data: { train: out },
+      schema: { labels: { click: 'click', buy: 'buy' }, categorical: ['rid', 'user_id'], numeric: ['price'] },
+      model: { name: 'esmm', embedding_dim: 4, tower: [8] },
+      train: { epochs: 2, batch_size: 128, learning_rate: 0.003, seed: 3, streaming: true, memory_budget: '1MB', ...train },
+    },
+    'test',
+    dir,
+  );
+}
+
+/** rid -> times seen, per epoch, from the windows the trainer shuffles and cuts into batches. */
+async function deliveredIds(config: EsmmConfig): Promise<{ perEpoch: number[][]; timings: ReturnType<typeof newTimings> }> {
+  const perEpoch: number[][] = [[]];
+  let rows = 0;
+  const timings = newTimings();
+  await trainAndEvaluateStreaming(config, {
+    timings,
+    onWindow: (chunk, order) => {
+      if (rows === FILES * ROWS_PER_FILE) {
+        perEpoch.push([]);
+        rows = 0;
+      }
+      const rid = chunk.categorical[0]!;
+      for (const i of order) perEpoch[perEpoch.length - 1]!.push(rid[i]!);
+      rows += chunk.rows;
+    },
+  });
+  return { perEpoch, timings };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'esmm-stream-'));
+  mkdirSync(join(dir, 'days'));
+  await writeParts();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('streaming training', () => {
+  it('reads every row exactly once per epoch, in a seeded order', async () => {
+    const a = await deliveredIds(partsConfig());
+    expect(a.perEpoch.length).toBe(2);
+    for (const ids of a.perEpoch) {
+      expect(ids.length).toBe(FILES * ROWS_PER_FILE);
+      const sorted = Int32Array.from(ids).sort();
+      // Vocabulary ids 1..N, each once: no row lost or repeated, no row mapped to OOV.
+      expect(sorted[0]).toBe(1);
+      expect(new Set(ids).size).toBe(FILES * ROWS_PER_FILE);
+    }
+    expect(a.timings.rowsDelivered).toBe(2 * FILES * ROWS_PER_FILE);
+    // Shuffled across files and blocks, and differently in each epoch.
+    expect(a.perEpoch[0]!.slice(0, 50)).not.toEqual(a.perEpoch[1]!.slice(0, 50));
+    const firstWindow = a.perEpoch[0]!.slice(0, 1000);
+    expect(Math.max(...firstWindow) - Math.min(...firstWindow)).toBeGreaterThan(2000);
+
+    const b = await deliveredIds(partsConfig());
+    expect(b.perEpoch).toEqual(a.perEpoch);
+    const c = await deliveredIds(partsConfig({ seed: 4 }));
+    expect(c.perEpoch[0]).not.toEqual(a.perEpoch[0]);
+  }, 120_000);
+
+  it('holds at most one shuffle window of the budget, on data larger than the budget', async () => {
+    const config = partsConfig({ memory_budget: '256KB', epochs: 1 });
+    const files = [0, 1, 2].map((f) => join(dir, 'days', `part-${f}.parquet`));
+    const fit = await fitFeaturesSql(files, { schema: config.schema });
+    const enc = encodedBytesPerRow(config.schema, fit.spec.categoricalFields.length, fit.spec.numericFields.length, 0, false);
+    const plan = planBuffer(config.train.memory_budget!, rawBytesPerRow(config.schema, 0), enc, 128);
+    // The data's encoded rows alone exceed the budget (256 KB) ...
+    expect(fit.rows * enc).toBeGreaterThan(config.train.memory_budget!);
+    const timings = newTimings();
+    await trainAndEvaluateStreaming(config, { timings });
+    // ... but the trainer never held more than one window and one block.
+    expect(timings.maxWindowRows).toBeLessThanOrEqual(plan.windowRows);
+    expect(timings.maxWindowRows).toBeLessThan(fit.rows / 2);
+    expect(timings.maxBlockRows).toBeLessThanOrEqual(plan.blockRows);
+    expect(plan.peakBytes).toBeLessThanOrEqual(config.train.memory_budget!);
+  }, 120_000);
+
+  it('resumes after an interrupt to the same weights as an uninterrupted run', async () => {
+    const full = await trainAndEvaluateStreaming(partsConfig({ checkpoint_every: 1000 }), { outDir: join(dir, 'full') });
+    let steps = 0;
+    // 250 steps: inside epoch 2, in the middle of a window (windows are not multiples of the batch).
+    const cut = await trainAndEvaluateStreaming(partsConfig({ checkpoint_every: 1000 }), { outDir: join(dir, 'cut'), shouldStop: () => ++steps === 250 });
+    expect(cut.result.interrupted).toBe(true);
+    const resumed = await trainAndEvaluateStreaming(partsConfig({ checkpoint_every: 1000 }), { outDir: join(dir, 'cut'), resume: true });
+    expect(resumed.result.resumedFromStep).toBe(250);
+    expect(resumed.result.stepLoss).toEqual(full.result.stepLoss);
+    for (const [name, v] of full.result.model.params) expect(Array.from(resumed.result.model.params.get(name)!), name).toEqual(Array.from(v));
+    expect(resumed.metrics).toEqual(full.metrics);
+  }, 180_000);
+
+  it('refuses a glob matching nothing and a bad memory_budget, naming the key', async () => {
+    await expect(trainAndEvaluate(partsConfig({}, 'nothing/*.parquet'))).rejects.toThrow(/nothing\/\*\.parquet.*data\.train.*no file matches/);
+    expect(() => partsConfig({ memory_budget: 'lots' })).toThrow(/train\.memory_budget.*expected a size/);
+  });
+
+  it('esmm train --streaming --memory-budget streams and writes the model', async () => {
+    const cfg = join(dir, 'cli.yaml');
+    writeFileSync(cfg, [
+      "data: { train: 'days/*.parquet' }",
+      'schema: { labels: { click: click, buy: buy }, categorical: [rid, user_id], numeric: [price] }',
+      'model: { name: esmm, embedding_dim: 4, tower: [8] }',
+      'train: { epochs: 1, batch_size: 128, seed: 3 }',
+      '',
+    ].join('\n'));
+    const out = join(dir, 'cli-out');
+    const r = await runCli(['train', '--config', cfg, '--streaming', '--memory-budget', '1MB', '--out', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/streaming 21000 rows/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { streamed?: { rows: number; memory_budget: number } };
+    expect(metrics.streamed).toMatchObject({ rows: 21000, memory_budget: 1024 ** 2 });
+  }, 120_000);
+
+  it('streams by itself only when memory_budget is set and the data would exceed it', async () => {
+    expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: '256KB' }))).toBe(true);
+    expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: '1GB' }))).toBe(false);
+    expect(await shouldStream(partsConfig({ streaming: undefined, memory_budget: undefined }))).toBe(false);
+    expect(await shouldStream(partsConfig({ streaming: false, memory_budget: '256KB' }))).toBe(false);
+  });
+
+  it('resolves schema patterns against the first file of a glob', async () => {
+    const config = await resolveTrainingConfig(
+      { data: { train: 'days/*.parquet' }, schema: { labels: { click: 'click', buy: 'buy' }, categorical: ['*_id'], numeric: ['price'] } },
+      'test',
+      dir,
+    );
+    expect(config.schema.categorical).toEqual(['user_id']);
+  });
+
+  it('reads a glob of files in memory too (streaming off)', async () => {
+    const r = await trainAndEvaluate(partsConfig({ streaming: false, epochs: 1 }));
+    // Every row of the glob is read; without data.valid a slice of them is held out to validate.
+    expect(r.data.train.rows + (r.data.valid?.rows ?? 0)).toBe(FILES * ROWS_PER_FILE);
+  }, 120_000);
+});
+
+describe('features fitted with DuckDB aggregates', () => {
+  it('equal FeatureSpec.fit on the same rows (vocabularies with min_count, moments, quantile cuts, multi-valued)', async () => {
+    const synthDir = join(dir, 'synth');
+    await writeSynth(synthDir, { rows: 6000, seed: 9 });
+    const config = parseConfig({ data: { train: join(synthDir, 'train.csv') }, schema: 'synth' }, 'test', dir);
+    const cfg = { min_count: 2, fields: { item_price: { transform: 'quantile' as const, buckets: 7 }, user_id: { min_count: 3 } } };
+    const file = join(synthDir, 'train.csv');
+    const memory = FeatureSpec.fit(config.schema, (await readAll(file, { schema: config.schema })).data, cfg).toJSON();
+    const sql = (await fitFeaturesSql([file], { schema: config.schema }, cfg)).spec.toJSON();
+    expect(sql.categorical).toEqual(memory.categorical);
+    expect(sql.multiValued).toEqual(memory.multiValued);
+    expect(sql.numeric.length).toBe(memory.numeric.length);
+    sql.numeric.forEach((n, i) => {
+      const m = memory.numeric[i]!;
+      if (m.transform === 'quantile') expect(n).toEqual(m);
+      else if (n.transform === 'standardize_tanh') {
+        expect(n.mean).toBeCloseTo(m.mean, 9);
+        expect(n.std).toBeCloseTo(m.std, 9);
+      }
+    });
+  }, 60_000);
+
+  it('streaming training reaches the AUC of in-memory training on the same simulated data', async () => {
+    const synthDir = join(dir, 'synth-auc');
+    await writeSynth(synthDir, { rows: 30000, seed: 5 });
+    const base = {
+      // Both runs train on every training row for 2 epochs (no held-out slice, no early stopping).
+      data: { train: join(synthDir, 'train.csv'), test: join(synthDir, 'test.csv'), holdout: 0 },
+      schema: 'synth',
+      model: { name: 'esmm', embedding_dim: 8, tower: [16] },
+      train: { epochs: 2, batch_size: 256, learning_rate: 0.003, seed: 1, early_stopping: false },
+    };
+    const memory = await trainAndEvaluate(parseConfig(base, 'test', dir));
+    const timings = newTimings();
+    const streamed = await trainAndEvaluate(parseConfig({ ...base, train: { ...base.train, streaming: true, memory_budget: '2MB' } }, 'test', dir), { timings } as never);
+    expect(streamed.summary.streamed).toBeDefined();
+    const m = memory.metrics;
+    const s = streamed.metrics;
+    expect(s.auc_ctr!).toBeGreaterThan(0.6);
+    expect(Math.abs(s.auc_ctr! - m.auc_ctr!)).toBeLessThan(0.02);
+    expect(Math.abs(s.auc_ctcvr! - m.auc_ctcvr!)).toBeLessThan(0.03);
+  }, 180_000);
+});
