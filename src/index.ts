@@ -16,6 +16,8 @@ export { trainModel } from './api/train-model.js';
 export { evaluateModel } from './api/evaluate-model.js';
 export { trainAndEvaluate } from './api/pipeline.js';
 export { compareModels } from './api/compare.js';
+export { tuneModel, DEFAULT_SEARCH_SPACE } from './api/tune.js';
+export type { TuneOptions, TuneResult, TrialRecord, TrialSettings, SearchSpace } from './api/tune.js';
 export { printTable, metricsJson, tableColumns } from './report/table.js';
 export { taskNames, DEFAULT_TASK_NAMES, type TaskNames } from './data/task-names.js';
 export { loadModel, saveModel } from './models/persist.js';

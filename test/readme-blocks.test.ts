@@ -36,6 +36,7 @@ const SUBSTITUTIONS: readonly { from: string | RegExp; to: string; why: string }
   { from: 'common_features_train.csv', to: join(ALI_RAW, 'common_features_fixture.csv'), why: 'the raw Ali-CCP fixture' },
   { from: /--train adult\.data --test adult\.test (.*)$/, to: `--train ${join(SHARED, 'adult', 'adult.data')} --test ${join(SHARED, 'adult', 'adult.test')} $1 --epochs 1`, why: 'the shared UCI Adult files; one epoch' },
   { from: '--port 8080', to: '--port 0', why: 'a free port on 127.0.0.1' },
+  { from: /^esmm tune (.*) --budget 20m (.*)$/, to: 'esmm tune $1 --budget 30s --trials 4 --rows 5000 $2', why: 'a small search: 4 trials on 5,000 simulated rows' },
   { from: 'UserBehavior.csv', to: join(EVENTS, 'taobao-sample.csv'), why: 'a small Taobao UserBehavior-format fixture' },
   { from: '2019-Oct.csv', to: join(EVENTS, 'rees46-sample.csv'), why: 'a small REES46-format fixture' },
   { from: '--input events.csv', to: `--input ${join(EVENTS, 'rees46-sample.csv')}`, why: 'a generic log: the REES46 fixture named column by column' },
@@ -153,6 +154,7 @@ function checkOutput(line: string, out: { stdout: string; stderr: string }, cwd:
   }
   if (verb === 'convert') expect(existsSync(join(cwd, 'train.parquet'))).toBe(true);
   if (verb === 'export') expect(existsSync(join(cwd, 'model.onnx'))).toBe(true);
+  if (verb === 'tune') expect(readFileSync(join(cwd, 'runs', 'tune', 'best.yaml'), 'utf8')).toMatch(/^# written by esmm tune/);
   if (verb === 'report') expect(readFileSync(join(cwd, 'report.html'), 'utf8')).toMatch(/<html/i);
 }
 

@@ -86,7 +86,8 @@ export function readConfigFile(pathOrBuiltinName: string, overrides: Obj = {}): 
 export function parseConfig(value: unknown, source: string, baseDir: string): EsmmConfig {
   const c = new ConfigChecker(source);
   const root = c.object(value, '');
-  c.onlyKeys(root, '', ['data', 'schema', 'features', 'model', 'train']);
+  // `tune:` is the search space of `esmm tune` (parsed by api/tune.ts); training ignores it.
+  c.onlyKeys(root, '', ['data', 'schema', 'features', 'model', 'train', 'tune']);
   const data = parseData(c, root.data ?? {});
   const schema = parseSchema(c, root.schema ?? (data.synth !== undefined ? 'synth' : undefined), data.synth?.stages);
   const features = parseFeatures(c, root.features ?? {});

@@ -13,6 +13,7 @@ import { demoCommand, DEMO_SPEC } from './commands/demo.js';
 import { exportCommand, EXPORT_SPEC } from './commands/export.js';
 import { serveCommand, SERVE_SPEC } from './commands/serve.js';
 import { reportCommand, REPORT_SPEC } from './commands/report.js';
+import { tuneCommand, TUNE_SPEC } from './commands/tune.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { run: Command; spec: CommandSpec }> = {
   predict: { run: predictCommand, spec: PREDICT_SPEC },
   eval: { run: evalCommand, spec: EVAL_SPEC },
   compare: { run: compareCommand, spec: COMPARE_SPEC },
+  tune: { run: tuneCommand, spec: TUNE_SPEC },
   export: { run: exportCommand, spec: EXPORT_SPEC },
   serve: { run: serveCommand, spec: SERVE_SPEC },
   report: { run: reportCommand, spec: REPORT_SPEC },
