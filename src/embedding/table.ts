@@ -475,7 +475,7 @@ export class EmbeddingTable {
           for (let d = 0; d < dim; d++) gradSum[k * dim + d] += decay * data[b + d];
         }
       }
-      this.optimizer.applyRows(data, dataI32, uniqueRows, start, end, gradSum, dim, stride);
+      this.optimizer.applyRows({ data, dataI32, rowIndex: uniqueRows, start, end, grad: gradSum, dim, stride });
     }
     this.prefetchSink = sink;
   }
