@@ -1,7 +1,7 @@
 /**
  * What the four sparse optimizers share: the config and learning-rate plumbing, and the plain
- * scaled-gradient step. Each optimizer keeps its own row
- * loop (so every loop stays monomorphic and its per-element arithmetic inline).
+ * scaled-gradient step. Each optimizer keeps its own row loop over a RowBatch (so every loop stays
+ * monomorphic, with no call per element).
  */
 import type { SparseOptimizerConfig } from './sparse-optimizer.js';
 
