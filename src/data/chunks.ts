@@ -3,6 +3,7 @@
  * and gathering rows (used by the trainer to split and shuffle).
  */
 import type { RawChunk } from './batch.js';
+import { checkRowIndices } from './row-indices.js';
 
 /** Names of the columns a RawChunk carries, by role. */
 export interface RawColumns {
@@ -151,10 +152,7 @@ export function sliceChunk(chunk: RawChunk, start: number, end: number): RawChun
 /** The rows at `indices` (in that order, repeats allowed), copied. */
 export function takeRows(chunk: RawChunk, indices: ArrayLike<number>): RawChunk {
   const n = indices.length;
-  for (let i = 0; i < n; i++) {
-    const r = indices[i]!;
-    if (!(r >= 0 && r < chunk.rows)) throw new RangeError(`takeRows: index ${r} outside 0..${chunk.rows - 1}`);
-  }
+  checkRowIndices('takeRows', indices, chunk.rows);
   const gatherTyped = <T extends Uint8Array | Float64Array>(src: T, out: T): T => {
     for (let i = 0; i < n; i++) out[i] = src[indices[i]!]!;
     return out;

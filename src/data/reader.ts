@@ -116,14 +116,7 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
     if (expected === 0 && opts.rowRange !== undefined) return;
     if (expected === 0) throw new UserError('no data rows (the file has no rows after the header)', { file });
 
-    const columns: RawColumns = {
-      labels: plan.labels,
-      categorical: plan.categorical,
-      multiValued: plan.multiValued,
-      numeric: plan.numeric,
-      ...(plan.group !== undefined ? { group: plan.group } : {}),
-      truth: plan.truth,
-    };
+    const columns = rawColumnsOf(plan);
     let builder = new RawChunkBuilder(file, columns, chunkRows);
     const result = await con.stream(plan.sql);
     const L = plan.labels.length;
@@ -344,19 +337,24 @@ async function translateError(e: unknown, file: string, format: FileFormat, head
   return translateDuckDBError(e, file, (line) => (header ? line - 1 : line));
 }
 
+/** The columns of a read plan by role (the plan without its queries). */
+function rawColumnsOf(plan: ReadPlan): RawColumns {
+  return {
+    labels: plan.labels,
+    categorical: plan.categorical,
+    multiValued: plan.multiValued,
+    numeric: plan.numeric,
+    ...(plan.group !== undefined ? { group: plan.group } : {}),
+    truth: plan.truth,
+  };
+}
+
 /** Column layout of a file whose rows were all skipped (to return an empty chunk). */
 async function emptyColumns(file: string, opts: ReadOptions): Promise<RawColumns> {
   const con = await connectDuckDB();
   try {
     const { plan } = await prepare(con, file, opts);
-    return {
-      labels: plan.labels,
-      categorical: plan.categorical,
-      multiValued: plan.multiValued,
-      numeric: plan.numeric,
-      ...(plan.group !== undefined ? { group: plan.group } : {}),
-      truth: plan.truth,
-    };
+    return rawColumnsOf(plan);
   } finally {
     con.closeSync();
   }

@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import { labelColumns, requiredColumns, type Schema } from './schema.js';
 import { sqlIdent, sqlString } from './duckdb.js';
 import type { FileFormat } from './format.js';
+import type { RawColumns } from './chunks.js';
 
 /**
  * How a source column is typed: text (CSV, JSON read as VARCHAR), number-like, other, json (a
@@ -38,19 +39,15 @@ export interface PlanOptions {
   stageColumn?: string;
 }
 
-/** The read query and where each schema column lands in its result. */
-export interface ReadPlan {
+/**
+ * The read query and where each schema column lands in its result. `labels` are in schema order
+ * and result columns 0..labels-1 are their 0/1 codes (TINYINT); `truth` holds only the truth
+ * columns present in the file (absent ones are skipped: predict files lack them).
+ */
+export interface ReadPlan extends RawColumns {
   sql: string;
   /** A materialised query that parses every record (raises errors the stream would swallow). */
   countSql: string;
-  /** Label column names (schema order); result columns 0..labels-1 are their 0/1 codes (TINYINT). */
-  labels: string[];
-  categorical: string[];
-  multiValued: string[];
-  numeric: string[];
-  group?: string;
-  /** Truth columns present in the file (absent ones are skipped: predict files lack them). */
-  truth: string[];
 }
 
 /** DuckDB table function call reading `file`. */

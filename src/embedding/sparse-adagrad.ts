@@ -3,21 +3,20 @@
  *   acc += mean_d(g_d^2);   w_d -= lr * g_d / (sqrt(acc) + eps).
  * One float of state per row keeps a 2M x 18 table within 1.5x its raw weight bytes.
  */
-import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import type { RowBatch, SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import { RowOptimizerBase, subtractScaled } from './row-update.js';
 import { hyper } from './sparse-optimizer.js';
 
 type AdagradConfig = Extract<SparseOptimizerConfig, { type: 'adagrad' }>;
 
-export class SparseAdagrad implements SparseOptimizer {
-  readonly config: Required<AdagradConfig>;
-
+export class SparseAdagrad extends RowOptimizerBase<AdagradConfig> implements SparseOptimizer {
   constructor(cfg: AdagradConfig) {
-    this.config = {
+    super({
       type: 'adagrad',
       lr: cfg.lr,
       initialAccumulator: hyper(cfg.initialAccumulator, 0, 'initialAccumulator', (v) => v >= 0, '>= 0'),
       eps: hyper(cfg.eps, 1e-8, 'eps', (v) => v > 0, '> 0'),
-    };
+    });
   }
 
   stateWords(): number {
@@ -28,18 +27,8 @@ export class SparseAdagrad implements SparseOptimizer {
     data[base + dim] = this.config.initialAccumulator;
   }
 
-  applyRows(
-    data: Float32Array,
-    _dataI32: Int32Array,
-    rowIndex: Int32Array,
-    start: number,
-    end: number,
-    grad: Float32Array,
-    dim: number,
-    stride: number,
-  ): void {
-    const lr = this.config.lr;
-    const eps = this.config.eps;
+  applyRows({ data, rowIndex, start, end, grad, dim, stride }: RowBatch): void {
+    const { lr, eps } = this.config;
     const invDim = 1 / dim;
     for (let k = start; k < end; k++) {
       const b = rowIndex[k] * stride;
@@ -52,12 +41,7 @@ export class SparseAdagrad implements SparseOptimizer {
       const acc = data[b + dim] + sq * invDim;
       data[b + dim] = acc;
       // Use the float32-rounded accumulator, as a float32 reference implementation would.
-      const scale = lr / (Math.sqrt(data[b + dim]) + eps);
-      for (let d = 0; d < dim; d++) data[b + d] -= scale * grad[a + d];
+      subtractScaled(data, b, grad, a, dim, lr / (Math.sqrt(data[b + dim]) + eps));
     }
-  }
-
-  setLearningRate(lr: number): void {
-    this.config.lr = lr;
   }
 }

@@ -6,22 +6,21 @@
  * State per row: m (dim floats), v (dim floats), t (one int32). Cost: (3*dim + 2) words per row,
  * about 3.1x the raw weights at dim 18.
  */
-import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import type { RowBatch, SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import { RowOptimizerBase } from './row-update.js';
 import { hyper } from './sparse-optimizer.js';
 
 type AdamConfig = Extract<SparseOptimizerConfig, { type: 'adam' }>;
 
-export class SparseAdam implements SparseOptimizer {
-  readonly config: Required<AdamConfig>;
-
+export class SparseAdam extends RowOptimizerBase<AdamConfig> implements SparseOptimizer {
   constructor(cfg: AdamConfig) {
-    this.config = {
+    super({
       type: 'adam',
       lr: cfg.lr,
       beta1: hyper(cfg.beta1, 0.9, 'beta1', (v) => v >= 0 && v < 1, 'in [0, 1)'),
       beta2: hyper(cfg.beta2, 0.999, 'beta2', (v) => v >= 0 && v < 1, 'in [0, 1)'),
       eps: hyper(cfg.eps, 1e-8, 'eps', (v) => v > 0, '> 0'),
-    };
+    });
   }
 
   stateWords(dim: number): number {
@@ -33,16 +32,7 @@ export class SparseAdam implements SparseOptimizer {
     dataI32[base + 3 * dim] = 0;
   }
 
-  applyRows(
-    data: Float32Array,
-    dataI32: Int32Array,
-    rowIndex: Int32Array,
-    start: number,
-    end: number,
-    grad: Float32Array,
-    dim: number,
-    stride: number,
-  ): void {
+  applyRows({ data, dataI32, rowIndex, start, end, grad, dim, stride }: RowBatch): void {
     const { lr, beta1, beta2, eps } = this.config;
     const oneMinusB1 = 1 - beta1;
     const oneMinusB2 = 1 - beta2;
@@ -64,9 +54,5 @@ export class SparseAdam implements SparseOptimizer {
         data[b + d] -= (stepSize * m) / (Math.sqrt(v) * invSqrtBc2 + eps);
       }
     }
-  }
-
-  setLearningRate(lr: number): void {
-    this.config.lr = lr;
   }
 }

@@ -10,22 +10,21 @@
  * |z| <= l1), which is what the l1 penalty is for. As in any FTRL, changing alpha later changes
  * what the closed form returns for existing rows.
  */
-import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import type { RowBatch, SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import { RowOptimizerBase } from './row-update.js';
 import { hyper } from './sparse-optimizer.js';
 
 type FtrlConfig = Extract<SparseOptimizerConfig, { type: 'ftrl' }>;
 
-export class SparseFtrl implements SparseOptimizer {
-  readonly config: Required<FtrlConfig>;
-
+export class SparseFtrl extends RowOptimizerBase<FtrlConfig> implements SparseOptimizer {
   constructor(cfg: FtrlConfig) {
-    this.config = {
+    super({
       type: 'ftrl',
       lr: cfg.lr,
       l1: hyper(cfg.l1, 0, 'l1', (v) => v >= 0, '>= 0'),
       l2: hyper(cfg.l2, 0, 'l2', (v) => v >= 0, '>= 0'),
       beta: hyper(cfg.beta, 1, 'beta', (v) => v >= 0, '>= 0'),
-    };
+    });
   }
 
   stateWords(dim: number): number {
@@ -41,16 +40,7 @@ export class SparseFtrl implements SparseOptimizer {
     }
   }
 
-  applyRows(
-    data: Float32Array,
-    _dataI32: Int32Array,
-    rowIndex: Int32Array,
-    start: number,
-    end: number,
-    grad: Float32Array,
-    dim: number,
-    stride: number,
-  ): void {
+  applyRows({ data, rowIndex, start, end, grad, dim, stride }: RowBatch): void {
     const { lr, l1, l2, beta } = this.config;
     if (lr === 0) return; // alpha = 0 freezes FTRL (sigma would divide by zero)
     const invAlpha = 1 / lr;
@@ -71,9 +61,5 @@ export class SparseFtrl implements SparseOptimizer {
         data[b + d] = absZ <= l1 ? 0 : -(z - (z < 0 ? -l1 : l1)) / ((beta + sqrtNew) * invAlpha + l2);
       }
     }
-  }
-
-  setLearningRate(lr: number): void {
-    this.config.lr = lr;
   }
 }

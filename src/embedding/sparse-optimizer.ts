@@ -19,6 +19,22 @@ export type SparseOptimizerConfig =
   | { type: 'ftrl'; lr: number; l1?: number; l2?: number; beta?: number }
   | { type: 'sgd'; lr: number };
 
+/**
+ * One optimizer step's unique rows: row k in start..end-1 has its record at rowIndex[k]*stride of
+ * data (dataI32 is the same buffer as int32 words) and its de-duplicated gradient at
+ * grad[k*dim .. (k+1)*dim).
+ */
+export interface RowBatch {
+  readonly data: Float32Array;
+  readonly dataI32: Int32Array;
+  readonly rowIndex: Int32Array;
+  readonly start: number;
+  readonly end: number;
+  readonly grad: Float32Array;
+  readonly dim: number;
+  readonly stride: number;
+}
+
 export interface SparseOptimizer {
   /** The configuration with defaults filled in and the current learning rate. */
   readonly config: Required<SparseOptimizerConfig>;
@@ -29,11 +45,8 @@ export interface SparseOptimizer {
    * data[base .. base+dim); its state words start at base+dim.
    */
   initRowState(data: Float32Array, dataI32: Int32Array, base: number, dim: number): void;
-  /**
-   * One optimizer step for each unique row k in start..end-1: its record starts at
-   * rowIndex[k]*stride and its (already de-duplicated) gradient is grad[k*dim .. (k+1)*dim).
-   */
-  applyRows(data: Float32Array, dataI32: Int32Array, rowIndex: Int32Array, start: number, end: number, grad: Float32Array, dim: number, stride: number): void;
+  /** One optimizer step for each unique row of the batch (see RowBatch). */
+  applyRows(batch: RowBatch): void;
   setLearningRate(lr: number): void;
 }
 

@@ -1,13 +1,12 @@
 /** Plain SGD on touched rows: w -= lr * g. No state. */
-import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import type { RowBatch, SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import { RowOptimizerBase, subtractScaled } from './row-update.js';
 
 type SgdConfig = Extract<SparseOptimizerConfig, { type: 'sgd' }>;
 
-export class SparseSgd implements SparseOptimizer {
-  readonly config: Required<SgdConfig>;
-
+export class SparseSgd extends RowOptimizerBase<SgdConfig> implements SparseOptimizer {
   constructor(cfg: SgdConfig) {
-    this.config = { type: 'sgd', lr: cfg.lr };
+    super({ type: 'sgd', lr: cfg.lr });
   }
 
   stateWords(): number {
@@ -18,25 +17,8 @@ export class SparseSgd implements SparseOptimizer {
     // no state
   }
 
-  applyRows(
-    data: Float32Array,
-    _dataI32: Int32Array,
-    rowIndex: Int32Array,
-    start: number,
-    end: number,
-    grad: Float32Array,
-    dim: number,
-    stride: number,
-  ): void {
+  applyRows({ data, rowIndex, start, end, grad, dim, stride }: RowBatch): void {
     const lr = this.config.lr;
-    for (let k = start; k < end; k++) {
-      const b = rowIndex[k] * stride;
-      const a = k * dim;
-      for (let d = 0; d < dim; d++) data[b + d] -= lr * grad[a + d];
-    }
-  }
-
-  setLearningRate(lr: number): void {
-    this.config.lr = lr;
+    for (let k = start; k < end; k++) subtractScaled(data, rowIndex[k] * stride, grad, k * dim, dim, lr);
   }
 }

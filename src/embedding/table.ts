@@ -138,14 +138,12 @@ export class EmbeddingTable {
   gather(ids: Int32Array, out: Float32Array, outStride: number, outOffset: number): void {
     const n = ids.length;
     this.checkLayout('gather output', n, out.length, outStride, outOffset);
-    const idMap = this.idMap;
     const data = this.data;
     const dataI32 = this.dataI32;
     const blockRows = this.blockRows;
     const stride = this.stride;
     const lastWord = this.stride - 1;
     const dim = this.dim;
-    const rows = this.rows;
     // Copy two floats at a time through float64 views when everything is 8-byte aligned (records
     // have an even stride whenever dim is even). The bits move unchanged: a pair of finite float32s
     // never forms a NaN double, and JavaScript does not flush denormals.
@@ -161,11 +159,7 @@ export class EmbeddingTable {
     for (let start = 0; start < n; start += PREFETCH_BLOCK) {
       const end = Math.min(n, start + PREFETCH_BLOCK);
       // Touch passes: independent loads, so the CPU overlaps the cache misses of a whole block.
-      for (let i = start; i < end; i++) {
-        const id = ids[i];
-        if (id >>> 0 >= rows) this.badId(id);
-        blockRows[i - start] = idMap[2 * id] - 1;
-      }
+      this.touchIds(ids, start, end);
       for (let i = start; i < end; i++) {
         const row = blockRows[i - start];
         if (row >= 0) sink += dataI32[row * stride] ^ dataI32[row * stride + lastWord];
@@ -242,17 +236,11 @@ export class EmbeddingTable {
     const uniqueRows = this.uniqueRows;
     const gradSum = this.gradSum;
     const dim = this.dim;
-    const rows = this.rows;
     let unique = 0;
-    let sink = 0;
     for (let start = 0; start < n; start += PREFETCH_BLOCK) {
       const end = Math.min(n, start + PREFETCH_BLOCK);
       // Touch pass (see gather): bring the ids' map entries into cache.
-      for (let i = start; i < end; i++) {
-        const id = ids[i];
-        if (id >>> 0 >= rows) this.badId(id);
-        sink += idMap[2 * id];
-      }
+      this.touchIds(ids, start, end);
       // Resolve pass: find or open each id's slot and sum its gradient there.
       for (let i = start; i < end; i++) {
         const id = ids[i];
@@ -274,7 +262,6 @@ export class EmbeddingTable {
       }
     }
     this.uniqueCount = unique;
-    this.prefetchSink = sink;
     this.finishStep();
   }
 
@@ -432,6 +419,20 @@ export class EmbeddingTable {
 
   // ---- internals -------------------------------------------------------------------------
 
+  /**
+   * Touch pass over ids[start..end) (at most PREFETCH_BLOCK of them): checks each id and loads its
+   * map entry into blockRows (its row, or -1 when not materialised). The loads are independent, so
+   * the CPU overlaps the cache misses of the whole block.
+   */
+  private touchIds(ids: Int32Array, start: number, end: number): void {
+    const { idMap, blockRows, rows } = this;
+    for (let i = start; i < end; i++) {
+      const id = ids[i];
+      if (id >>> 0 >= rows) this.badId(id);
+      blockRows[i - start] = idMap[2 * id] - 1;
+    }
+  }
+
   /** Slot of `id`'s row in this step's unique list, materialising the row and opening a slot as needed. */
   private slotOf(id: number): number {
     if (id >>> 0 >= this.rows) this.badId(id);
@@ -475,7 +476,7 @@ export class EmbeddingTable {
           for (let d = 0; d < dim; d++) gradSum[k * dim + d] += decay * data[b + d];
         }
       }
-      this.optimizer.applyRows(data, dataI32, uniqueRows, start, end, gradSum, dim, stride);
+      this.optimizer.applyRows({ data, dataI32, rowIndex: uniqueRows, start, end, grad: gradSum, dim, stride });
     }
     this.prefetchSink = sink;
   }

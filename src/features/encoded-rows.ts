@@ -3,6 +3,7 @@
  * shuffling and splitting) and concatenate.
  */
 import type { EncodedChunk, EncodedLabels, MultiIds } from '../data/batch.js';
+import { checkRowIndices } from '../data/row-indices.js';
 
 /** Rows [start, end): typed-array views where the layout allows (multi-valued ids are copied offsets). */
 export function sliceEncoded(chunk: EncodedChunk, start: number, end: number): EncodedChunk {
@@ -24,10 +25,7 @@ export function sliceEncoded(chunk: EncodedChunk, start: number, end: number): E
 /** The rows at `indices`, in that order, copied. */
 export function takeEncodedRows(chunk: EncodedChunk, indices: ArrayLike<number>): EncodedChunk {
   const n = indices.length;
-  for (let i = 0; i < n; i++) {
-    const r = indices[i]!;
-    if (!(r >= 0 && r < chunk.rows)) throw new RangeError(`takeEncodedRows: index ${r} outside 0..${chunk.rows - 1}`);
-  }
+  checkRowIndices('takeEncodedRows', indices, chunk.rows);
   const width = chunk.rows > 0 ? chunk.numeric.length / chunk.rows : 0;
   const gather = <T extends Int32Array | Float32Array>(src: T, out: T): T => {
     for (let i = 0; i < n; i++) out[i] = src[indices[i]!]!;

@@ -60,23 +60,23 @@ export class EmbeddingSet {
 
   /** Pooling mode of a multi-valued field. */
   modeOf(field: string): FieldPoolingMode {
-    const m = this.layout.multiValued.findIndex((f) => f.name === field);
-    if (m < 0) throw new Error(`'${field}' is not a multi-valued field of the layout`);
-    return this.multiModes[m]!;
+    return this.multiModes[this.multiIndex(field)]!;
   }
 
-  private group(group: string): EmbeddingTable[] {
-    const t = this.tables.get(group);
-    if (t === undefined) throw new Error(`no embedding group '${group}'`);
-    return t;
+  /**
+   * A group's tables and the layout of its gathered input (and so of its gradient): rows of
+   * `width` floats, categorical field f at column f * dim, then multi-valued field m at (nCat + m) * dim.
+   */
+  private group(group: string): { tables: EmbeddingTable[]; dim: number; width: number; nCat: number } {
+    const tables = this.tables.get(group);
+    if (tables === undefined) throw new Error(`no embedding group '${group}'`);
+    const dim = this.layout.dim;
+    return { tables, dim, width: tables.length * dim, nCat: this.layout.categorical.length };
   }
 
   /** Fill out[0 .. batch.size*width) with the batch's embeddings of one group (attention slots: zeros). */
   gather(group: string, batch: Batch, out: Float32Array): void {
-    const tables = this.group(group);
-    const dim = this.layout.dim;
-    const width = tables.length * dim;
-    const nCat = this.layout.categorical.length;
+    const { tables, dim, width, nCat } = this.group(group);
     for (let f = 0; f < nCat; f++) tables[f]!.gather(batch.categorical[f]!.subarray(0, batch.size), out, width, f * dim);
     for (let m = 0; m < this.layout.multiValued.length; m++) {
       const mode = this.multiModes[m]!;
@@ -91,10 +91,7 @@ export class EmbeddingSet {
 
   /** Sparse update of the rows the batch touched, from the gradient of the gathered input (attention fields skipped). */
   update(group: string, batch: Batch, grad: Float32Array): void {
-    const tables = this.group(group);
-    const dim = this.layout.dim;
-    const width = tables.length * dim;
-    const nCat = this.layout.categorical.length;
+    const { tables, dim, width, nCat } = this.group(group);
     for (let f = 0; f < nCat; f++) tables[f]!.update(batch.categorical[f]!.subarray(0, batch.size), grad, width, f * dim);
     for (let m = 0; m < this.layout.multiValued.length; m++) {
       const mode = this.multiModes[m]!;
@@ -117,7 +114,7 @@ export class EmbeddingSet {
    */
   gatherSequence(group: string, field: string, batch: Batch, maxLen: number, out: Float32Array, mask?: Float32Array): void {
     const m = this.multiIndex(field);
-    const table = this.group(group)[this.layout.categorical.length + m]!;
+    const table = this.group(group).tables[this.layout.categorical.length + m]!;
     const ids = batch.multiValued[m]!;
     const dim = this.layout.dim;
     const rowWidth = maxLen * dim;
@@ -140,7 +137,7 @@ export class EmbeddingSet {
    */
   updateSequence(group: string, field: string, batch: Batch, maxLen: number, grad: Float32Array): void {
     const m = this.multiIndex(field);
-    const table = this.group(group)[this.layout.categorical.length + m]!;
+    const table = this.group(group).tables[this.layout.categorical.length + m]!;
     const ids = batch.multiValued[m]!;
     const dim = this.layout.dim;
     let total = 0;

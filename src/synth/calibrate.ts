@@ -7,19 +7,29 @@ import { scoreImpression, sigmoid, type Intercepts } from './true-funnel.js';
 import { Rng } from './prng.js';
 import { drawExposure, type Exposure, type SynthWorld } from './world.js';
 
-export function calibrateIntercepts(world: SynthWorld, cfg: SynthConfig): Intercepts {
+/**
+ * Click and conversion scores of cfg.calibrationRows impressions drawn from random stream
+ * `stream` of the seed (each calibration draws its own sample, independent of `rows`).
+ */
+export function calibrationSample(world: SynthWorld, cfg: SynthConfig, stream: number): { click: Float64Array; conv: Float64Array } {
   const n = cfg.calibrationRows;
-  const rng = new Rng(cfg.seed, 2);
-  const sClick = new Float64Array(n);
-  const sConv = new Float64Array(n);
+  const rng = new Rng(cfg.seed, stream);
+  const click = new Float64Array(n);
+  const conv = new Float64Array(n);
   const exposure: Exposure = { user: 0, item: 0, position: 0 };
   const scores = { click: 0, conv: 0 };
   for (let i = 0; i < n; i++) {
     drawExposure(world, cfg, rng, exposure);
     scoreImpression(world, cfg, exposure.user, exposure.item, exposure.position, scores);
-    sClick[i] = scores.click;
-    sConv[i] = scores.conv;
+    click[i] = scores.click;
+    conv[i] = scores.conv;
   }
+  return { click, conv };
+}
+
+export function calibrateIntercepts(world: SynthWorld, cfg: SynthConfig): Intercepts {
+  const n = cfg.calibrationRows;
+  const { click: sClick, conv: sConv } = calibrationSample(world, cfg, 2);
 
   // E[p(click)] = ctr.
   const click = solveWeightedIntercept(sClick, undefined, cfg.ctr);

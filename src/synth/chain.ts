@@ -5,26 +5,17 @@
  * signal and get rarer along the chain. Intercepts b_k are calibrated so that p(stage k | stage
  * k-1) averages stageRates[k-1] over the rows that reach stage k-1.
  */
-import { solveWeightedIntercept } from './calibrate.js';
+import { calibrationSample, solveWeightedIntercept } from './calibrate.js';
 import type { SynthConfig } from './config.js';
-import { scoreImpression, sigmoid } from './true-funnel.js';
+import { sigmoid } from './true-funnel.js';
 import { Rng } from './prng.js';
-import { drawExposure, type Exposure, type SynthWorld } from './world.js';
+import type { SynthWorld } from './world.js';
 
 /** Intercepts b_2..b_N of the stages after the click. */
 export function calibrateChain(world: SynthWorld, cfg: SynthConfig, clickIntercept: number): number[] {
   const n = cfg.calibrationRows;
-  const rng = new Rng(cfg.seed, 4);
-  const conv = new Float64Array(n);
-  const reach = new Float64Array(n); // p(reaching the previous stage)
-  const exposure: Exposure = { user: 0, item: 0, position: 0 };
-  const scores = { click: 0, conv: 0 };
-  for (let i = 0; i < n; i++) {
-    drawExposure(world, cfg, rng, exposure);
-    scoreImpression(world, cfg, exposure.user, exposure.item, exposure.position, scores);
-    conv[i] = scores.conv;
-    reach[i] = sigmoid(clickIntercept + scores.click);
-  }
+  const { click, conv } = calibrationSample(world, cfg, 4);
+  const reach = Float64Array.from(click, (s) => sigmoid(clickIntercept + s)); // p(reaching the previous stage)
   return cfg.stageRates.map((target) => {
     const b = solveWeightedIntercept(conv, reach, target);
     for (let i = 0; i < n; i++) reach[i] = reach[i]! * sigmoid(b + conv[i]!);

@@ -7,6 +7,7 @@ import { formatEpochLine, showProgress, TrainTicker } from '../progress-line.js'
 import { writeReport } from '../../report/index.js';
 import { log } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { jsonFileFlag } from '../common-flags.js';
 import { MODEL_NAMES } from '../../models/registry.js';
 import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
@@ -26,16 +27,15 @@ export const COMPARE_SPEC = defineCommand({
     out: { type: 'string', value: 'DIR', default: 'models are not kept (a temp dir with --report)', help: 'write each model to DIR/<model>' },
     ...PRESET_FLAGS,
     models: { type: 'string', value: 'a,b,c', default: DEFAULT_MODELS, help: `comma-separated models, of: ${MODEL_NAMES.join(', ')}` },
-    json: { type: 'string', value: 'FILE', default: 'none', help: 'also write the metrics of every model as JSON' },
+    json: jsonFileFlag('also write the metrics of every model as JSON'),
   },
   examples: ['compare --config esmm --models esmm,esm2,naive_cvr --rows 50000 --epochs 1 --json cmp.json'],
 });
 
 /** esmm compare: see COMPARE_SPEC. */
 export async function compareCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(COMPARE_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(COMPARE_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   if (values.json !== undefined) checkOutputFile(values.json, '--json');
   if (values.report !== undefined) checkOutputFile(values.report, '--report');
   if (values.out !== undefined) checkOutputDir(values.out, '--out');

@@ -31,9 +31,8 @@ export const DEMO_SPEC = defineCommand({
 });
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(DEMO_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(DEMO_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   const config = loadConfig('demo', configOverrides('demo', values));
   const models = values.models?.split(',') ?? DEMO_MODELS;
   const t0 = performance.now();

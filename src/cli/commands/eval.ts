@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { log, requireFlag } from '../args.js';
 import { checkOutputFile } from '../../util/output-path.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_DIR_FLAG, dataFileFlag, jsonFileFlag } from '../common-flags.js';
 
 export const EVAL_SPEC = defineCommand({
   name: 'eval',
@@ -14,9 +15,9 @@ export const EVAL_SPEC = defineCommand({
   usage: ['eval --model DIR --data FILE [--json FILE] [--skip-invalid]'],
   description: 'Score a labelled file with a saved model and print AUC, GAUC, logloss and calibration per task, each on its named space (all impressions, or clicked rows only).',
   flags: {
-    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
-    data: { type: 'string', value: 'FILE', default: 'required', help: "labelled rows (CSV, TSV, JSONL or Parquet; a preset model reads its preset's format)" },
-    json: { type: 'string', value: 'FILE', default: 'none', help: 'also write the metrics as flat JSON' },
+    model: MODEL_DIR_FLAG,
+    data: dataFileFlag('labelled rows'),
+    json: jsonFileFlag('also write the metrics as flat JSON'),
     'skip-invalid': { type: 'boolean', help: "skip (and count) rows with a bad label instead of stopping; on by default for a model trained with data.skip_invalid" },
   },
   examples: ['eval --model runs/esmm --data test.csv --json eval.json'],
@@ -24,9 +25,8 @@ export const EVAL_SPEC = defineCommand({
 
 /** esmm eval: a table on stdout, flat JSON to FILE. */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(EVAL_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(EVAL_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   const modelDir = requireFlag('eval', values.model, 'model');
   const file = requireFlag('eval', values.data, 'data');
   if (values.json !== undefined) checkOutputFile(values.json, '--json', [{ path: file, flag: '--data' }]);

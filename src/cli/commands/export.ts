@@ -3,6 +3,7 @@ import { loadModel } from '../../models/persist.js';
 import { checkOutputFile } from '../../util/output-path.js';
 import { log, requireFlag } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_DIR_FLAG, fileFlag } from '../common-flags.js';
 
 export const EXPORT_SPEC = defineCommand({
   name: 'export',
@@ -10,8 +11,8 @@ export const EXPORT_SPEC = defineCommand({
   usage: ['export --model DIR --out FILE.onnx [--split-features]'],
   description: 'Write the forward graph with its embedding tables as one self-contained ONNX file that any ONNX Runtime (Python, Java, C++, C#, browsers) can load; the feature spec (raw values -> ids) goes in its metadata_props.',
   flags: {
-    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
-    out: { type: 'string', value: 'FILE', default: 'required', help: 'the ONNX file to write' },
+    model: MODEL_DIR_FLAG,
+    out: fileFlag('the ONNX file to write'),
     'split-features': { type: 'boolean', help: 'write the feature spec to FILE.features.json beside the ONNX file instead of into its metadata (published together: a mismatched pair is refused)' },
     'embed-features': { type: 'boolean', help: 'accepted for older scripts; embedding the feature spec is the default now' },
   },
@@ -20,9 +21,8 @@ export const EXPORT_SPEC = defineCommand({
 
 /** esmm export: see EXPORT_SPEC. */
 export async function exportCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(EXPORT_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(EXPORT_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   const modelDir = requireFlag('export', values.model, 'model');
   const out = requireFlag('export', values.out, 'out');
   const split = values['split-features'] === true;

@@ -5,6 +5,7 @@ import { writePredictions, type OutputColumn } from '../../data/write-prediction
 import { UserError } from '../../errors.js';
 import { log, requireFlag } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_DIR_FLAG, dataFileFlag, fileFlag } from '../common-flags.js';
 import { oovLine } from '../../api/pipeline.js';
 import { checkOutputFile } from '../../util/output-path.js';
 
@@ -14,9 +15,9 @@ export const PREDICT_SPEC = defineCommand({
   usage: ['predict --model DIR --data FILE --out FILE.csv|FILE.parquet [--keep COL,COL]'],
   description: 'Score every row of a file with a saved model and write one line per input row: pctr,pcvr,pctcvr (and paction for ESM2), plus the --keep columns; Parquet when FILE ends in .parquet, else CSV. Labels are never needed nor read.',
   flags: {
-    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
-    data: { type: 'string', value: 'FILE', default: 'required', help: "rows to score (CSV, TSV, JSONL or Parquet; a preset model reads its preset's format)" },
-    out: { type: 'string', value: 'FILE', default: 'required', help: 'the CSV (or .parquet) to write; never the --data file' },
+    model: MODEL_DIR_FLAG,
+    data: dataFileFlag('rows to score'),
+    out: fileFlag('the CSV (or .parquet) to write; never the --data file'),
     keep: { type: 'string', value: 'COL,COL', default: 'none', help: 'input columns to pass through, so results can be joined back' },
   },
   examples: ['predict --model runs/esmm --data new.csv --out pred.csv', 'predict --model runs/esmm --data new.parquet --out scored.parquet --keep user_id,item_id'],
@@ -24,9 +25,8 @@ export const PREDICT_SPEC = defineCommand({
 
 /** esmm predict: CSV `pctr,pcvr,pctcvr[,paction]`, one row per input row. */
 export async function predictCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(PREDICT_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(PREDICT_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   const modelDir = requireFlag('predict', values.model, 'model');
   const file = requireFlag('predict', values.data, 'data');
   const out = requireFlag('predict', values.out, 'out');

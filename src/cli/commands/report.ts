@@ -2,6 +2,7 @@ import { writeReport } from '../../report/index.js';
 import { log, requireFlag } from '../args.js';
 import { checkOutputFile } from '../../util/output-path.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_DIR_FLAG, fileFlag } from '../common-flags.js';
 
 export const REPORT_SPEC = defineCommand({
   name: 'report',
@@ -9,19 +10,18 @@ export const REPORT_SPEC = defineCommand({
   usage: ['report --model DIR [--data FILE] [--compare FILE] --out FILE.html'],
   description: 'Write one HTML file (charts inlined, no network needed) about a saved model: training curves, ROC and PR curves, calibration and the funnel, on its evaluation split or on --data.',
   flags: {
-    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
-    data: { type: 'string', value: 'FILE', default: "the model's evaluation split", help: 'labelled rows to draw the curves and summary from' },
-    compare: { type: 'string', value: 'FILE', default: 'none', help: 'a JSON file written by esmm compare --json, shown as a table' },
-    out: { type: 'string', value: 'FILE', default: 'required', help: 'the HTML file to write' },
+    model: MODEL_DIR_FLAG,
+    data: fileFlag('labelled rows to draw the curves and summary from', "the model's evaluation split"),
+    compare: fileFlag('a JSON file written by esmm compare --json, shown as a table', 'none'),
+    out: fileFlag('the HTML file to write'),
   },
   examples: ['report --model runs/esmm --out report.html'],
 });
 
 /** esmm report: see REPORT_SPEC. */
 export async function reportCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(REPORT_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(REPORT_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   const target = requireFlag('report', values.out, 'out');
   checkOutputFile(target, '--out', [
     ...(values.data !== undefined ? [{ path: values.data, flag: '--data' }] : []),

@@ -4,6 +4,7 @@ import { UserError } from '../../errors.js';
 import { checkInputFile } from '../../util/input-path.js';
 import { intFlag, log, numberFlag, requireFlag } from '../args.js';
 import { defineCommand, parseCommand } from '../flags.js';
+import { MODEL_DIR_FLAG } from '../common-flags.js';
 
 export const SERVE_SPEC = defineCommand({
   name: 'serve',
@@ -11,7 +12,7 @@ export const SERVE_SPEC = defineCommand({
   usage: ['serve --model DIR [--port P] [--host H] [--token-file F] [limits and timeouts]'],
   description: 'Serve a saved model over HTTP: POST /predict {"rows": [...]} returns pctr, pcvr and pctcvr per row; GET /healthz and GET /model describe it. kill -HUP reloads DIR; SIGTERM/SIGINT stop (connections still open after --shutdown-timeout are cut). Past the in-flight limits requests get 503 with Retry-After.',
   flags: {
-    model: { type: 'string', value: 'DIR', default: 'required', help: 'a model directory written by esmm train' },
+    model: MODEL_DIR_FLAG,
     port: { type: 'string', value: 'P', default: '8080', help: 'TCP port (0 picks a free one)' },
     host: { type: 'string', value: 'H', default: '127.0.0.1', help: 'address to listen on' },
     'max-body': { type: 'string', value: 'BYTES', default: String(DEFAULT_MAX_BODY), help: 'largest request body accepted' },
@@ -27,9 +28,8 @@ export const SERVE_SPEC = defineCommand({
 
 /** esmm serve: see SERVE_SPEC. */
 export async function serveCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(SERVE_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(SERVE_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   const modelDir = requireFlag('serve', values.model, 'model');
   const port = values.port === undefined ? 8080 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port expects 0..65535, got '${values.port}'`);

@@ -31,9 +31,8 @@ export const TRAIN_SPEC = defineCommand({
 
 /** esmm train: see TRAIN_SPEC. */
 export async function trainCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(TRAIN_SPEC, argv);
-  if (parsed === undefined) return 0;
-  const { values } = parsed;
+  const values = parseCommand(TRAIN_SPEC, argv)?.values;
+  if (values === undefined) return 0;
   // Outputs are checked before any work (preset preparation, data loading, training).
   const force = values.force === true;
   const checkOut = (dir: string): void => {
