@@ -6,6 +6,7 @@
  * feature (it would leak the label); `relationship` stays, as an ordinary correlated feature.
  */
 import type { Schema } from '../../data/schema.js';
+import { incomeMaritalSchema } from './income-marital-schema.js';
 import { plainColumnName } from '../column-names.js';
 import { sqlIdent, sqlString } from '../sql-text.js';
 import { labelChecks, labelItems, notNumberCheck, numberSql, sourceColumn, trimmedTextSql } from './sql-parts.js';
@@ -42,11 +43,5 @@ export const adultPreset: DatasetPreset = {
     ...labelChecks(labels, () => [{ sql: `coalesce(${incomeSql(columns)} NOT IN ('<=50K', '>50K'), true)`, message: "column 'Y' must be <=50K or >50K" }]),
     ...NUMERIC.map((c) => notNumberCheck(sourceColumn(columns, c), c)),
   ],
-  schema: (): Schema => ({
-    labels: { click: 'click', buy: 'buy' },
-    // The towers' names in tables and reports: task 1 is income, task 2 (CVR position) never married.
-    task_names: { click: 'income', buy: 'never married' },
-    categorical: CATEGORICAL.map(plainColumnName),
-    numeric: NUMERIC.map(plainColumnName),
-  }),
+  schema: (): Schema => incomeMaritalSchema(CATEGORICAL, NUMERIC),
 };

@@ -10,6 +10,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Schema } from '../../data/schema.js';
+import { incomeMaritalSchema } from './income-marital-schema.js';
 import { UserError } from '../../errors.js';
 import { plainColumnName } from '../column-names.js';
 import { sqlIdent, sqlString } from '../sql-text.js';
@@ -96,11 +97,5 @@ export const censusIncomeRawPreset: DatasetPreset = {
     ]),
     ...NUMERIC.map((c) => notNumberCheck(sourceColumn(columns, c), c)),
   ],
-  schema: (): Schema => ({
-    labels: { click: 'click', buy: 'buy' },
-    // The towers' names in tables and reports: task 1 is income, task 2 (CVR position) never married.
-    task_names: { click: 'income', buy: 'never married' },
-    categorical: CATEGORICAL.map(plainColumnName),
-    numeric: NUMERIC.map(plainColumnName),
-  }),
+  schema: (): Schema => incomeMaritalSchema(CATEGORICAL, NUMERIC),
 };

@@ -6,6 +6,7 @@
  * Neither label column is a feature. Columns are renamed to plain identifiers.
  */
 import type { Schema } from '../../data/schema.js';
+import { incomeMaritalSchema } from './income-marital-schema.js';
 import { plainColumnName } from '../column-names.js';
 import { sqlIdent, sqlString } from '../sql-text.js';
 import { binaryLabelSql, labelChecks, labelItems, notBinaryCheck, notNumberCheck, numberSql, sourceColumn, trimmedTextSql } from './sql-parts.js';
@@ -81,11 +82,5 @@ export const censusIncomePreset: DatasetPreset = {
     ...labelChecks(labels, () => [notBinaryCheck(sourceColumn(columns, INCOME), INCOME), notBinaryCheck(sourceColumn(columns, NEVER_MARRIED), NEVER_MARRIED)]),
     ...NUMERIC.map((c) => notNumberCheck(sourceColumn(columns, c), c)),
   ],
-  schema: (): Schema => ({
-    labels: { click: 'click', buy: 'buy' },
-    // The towers' names in tables and reports: task 1 is income, task 2 (CVR position) never married.
-    task_names: { click: 'income', buy: 'never married' },
-    categorical: CATEGORICAL.map(plainColumnName),
-    numeric: NUMERIC.map(plainColumnName),
-  }),
+  schema: (): Schema => incomeMaritalSchema(CATEGORICAL, NUMERIC),
 };
