@@ -19,6 +19,7 @@ export function resumeRun(run: TrainingRun, dir: string | undefined): void {
   if (ck.best !== undefined) run.best = { params: ck.best.params, tables: ck.best.tables };
   run.pos = ck.position;
   run.step.dropoutRng.setState(run.pos.dropoutState);
+  run.pos.stepLoss.forEach((l, i) => run.spikes.observe(i + 1, l)); // the guard sees the earlier steps too
   if (run.pos.lossWeights !== undefined) run.step.setLossWeightState(run.pos.lossWeights);
 }
 

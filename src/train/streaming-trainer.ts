@@ -19,9 +19,8 @@ import { earlyStop } from './early-stopping.js';
 import { checkStepLoss, finishEpoch, recordStepLoss, stepLimitReached, type EpochEnd, type StepHooks } from './epoch.js';
 import type { EpochRecord } from './epoch-record.js';
 import { resumeRun, saveRunCheckpoint } from './resume.js';
-import { restoreSnapshot } from './snapshot.js';
 import { startRun, type TrainingRun } from './training-run.js';
-import type { TrainOptions, TrainResult } from './trainer.js';
+import { finishRun, type TrainOptions, type TrainResult } from './trainer.js';
 import { validateEpoch } from './validation.js';
 
 export interface StreamTrainOptions extends TrainOptions {
@@ -44,7 +43,6 @@ export async function trainFunnelStreaming(config: EsmmConfig, features: Feature
   const labelKeys = [...run.assembler.assemble(0, 0).labels.keys()];
   run.stepsPerEpoch = estimatedSteps(stream, run.batchSize);
   if (opts.resume === true) resumeRun(run, opts.checkpointDir);
-  run.pos.stepLoss.forEach((l, i) => run.spikes.observe(i + 1, l)); // a resumed run's earlier steps
   const resumedFromStep = run.pos.globalStep;
   const dir = opts.checkpointDir;
   const checkpoint = async (): Promise<void> => {
@@ -72,12 +70,7 @@ export async function trainFunnelStreaming(config: EsmmConfig, features: Feature
     await stream.close();
   }
   await run.step.release();
-  const { pos, best, model } = run;
-  if (best !== undefined && pos.best !== null && pos.best.epoch !== pos.history.length) restoreSnapshot(model, best);
-  return {
-    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch, keptEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
-    warnings: run.spikes.warnings(),
-  };
+  return finishRun(run, { stoppedEarly, interrupted, resumedFromStep });
 }
 
 /** Batches of an epoch when no row is skipped (progress only; the epoch ends when the stream does). */

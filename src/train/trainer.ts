@@ -9,7 +9,7 @@ import type { EpochRecord } from './epoch-record.js';
 import type { TrainProgress } from './progress.js';
 import { resumeRun, saveRunCheckpoint } from './resume.js';
 import { restoreSnapshot } from './snapshot.js';
-import { startRun } from './training-run.js';
+import { startRun, type TrainingRun } from './training-run.js';
 import { validateEpoch } from './validation.js';
 import type { RunWarning } from './guard.js';
 
@@ -59,7 +59,6 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   if (train.rows === 0) throw new UserError('the training set has no rows');
   const run = await startRun(config, features, train, opts.dataFingerprint ?? '');
   if (opts.resume === true) resumeRun(run, opts.checkpointDir);
-  run.pos.stepLoss.forEach((l, i) => run.spikes.observe(i + 1, l)); // a resumed run's earlier steps
   const resumedFromStep = run.pos.globalStep;
   const dir = opts.checkpointDir;
   const checkpoint = async (): Promise<void> => {
@@ -83,10 +82,15 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
     if (stop || stepLimitReached(run, opts.maxSteps)) break;
   }
   await run.step.release();
+  return finishRun(run, { stoppedEarly, interrupted, resumedFromStep });
+}
+
+/** The result of a finished run: the best epoch's weights restored (early stopping), the history and the guard's warnings. */
+export function finishRun(run: TrainingRun, end: { stoppedEarly: boolean; interrupted: boolean; resumedFromStep: number }): TrainResult {
   const { pos, best, model } = run;
   if (best !== undefined && pos.best !== null && pos.best.epoch !== pos.history.length) restoreSnapshot(model, best);
   return {
-    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch, keptEpoch: pos.best?.epoch ?? pos.history.length, stoppedEarly, interrupted, resumedFromStep,
+    model, history: pos.history, stepLoss: pos.stepLoss, bestEpoch: pos.best?.epoch, keptEpoch: pos.best?.epoch ?? pos.history.length, ...end,
     warnings: run.spikes.warnings(),
   };
 }
