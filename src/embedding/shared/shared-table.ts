@@ -286,29 +286,43 @@ export class SharedEmbeddingTable implements EmbeddingStore {
     for (let i = 0; i < n; i++) if (ids[i]! >>> 0 >= this.rows) this.badId(ids[i]!);
     for (const s of this.ownedShards()) {
       this.beginStep(n);
-      const { idMap, dim, shards } = this;
+      const { idMap, dim, shards, uniqueRows, gradSum, blockRows } = this;
+      const counts = this.l2Frequency ? this.counts : undefined;
       let unique = 0;
-      for (let i = 0; i < n; i++) {
-        const id = ids[i]!;
-        if (id % shards !== s) continue;
-        let row = idMap[2 * id]! - 1;
-        if (row < 0) row = this.materialise(id, s);
-        if (this.l2Frequency) this.counts[s]![row]!++;
-        let slot = idMap[2 * id + 1]!;
-        const g = gradOffset + i * gradStride;
-        const uniqueRows = this.uniqueRows;
-        const gradSum = this.gradSum;
-        if (slot < unique && slot >= 0 && uniqueRows[slot] === row) {
-          const a = slot * dim;
-          for (let d = 0; d < dim; d++) gradSum[a + d] += grad[g + d]!;
-        } else {
-          slot = unique++;
-          idMap[2 * id + 1] = slot;
-          uniqueRows[slot] = row;
-          const a = slot * dim;
-          for (let d = 0; d < dim; d++) gradSum[a + d] = grad[g + d]!;
+      let sink = 0;
+      for (let start = 0; start < n; start += PREFETCH_BLOCK) {
+        const end = Math.min(n, start + PREFETCH_BLOCK);
+        // Touch pass: the positions of this shard's ids in the block, and their id-map entries
+        // loaded with independent loads (as EmbeddingTable.update) so the cache misses overlap.
+        let owned = 0;
+        for (let i = start; i < end; i++) {
+          const id = ids[i]!;
+          if (id % shards !== s) continue;
+          blockRows[owned++] = i;
+          sink += idMap[2 * id]!;
+        }
+        // Resolve pass: find or open each id's slot and sum its gradient there.
+        for (let k = 0; k < owned; k++) {
+          const i = blockRows[k]!;
+          const id = ids[i]!;
+          let row = idMap[2 * id]! - 1;
+          if (row < 0) row = this.materialise(id, s);
+          if (counts !== undefined) counts[s]![row]!++;
+          let slot = idMap[2 * id + 1]!;
+          const g = gradOffset + i * gradStride;
+          if (slot < unique && slot >= 0 && uniqueRows[slot] === row) {
+            const a = slot * dim;
+            for (let d = 0; d < dim; d++) gradSum[a + d] += grad[g + d]!;
+          } else {
+            slot = unique++;
+            idMap[2 * id + 1] = slot;
+            uniqueRows[slot] = row;
+            const a = slot * dim;
+            for (let d = 0; d < dim; d++) gradSum[a + d] = grad[g + d]!;
+          }
         }
       }
+      this.prefetchSink = sink;
       this.uniqueCount = unique;
       this.finishStep(s);
     }
