@@ -9,6 +9,7 @@ import type { LabelKey } from '../../data/batch.js';
 import type { SharedTableHandle } from '../../embedding/shared/shared-table.js';
 import type { SeqInput } from '../../models/build-graph.js';
 import type { FeatureLayout } from '../../models/layout.js';
+import type { DenseStepOrder } from './striped-dense.js';
 
 export interface ShardPlan {
   layout: FeatureLayout;
@@ -24,8 +25,8 @@ export interface ShardPlan {
   /** Every parameter input of the graph, at its offset in the shared params buffer. */
   params: { name: string; dims: number[]; offset: number; length: number }[];
   paramTotal: number;
-  /** Gradient outputs of the trained parameters, at their offset in a gradient buffer. */
-  paramGrads: { output: string; offset: number; length: number }[];
+  /** Gradient outputs of the trained parameters, at their offset in a gradient buffer (and the parameter's in `params`). */
+  paramGrads: { param: string; output: string; offset: number; length: number; paramOffset: number }[];
   gradTotal: number;
   /** Gradient of each embInputs[i] (same order). */
   embGrads: { group: string; output: string }[];
@@ -40,6 +41,8 @@ export interface ShardBuffers {
   grads: SharedArrayBuffer;
   /** Float32 [gradTotal]: the summed dense gradient (each worker sums its stripe). */
   merged: SharedArrayBuffer;
+  /** Float32 [moments x gradTotal]: the dense optimizer's moments (striped-dense.ts). */
+  moments: SharedArrayBuffer;
   /** Per embInputs: float32 [maxBatch x width], the whole batch's embedding gradient. */
   embGrad: SharedArrayBuffer[];
   /** Per seqInputs: float32 [maxBatch x maxLen x dim]. */
@@ -64,13 +67,16 @@ export interface ShardWorkerData {
 export type ShardRequest =
   /** Gather the slice's rows [a, b) of the n-row batch, run forward + backward, write gradients. */
   | { kind: 'compute'; batch: Batch; a: number; b: number; masks: Float32Array[]; lossWeights: Float32Array }
-  /** After every worker computed: sum the own stripe of the dense gradient, update the own rows. */
-  | { kind: 'apply' };
+  /**
+   * After every worker computed: sum the own stripe of the dense gradient (and step its parameters
+   * when `dense` is given), update the own rows.
+   */
+  | { kind: 'apply'; dense?: DenseStepOrder };
 
 export type ShardReply =
   | { kind: 'ready' }
   | { kind: 'computed'; gatherMs: number; ortMs: number }
-  | { kind: 'applied'; reduceMs: number; sparseMs: number }
+  | { kind: 'applied'; denseMs: number; sparseMs: number }
   | { kind: 'error'; message: string; user: boolean };
 
 /**

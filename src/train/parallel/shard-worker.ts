@@ -6,7 +6,8 @@
  *   backward, write the slice's losses, its share-weighted dense gradient (own region of `grads`)
  *   and its rows of the batch's embedding gradient (rows a..b of `embGrad`, `seqGrad`).
  * apply (after EVERY worker computed): sum stripe `rank` of the dense gradient over the workers
- *   into `merged`; then run the sparse update over the WHOLE batch with tables that only touch
+ *   into `merged` and, unless the main thread does it (clip_norm), step the stripe's parameters in
+ *   `params` (striped-dense.ts); then run the sparse update over the WHOLE batch with tables that only touch
  *   the rows this worker owns (SharedEmbeddingTable with owner = rank).
  */
 import { createRequire } from 'node:module';
@@ -18,6 +19,7 @@ import { isUserError } from '../../errors.js';
 import { EmbeddingSet } from '../../models/embeddings.js';
 import { handOver, stripe, takeOver, type ShardReply, type ShardRequest, type ShardWorkerData } from './shard-protocol.js';
 import { sliceBatch } from './slice-batch.js';
+import { stepDenseStripe } from './striped-dense.js';
 
 /** The slice of onnxruntime-node's API used here (it is required at run time by absolute path). */
 interface OrtTensor {
@@ -45,6 +47,7 @@ const paramTensors = Object.fromEntries(plan.params.map((p) => [p.name, new ort.
 const ownGrads = new Float32Array(buffers.grads, rank * plan.gradTotal * 4, plan.gradTotal);
 const allGrads = new Float32Array(buffers.grads);
 const merged = new Float32Array(buffers.merged);
+const moments = new Float32Array(buffers.moments);
 const embGrad = buffers.embGrad.map((b) => new Float32Array(b));
 const seqGrad = buffers.seqGrad.map((b) => new Float32Array(b));
 const losses = new Float64Array(buffers.losses);
@@ -111,7 +114,7 @@ async function compute(msg: Extract<ShardRequest, { kind: 'compute' }>): Promise
   return { kind: 'computed', gatherMs: t1 - t0, ortMs: t2 - t1 };
 }
 
-function apply(): ShardReply {
+function apply(msg: Extract<ShardRequest, { kind: 'apply' }>): ShardReply {
   takeOver(sync);
   const t0 = performance.now();
   const [lo, hi] = stripe(plan.gradTotal, rank, workers);
@@ -121,12 +124,13 @@ function apply(): ShardReply {
     for (let k = 1; k < workers; k++) sum += allGrads[k * total + s]!;
     merged[s] = sum;
   }
+  if (msg.dense !== undefined) stepDenseStripe(plan, lo, hi, sharedParams, merged, moments, msg.dense);
   const t1 = performance.now();
   const full = batch!;
   plan.embGrads.forEach((e, i) => embeddings.update(e.group, full, embGrad[i]!));
   plan.seqGrads.forEach((e, i) => embeddings.updateSequence(e.group, e.field, full, plan.seqInputs[i]!.maxLen, seqGrad[i]!));
   handOver(sync);
-  return { kind: 'applied', reduceMs: t1 - t0, sparseMs: performance.now() - t1 };
+  return { kind: 'applied', denseMs: t1 - t0, sparseMs: performance.now() - t1 };
 }
 
 function scaleInto(dst: Float32Array, at: number, src: Float32Array, w: number): void {
@@ -135,7 +139,7 @@ function scaleInto(dst: Float32Array, at: number, src: Float32Array, w: number):
 
 async function handle(msg: ShardRequest): Promise<ShardReply> {
   if (msg.kind === 'compute') return compute(msg);
-  return apply();
+  return apply(msg);
 }
 
 const port = parentPort!;

@@ -7,8 +7,8 @@
  *   2. apply (after every worker computed): worker k sums stripe k of the dense gradient over the
  *      workers and applies the sparse optimizer to the rows of shard k over the WHOLE batch
  *      (duplicates summed, one step per row), in parallel with the other workers' shards;
- *   3. the main thread runs the dense optimizer on the summed gradient (JavaScript, as
- *      ParallelTrainStep: the gradient must be merged before the update).
+ *      and steps the parameters of that stripe with the dense optimizer (striped-dense.ts; with
+ *      train.clip_norm, which needs the whole gradient's norm, the main thread runs it instead).
  * So gather, sparse update and the gradient merge, single-threaded on the main thread in
  * ParallelTrainStep, run on every worker. The phases are separated by the main thread waiting
  * for every worker's reply, with an Atomics fence on each side (shard-protocol.ts): nothing is
@@ -35,7 +35,7 @@ import { UserError } from '../../errors.js';
 import { encodeModel } from '../../graph/onnx.js';
 import { LOSS_WEIGHTS_INPUT, type ModelGraph } from '../../models/build-graph.js';
 import type { EmbeddingSet } from '../../models/embeddings.js';
-import { DenseOptimizer, type DenseOptimizerState } from '../../optim/dense.js';
+import { DenseOptimizer } from '../../optim/dense.js';
 import { Rng } from '../../util/random.js';
 import type { GradNormState } from '../gradnorm.js';
 import type { DenseOptimizerHandle } from '../graph-adam.js';
@@ -45,6 +45,7 @@ import { startModuleWorker } from './module-worker.js';
 import { parallelUnsupported } from './parallel-step.js';
 import { handOver, takeOver, type ShardBuffers, type ShardPlan, type ShardReply, type ShardRequest, type ShardWorkerData } from './shard-protocol.js';
 import { sliceRanges } from './slice-batch.js';
+import { momentCount, StripedDense } from './striped-dense.js';
 
 /** One worker and its single outstanding request. */
 class ShardLink {
@@ -106,6 +107,8 @@ export class ShardedTrainStep {
   private readonly sharedParams: Float32Array;
   private readonly merged: Float32Array[];
   private readonly losses: Float64Array;
+  /** The dense update in the workers' stripes, or undefined: DenseOptimizer on this thread (clip_norm). */
+  private readonly striped: StripedDense | undefined;
 
   private constructor(
     readonly mg: ModelGraph,
@@ -127,6 +130,8 @@ export class ShardedTrainStep {
     const merged = new Float32Array(buffers.merged);
     this.merged = plan.paramGrads.map((p) => merged.subarray(p.offset, p.offset + p.length));
     this.losses = new Float64Array(buffers.losses);
+    const { hyper, clipNorm } = opt.settings;
+    this.striped = clipNorm === undefined ? new StripedDense(hyper, new Float32Array(buffers.moments), plan) : undefined;
     this.dropoutRng = new Rng(config.train.seed ^ 0x5bd1e995); // TrainStep's seed: the same masks
   }
 
@@ -147,6 +152,7 @@ export class ShardedTrainStep {
       params: f32(plan.paramTotal),
       grads: f32(workers * plan.gradTotal),
       merged: f32(plan.gradTotal),
+      moments: f32(momentCount(opt.settings.hyper) * plan.gradTotal),
       embGrad: mg.embInputs.map((e) => f32(maxBatch * e.width)),
       seqGrad: mg.seqInputs.map((q) => f32(maxBatch * q.maxLen * dim)),
       losses: new SharedArrayBuffer(8 * workers * (1 + mg.lossNames.length)),
@@ -176,15 +182,7 @@ export class ShardedTrainStep {
   }
 
   get optimizer(): DenseOptimizerHandle {
-    return this.opt;
-  }
-
-  getOptimizerState(): DenseOptimizerState {
-    return this.opt.state();
-  }
-
-  setOptimizerState(s: DenseOptimizerState): void {
-    this.opt.restore(s);
+    return this.striped ?? this.opt;
   }
 
   /** No GradNorm with workers (refused in create). */
@@ -236,13 +234,19 @@ export class ShardedTrainStep {
     tm.ort += t2 - t1 - workerGather;
     if (!Number.isFinite(losses.loss!)) return losses; // the caller stops; weights stay as they were
 
+    const dense = this.striped?.next();
     handOver(this.sync);
-    await Promise.all(this.links.map((l) => l.request({ kind: 'apply' })));
+    const applied = await Promise.all(this.links.map((l) => l.request(dense === undefined ? { kind: 'apply' } : { kind: 'apply', dense })));
     takeOver(this.sync);
     const t3 = performance.now();
-    this.opt.step(this.merged);
-    tm.sparse += t3 - t2;
-    tm.dense += performance.now() - t3;
+    if (dense === undefined) {
+      this.opt.step(this.merged);
+    } else {
+      for (const p of this.plan.paramGrads) this.params.get(p.param)!.set(this.sharedParams.subarray(p.paramOffset, p.paramOffset + p.length));
+    }
+    const workerDense = applied.reduce((s, r) => s + (r.kind === 'applied' ? r.denseMs : 0), 0) / applied.length;
+    tm.sparse += t3 - t2 - workerDense;
+    tm.dense += performance.now() - t3 + workerDense;
     return losses;
   }
 
@@ -288,8 +292,9 @@ function planOf(mg: ModelGraph, params: Map<string, Float32Array>, config: EsmmC
     return entry;
   });
   let gradTotal = 0;
+  const paramOffset = new Map(paramList.map((p) => [p.name, p.offset]));
   const paramGrads = mg.paramGrads.map((p) => {
-    const entry = { output: p.output, offset: gradTotal, length: params.get(p.param)!.length };
+    const entry = { param: p.param, output: p.output, offset: gradTotal, length: params.get(p.param)!.length, paramOffset: paramOffset.get(p.param)! };
     gradTotal += entry.length;
     return entry;
   });

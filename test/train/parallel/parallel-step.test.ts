@@ -87,6 +87,7 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
     ['esmm with uncertainty weighting and per-tower layer norm', { name: 'esmm', loss_weighting: 'uncertainty', towers: { ctr: { type: 'mlp', sizes: [6], norm: 'layer' } } }],
     ['esmm, AdamW and Adagrad embeddings', { name: 'esmm' }, { optimizer: 'adamw', embedding_optimizer: 'adagrad' }],
     ['esmm, SGD with clip_norm (clipping the merged gradient)', { name: 'esmm' }, { optimizer: 'sgd', learning_rate: 0.1, clip_norm: 0.05 }],
+    ['esmm, plain SGD (the dense step striped across the workers)', { name: 'esmm' }, { optimizer: 'sgd', learning_rate: 0.1 }],
     ['esmm, mean pooling, frequency-aware embedding L2, Adam embeddings', { name: 'esmm', multi_valued_pooling: 'mean' }, { embedding_optimizer: 'adam', embedding_l2: 0.01, embedding_l2_frequency: true }],
     ['esmm with 3 workers (3 shards, uneven slices)', { name: 'esmm', dropout: 0.2 }, { workers: 3 }],
   ] as [string, Record<string, unknown>, Record<string, unknown>?][])('%s: loss curve, final AUCs and weights', async (_label, model, train = {}) => {
