@@ -4,11 +4,11 @@
  * can be posted), the shared buffers, and the messages of one step.
  */
 import type { FieldPooling } from '../../config/types.js';
-import type { Batch } from '../../data/batch-assembler.js';
 import type { LabelKey } from '../../data/batch.js';
 import type { SharedTableHandle } from '../../embedding/shared/shared-table.js';
 import type { SeqInput } from '../../models/build-graph.js';
 import type { FeatureLayout } from '../../models/layout.js';
+import type { SharedBatchHandle } from './shared-batch.js';
 import type { DenseStepOrder } from './striped-dense.js';
 
 export interface ShardPlan {
@@ -51,6 +51,8 @@ export interface ShardBuffers {
   losses: SharedArrayBuffer;
   /** Int32 [1]: an Atomics fence on each side of a phase hand-over (see sync). */
   sync: SharedArrayBuffer;
+  /** The batch of the step (written by the main thread before the compute phase). */
+  batch: SharedBatchHandle;
 }
 
 export interface ShardWorkerData {
@@ -65,8 +67,11 @@ export interface ShardWorkerData {
 }
 
 export type ShardRequest =
-  /** Gather the slice's rows [a, b) of the n-row batch, run forward + backward, write gradients. */
-  | { kind: 'compute'; batch: Batch; a: number; b: number; masks: Float32Array[]; lossWeights: Float32Array }
+  /**
+   * Gather the slice's rows [a, b) of the n-row shared batch (`weighted`: which multi-valued
+   * fields have weights), run forward + backward, write gradients.
+   */
+  | { kind: 'compute'; n: number; weighted: boolean[]; a: number; b: number; masks: Float32Array[]; lossWeights: Float32Array }
   /**
    * After every worker computed: sum the own stripe of the dense gradient (and step its parameters
    * when `dense` is given), update the own rows.

@@ -18,6 +18,7 @@ import type { EmbeddingStore } from '../../embedding/embedding-store.js';
 import { isUserError } from '../../errors.js';
 import { EmbeddingSet } from '../../models/embeddings.js';
 import { handOver, stripe, takeOver, type ShardReply, type ShardRequest, type ShardWorkerData } from './shard-protocol.js';
+import { readSharedBatch } from './shared-batch.js';
 import { sliceBatch } from './slice-batch.js';
 import { stepDenseStripe } from './striped-dense.js';
 
@@ -74,7 +75,7 @@ let batch: Batch | undefined;
 async function compute(msg: Extract<ShardRequest, { kind: 'compute' }>): Promise<ShardReply> {
   takeOver(sync);
   const t0 = performance.now();
-  batch = msg.batch;
+  batch = readSharedBatch(buffers.batch, msg.n, msg.weighted);
   const { a, b } = msg;
   const n = batch.size;
   const m = b - a;
@@ -91,10 +92,11 @@ async function compute(msg: Extract<ShardRequest, { kind: 'compute' }>): Promise
     feeds[q.input] = new ort.Tensor('float32', seqBuf[i]!.subarray(0, m * q.maxLen * dim), [m, q.maxLen, dim]);
     feeds[q.maskInput] = new ort.Tensor('float32', maskBuf[i]!.subarray(0, m * q.maxLen), [m, q.maxLen]);
   });
-  if (plan.numericInput !== undefined) feeds[plan.numericInput] = new ort.Tensor('float32', slice.numeric, [m, plan.layout.numericDim]);
+  // Numerics and labels are views of the shared batch: ORT takes only unshared memory, so copy.
+  if (plan.numericInput !== undefined) feeds[plan.numericInput] = new ort.Tensor('float32', slice.numeric.slice(), [m, plan.layout.numericDim]);
   for (const l of plan.labelInputs) {
     const v = slice.labels.get(l.key);
-    if (v !== undefined) feeds[l.input] = new ort.Tensor('float32', v.subarray(0, m), [m, 1]);
+    if (v !== undefined) feeds[l.input] = new ort.Tensor('float32', v.slice(0, m), [m, 1]);
   }
   params.set(sharedParams);
   const t1 = performance.now();

@@ -44,6 +44,7 @@ import { emptyTimings, type StepTimings } from '../step-timings.js';
 import { startModuleWorker } from './module-worker.js';
 import { parallelUnsupported } from './parallel-step.js';
 import { handOver, takeOver, type ShardBuffers, type ShardPlan, type ShardReply, type ShardRequest, type ShardWorkerData } from './shard-protocol.js';
+import { createSharedBatch, writeSharedBatch, type SharedBatchHandle } from './shared-batch.js';
 import { sliceRanges } from './slice-batch.js';
 import { momentCount, StripedDense } from './striped-dense.js';
 
@@ -107,6 +108,7 @@ export class ShardedTrainStep {
   private readonly sharedParams: Float32Array;
   private readonly merged: Float32Array[];
   private readonly losses: Float64Array;
+  private readonly batch: SharedBatchHandle;
   /** The dense update in the workers' stripes, or undefined: DenseOptimizer on this thread (clip_norm). */
   private readonly striped: StripedDense | undefined;
 
@@ -130,6 +132,7 @@ export class ShardedTrainStep {
     const merged = new Float32Array(buffers.merged);
     this.merged = plan.paramGrads.map((p) => merged.subarray(p.offset, p.offset + p.length));
     this.losses = new Float64Array(buffers.losses);
+    this.batch = buffers.batch;
     const { hyper, clipNorm } = opt.settings;
     this.striped = clipNorm === undefined ? new StripedDense(hyper, new Float32Array(buffers.moments), plan) : undefined;
     this.dropoutRng = new Rng(config.train.seed ^ 0x5bd1e995); // TrainStep's seed: the same masks
@@ -157,6 +160,7 @@ export class ShardedTrainStep {
       seqGrad: mg.seqInputs.map((q) => f32(maxBatch * q.maxLen * dim)),
       losses: new SharedArrayBuffer(8 * workers * (1 + mg.lossNames.length)),
       sync: new SharedArrayBuffer(4),
+      batch: createSharedBatch(maxBatch, mg.layout.categorical.length, mg.layout.multiValued.length, mg.layout.numericDim, mg.labelInputs.map((l) => l.key)),
     };
     const shared = new Map<string, SharedEmbeddingTable[]>();
     for (const [group, ts] of embeddings.tables) shared.set(group, ts.map((t) => SharedEmbeddingTable.load(t.save(), workers)));
@@ -207,9 +211,10 @@ export class ShardedTrainStep {
     this.adoptTables();
     for (const p of this.plan.params) this.sharedParams.set(this.params.get(p.name)!, p.offset);
     this.drawMasks(n);
+    const weighted = writeSharedBatch(this.batch, batch);
     const ranges = sliceRanges(n, this.links.length);
     const requests = ranges.map(([a, b]): ShardRequest => ({
-      kind: 'compute', batch, a, b, lossWeights: this.lossWeights,
+      kind: 'compute', n, weighted, a, b, lossWeights: this.lossWeights,
       masks: mg.maskInputs.map((m, i) => this.masks[i]!.slice(a * m.width, b * m.width)),
     }));
     handOver(this.sync);

@@ -151,6 +151,31 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
   });
 });
 
+describe('train.workers: 2 with a weighted multi-valued field (id:weight items)', () => {
+  it('mean-pools by the weights and trains the same model as 1 worker', async () => {
+    const weighted: Schema = { ...schema, multi_valued: [{ name: 'recent', separator: '|', weight_separator: ':' }] };
+    const toWeighted = (rs: Record<string, unknown>[]): Record<string, unknown>[] => rs.map((r, i) => ({ ...r, recent: String(r.recent).split('|').map((x, j) => `${x}:${1 + ((i + j) % 3) / 2}`).join('|') }));
+    const rawW = rowsToRawChunk(toWeighted(rows(230, 1)), weighted);
+    const featuresW = FeatureSpec.fit(weighted, rawW);
+    const trainW = featuresW.transform(rawW);
+    expect(trainW.multiValued[0]!.weights).toBeDefined();
+    const validW = featuresW.transform(rowsToRawChunk(toWeighted(rows(200, 2)), weighted));
+    const cfg = (workers: number): EsmmConfig => parseConfig({
+      data: { train: 'unused.csv' }, schema: weighted,
+      model: { name: 'esmm', embedding_dim: 4, tower: [8, 4], multi_valued_pooling: 'mean' },
+      train: { batch_size: 45, learning_rate: 0.01, seed: 5, threads: 1, epochs: 2, workers },
+    }, 'test', '.');
+    const one = await trainFunnel(cfg(1), featuresW, trainW, validW);
+    const two = await trainFunnel(cfg(2), featuresW, trainW, validW);
+    closeArrays(two.stepLoss, one.stepLoss, 2e-4);
+    for (const [name, p] of one.model.params) closeArrays(two.model.params.get(name)!, p, 2e-3);
+    const t1 = one.model.embeddings.tables.get('shared')![2]!;
+    const t2 = two.model.embeddings.tables.get('shared')![2]!;
+    expect(t2.allocatedRows()).toBe(t1.allocatedRows());
+    closeArrays(t2.denseWeights(), t1.denseWeights(), 2e-3);
+  });
+});
+
 describe('contention: both slices update the same embedding rows', () => {
   /** Every row has the same user, item and recent ids, so both slices hit the same table rows. */
   function hammerBatch(n: number): EncodedChunk {
