@@ -6,11 +6,12 @@
  *      on the slice, write the slice's share-weighted gradients into shared buffers;
  *   2. apply (after every worker computed): worker k sums stripe k of the dense gradient over the
  *      workers and applies the sparse optimizer to the rows of shard k over the WHOLE batch
- *      (duplicates summed, one step per row), in parallel with the other workers' shards;
- *      and steps the parameters of that stripe with the dense optimizer (striped-dense.ts; with
+ *      (duplicates summed, one step per row), in parallel with the other workers' shards; it
+ *      also steps the parameters of its stripe with the dense optimizer (striped-dense.ts; with
  *      train.clip_norm, which needs the whole gradient's norm, the main thread runs it instead).
- * So gather, sparse update and the gradient merge, single-threaded on the main thread in
- * ParallelTrainStep, run on every worker. The phases are separated by the main thread waiting
+ * The batch is written once into shared memory (shared-batch.ts). So gather, sparse update,
+ * gradient merge and dense update, single-threaded on the main thread in ParallelTrainStep, run
+ * on every worker; the main thread only hands the phases over. The phases are separated by the main thread waiting
  * for every worker's reply, with an Atomics fence on each side (shard-protocol.ts): nothing is
  * written by two threads in one phase (shared-table.ts says why), so no update can be lost.
  *
