@@ -73,10 +73,11 @@ export type ShardRequest =
    */
   | { kind: 'compute'; n: number; weighted: boolean[]; a: number; b: number; masks: Float32Array[]; lossWeights: Float32Array }
   /**
-   * After every worker computed: sum the own stripe of the dense gradient (and step its parameters
-   * when `dense` is given), update the own rows.
+   * After every worker computed: sum the own stripe of the dense gradient over the `parts`
+   * workers that had a slice (a batch smaller than the worker count leaves some without one), and
+   * step its parameters when `dense` is given; update the own rows for the whole n-row batch.
    */
-  | { kind: 'apply'; dense?: DenseStepOrder };
+  | { kind: 'apply'; n: number; weighted: boolean[]; parts: number; dense?: DenseStepOrder };
 
 export type ShardReply =
   | { kind: 'ready' }

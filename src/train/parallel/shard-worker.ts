@@ -12,7 +12,6 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Batch } from '../../data/batch-assembler.js';
 import { SharedEmbeddingTable } from '../../embedding/shared/shared-table.js';
 import type { EmbeddingStore } from '../../embedding/embedding-store.js';
 import { isUserError } from '../../errors.js';
@@ -69,13 +68,11 @@ function reserve(rows: number): void {
 
 type Session = Awaited<ReturnType<OrtApi['InferenceSession']['create']>>;
 let session: Session | undefined;
-/** The batch of the step in progress (its update phase runs over the whole batch). */
-let batch: Batch | undefined;
 
 async function compute(msg: Extract<ShardRequest, { kind: 'compute' }>): Promise<ShardReply> {
   takeOver(sync);
   const t0 = performance.now();
-  batch = readSharedBatch(buffers.batch, msg.n, msg.weighted);
+  const batch = readSharedBatch(buffers.batch, msg.n, msg.weighted);
   const { a, b } = msg;
   const n = batch.size;
   const m = b - a;
@@ -123,12 +120,13 @@ function apply(msg: Extract<ShardRequest, { kind: 'apply' }>): ShardReply {
   const total = plan.gradTotal;
   for (let s = lo; s < hi; s++) {
     let sum = allGrads[s]!;
-    for (let k = 1; k < workers; k++) sum += allGrads[k * total + s]!;
+    for (let k = 1; k < msg.parts; k++) sum += allGrads[k * total + s]!;
     merged[s] = sum;
   }
   if (msg.dense !== undefined) stepDenseStripe(plan, lo, hi, sharedParams, merged, moments, msg.dense);
   const t1 = performance.now();
-  const full = batch!;
+  // A worker without a slice this step has not read the batch yet.
+  const full = readSharedBatch(buffers.batch, msg.n, msg.weighted);
   plan.embGrads.forEach((e, i) => embeddings.update(e.group, full, embGrad[i]!));
   plan.seqGrads.forEach((e, i) => embeddings.updateSequence(e.group, e.field, full, plan.seqInputs[i]!.maxLen, seqGrad[i]!));
   handOver(sync);

@@ -242,7 +242,8 @@ export class ShardedTrainStep {
 
     const dense = this.striped?.next();
     handOver(this.sync);
-    const applied = await Promise.all(this.links.map((l) => l.request(dense === undefined ? { kind: 'apply' } : { kind: 'apply', dense })));
+    const order: ShardRequest = { kind: 'apply', n, weighted, parts: ranges.length, ...(dense !== undefined ? { dense } : {}) };
+    const applied = await Promise.all(this.links.map((l) => l.request(order)));
     takeOver(this.sync);
     const t3 = performance.now();
     if (dense === undefined) {

@@ -101,6 +101,16 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
     for (const [name, p] of one.model.params) closeArrays(two.model.params.get(name)!, p, 2e-3);
   });
 
+  it('a batch smaller than the worker count (3 workers, a last batch of 2 rows): the idle worker still updates its shard, with no stale gradient', async () => {
+    const model = { name: 'esmm' };
+    const one = await trainWith(model, 1, { batch_size: 57 }); // 230 rows: 4 batches of 57, then 2
+    const three = await trainWith(model, 3, { batch_size: 57 });
+    closeArrays(three.stepLoss, one.stepLoss, 2e-4);
+    for (const [name, p] of one.model.params) closeArrays(three.model.params.get(name)!, p, 2e-3);
+    const [t1, t3] = [one, three].map((r) => r.model.embeddings.tables.get('shared')![0]!);
+    closeArrays(t3!.denseWeights(), t1!.denseWeights(), 2e-3);
+  });
+
   it('early stopping picks the same best epoch and restores its weights', async () => {
     const model = { name: 'esmm' };
     const extra = { epochs: 4, learning_rate: 0.05, early_stopping: { metric: 'logloss_ctcvr', patience: 1 } };
