@@ -3,8 +3,11 @@
  * TrainStep (ORT forward + backward, in-graph Adam for the towers) with EmbeddingSet tables and
  * BatchAssembler batches. One case = one batch size: a fresh model, `warm` steps, then `runs` timed
  * runs of `steps` steps; samples/s is the median over runs, and the time split is the mean per step
- * over all timed steps. With `workers` > 1 the step is the data-parallel one (train/parallel): then
- * `gather` is the main thread's gather and hand-off per step and `ort` the wait for the workers.
+ * over all timed steps. With `workers` > 1 the step is the data-parallel one (train/parallel,
+ * ShardedTrainStep; ParallelTrainStep with mainThreadSparse): then `gather` is the main thread's
+ * hand-off plus the workers' mean gather time, `ort` the rest of the compute phase, `sparse_update`
+ * the workers' apply phase (stripe reduce + own-shard updates) and `dense_update` the main thread's
+ * optimizer.
  */
 import os from 'node:os';
 import type { EsmmConfig } from '../src/config/types.js';
@@ -16,6 +19,7 @@ import { embeddingGroups } from '../src/models/funnel-spec.js';
 import { BatchAssembler } from '../src/data/batch-assembler.js';
 import { sparseOptimizerConfig, TrainStep } from '../src/train/step.js';
 import { ParallelTrainStep } from '../src/train/parallel/parallel-step.js';
+import { ShardedTrainStep } from '../src/train/parallel/sharded-step.js';
 import { Rng } from '../src/util/random.js';
 import { benchData, benchLayout, FIELDS } from './esmm-data.js';
 
@@ -30,6 +34,8 @@ export interface EsmmCaseOptions {
   optimizer: EsmmConfig['train']['optimizer'];
   /** Data-parallel worker threads (train.workers); `threads` is split between them. Default 1. */
   workers?: number;
+  /** With workers > 1: ParallelTrainStep (merge and sparse update on the main thread) instead of the sharded step. */
+  mainThreadSparse?: boolean;
 }
 
 export function benchConfig(o: EsmmCaseOptions): EsmmConfig {
@@ -71,7 +77,9 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(config.train), 1, 'sum');
   const workers = o.workers ?? 1;
-  const step = workers > 1 ? await ParallelTrainStep.create(mg, params, embeddings, config, o.batch, workers) : await TrainStep.create(mg, params, embeddings, config, o.batch);
+  const step = workers === 1 ? await TrainStep.create(mg, params, embeddings, config, o.batch)
+    : o.mainThreadSparse === true ? await ParallelTrainStep.create(mg, params, embeddings, config, o.batch, workers)
+      : await ShardedTrainStep.create(mg, params, embeddings, config, o.batch, workers);
   const denseInGraph = step instanceof TrainStep && step.denseInGraph;
   const cycle = 8; // batches of distinct rows, cycled (as the torch script does)
   const data = benchData(o.batch * cycle, 2);
@@ -114,6 +122,7 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
     embedding_optimizer: o.embeddingOptimizer,
     ort_threads: o.threads,
     workers,
+    step: step.constructor.name,
     samples_per_s_median: Math.round(median(rates)),
     runs: rates.map((x) => Math.round(x)),
     steps_per_run: o.steps,

@@ -10,7 +10,9 @@
  * Options: --batches 512,2048  --pairs 5  --threads N (ORT intra-op threads, default all cores)
  *          --torch-threads 1,2  --embedding-optimizer adam|adagrad  --optimizer adam|sgd  --no-torch
  *          --workers 1,2 (train.workers counts; each pair then runs ours once per count, the
- *          --threads split between the workers; summary keys get a _wN suffix when more than one)
+ *          --threads split between the workers; summary keys get a _wN suffix when more than one;
+ *          N with an 'm' suffix, e.g. 2m, runs ParallelTrainStep, the earlier step that merges and
+ *          updates the embeddings on the main thread, for an A/B against the sharded step)
  */
 import os from 'node:os';
 import { esmmCase, type EsmmCaseOptions } from './esmm.js';
@@ -29,8 +31,8 @@ const WARM = 10;
 const batches = (arg('batches') ?? '512,2048').split(',').map(Number);
 const pairs = Number(arg('pairs') ?? 5);
 const torchThreads = (arg('torch-threads') ?? '1,2').split(',').map(Number);
-const workerCounts = (arg('workers') ?? '1').split(',').map(Number);
-if (workerCounts.some((w) => !Number.isInteger(w) || w < 1)) throw new Error(`--workers takes positive integers, e.g. 1,2; got ${arg('workers')}`);
+const workerCounts = (arg('workers') ?? '1').split(',');
+if (workerCounts.some((w) => !/^[1-9][0-9]*m?$/.test(w))) throw new Error(`--workers takes positive integers, e.g. 1,2 (2m: the main-thread-update step); got ${arg('workers')}`);
 const base: Omit<EsmmCaseOptions, 'batch'> = {
   runs: 1,
   steps: STEPS,
@@ -54,9 +56,9 @@ const spread = (xs: number[], digits: number): { median: number; min: number; ma
 const load = (): number => +os.loadavg()[0]!.toFixed(2);
 
 /** One of our runs, with the CPU seconds of the whole call (all threads of this process). */
-async function oursOnce(batch: number, workers: number): Promise<{ sps: number; cpuS: number; line: Record<string, unknown> }> {
+async function oursOnce(batch: number, workers: string): Promise<{ sps: number; cpuS: number; line: Record<string, unknown> }> {
   const c0 = process.cpuUsage(); // the whole process: worker threads and ORT's threads included
-  const line = await esmmCase({ ...base, batch, workers });
+  const line = await esmmCase({ ...base, batch, workers: parseInt(workers, 10), mainThreadSparse: workers.endsWith('m') });
   const c = process.cpuUsage(c0);
   const cpuS = (c.user + c.system) / 1e6;
   return { sps: line.samples_per_s_median as number, cpuS, line: { ...line, cpu_s_whole_call: +cpuS.toFixed(3) } };
@@ -69,12 +71,12 @@ const torch = missing === undefined ? new TorchServer() : undefined;
 
 const samplesPerCall = (batch: number): number => (STEPS + WARM) * batch;
 for (const batch of batches) {
-  const ours = new Map<number, { sps: number[]; perCpu: number[]; ratios: number[] }>(workerCounts.map((w) => [w, { sps: [], perCpu: [], ratios: [] }]));
+  const ours = new Map<string, { sps: number[]; perCpu: number[]; ratios: number[] }>(workerCounts.map((w) => [w, { sps: [], perCpu: [], ratios: [] }]));
   const torchByThreads = new Map<number, { sps: number[]; perCpu: number[] }>(torchThreads.map((t) => [t, { sps: [], perCpu: [] }]));
   const loads: number[] = [];
   for (let p = 0; p < pairs; p++) {
     loads.push(load());
-    const pairOurs = new Map<number, number>();
+    const pairOurs = new Map<string, number>();
     for (const w of workerCounts) {
       const o = await oursOnce(batch, w);
       const acc = ours.get(w)!;
@@ -96,7 +98,7 @@ for (const batch of batches) {
     for (const [w, sps] of pairOurs) ours.get(w)!.ratios.push(sps / best);
   }
   const summary: Record<string, unknown> = { bench: 'summary', batch, pairs, workers: workerCounts, load_1m: spread(loads, 2) };
-  const suffix = (w: number): string => (workerCounts.length > 1 ? `_w${w}` : '');
+  const suffix = (w: string): string => (workerCounts.length > 1 ? `_w${w}` : '');
   for (const [w, acc] of ours) {
     summary[`ours${suffix(w)}_samples_per_s`] = spread(acc.sps, 0);
     summary[`ours${suffix(w)}_samples_per_cpu_s`] = spread(acc.perCpu, 0);

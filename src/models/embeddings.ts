@@ -1,4 +1,5 @@
 import { EmbeddingTable } from '../embedding/table.js';
+import type { EmbeddingStore } from '../embedding/embedding-store.js';
 import type { SparseOptimizerConfig } from '../embedding/sparse-optimizer.js';
 import type { FieldPooling } from '../config/types.js';
 import type { MultiIds } from '../data/batch.js';
@@ -20,7 +21,7 @@ export type FieldPoolingMode = 'sum' | 'mean' | 'attention';
  * (gatherSequence / updateSequence), and the graph pools them against the candidate item.
  */
 export class EmbeddingSet {
-  readonly tables = new Map<string, EmbeddingTable[]>();
+  readonly tables = new Map<string, EmbeddingStore[]>();
   /** Pooling mode per multi-valued field (layout.multiValued order). */
   readonly multiModes: FieldPoolingMode[];
   /** Scratch of updateSequence: the non-padded ids and their gradient rows, grown on demand. */
@@ -30,7 +31,7 @@ export class EmbeddingSet {
   constructor(
     readonly layout: FeatureLayout,
     readonly pooling: 'sum' | 'mean',
-    tables: Map<string, EmbeddingTable[]>,
+    tables: Map<string, EmbeddingStore[]>,
     fieldPooling: Record<string, FieldPooling> = {},
   ) {
     this.tables = tables;
@@ -67,7 +68,7 @@ export class EmbeddingSet {
    * A group's tables and the layout of its gathered input (and so of its gradient): rows of
    * `width` floats, categorical field f at column f * dim, then multi-valued field m at (nCat + m) * dim.
    */
-  private group(group: string): { tables: EmbeddingTable[]; dim: number; width: number; nCat: number } {
+  private group(group: string): { tables: EmbeddingStore[]; dim: number; width: number; nCat: number } {
     const tables = this.tables.get(group);
     if (tables === undefined) throw new Error(`no embedding group '${group}'`);
     const dim = this.layout.dim;

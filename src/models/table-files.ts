@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import { EmbeddingTable } from '../embedding/table.js';
+import type { EmbeddingStore } from '../embedding/embedding-store.js';
 
 /** Where each saved table's buffers went, for a manifest. */
 export interface TableEntry {
@@ -10,7 +11,7 @@ export interface TableEntry {
 }
 
 /** Write every table of every group through `put(file, bytes)`; returns the manifest entries. */
-export function writeTables(tables: Map<string, EmbeddingTable[]>, put: (file: string, data: Uint8Array) => void, prefix = 'emb'): TableEntry[] {
+export function writeTables(tables: Map<string, EmbeddingStore[]>, put: (file: string, data: Uint8Array) => void, prefix = 'emb'): TableEntry[] {
   const entries: TableEntry[] = [];
   for (const [group, ts] of tables) {
     ts.forEach((t, index) => {

@@ -14,6 +14,9 @@ export type DenseOptimizerConfig =
   | { type: 'adam' | 'adamw'; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
   | { type: 'sgd'; lr: number; momentum?: number; weightDecay?: number /* L2 */ };
 
+/** A dense optimizer's settings with every default filled in. */
+export type DenseHyper = Required<Extract<DenseOptimizerConfig, { type: 'sgd' }>> | Required<Extract<DenseOptimizerConfig, { type: 'adam' | 'adamw' }>>;
+
 export interface DenseOptimizerState {
   step: number;
   /** adam/adamw: first moments of every parameter, then second moments; sgd: momentum buffers (none without momentum). */
@@ -28,7 +31,7 @@ function option(value: number | undefined, fallback: number, name: string, ok: (
 
 export class DenseOptimizer {
   private readonly params: Float32Array[];
-  private readonly cfg: Required<Extract<DenseOptimizerConfig, { type: 'sgd' }>> | Required<Extract<DenseOptimizerConfig, { type: 'adam' | 'adamw' }>>;
+  private readonly cfg: DenseHyper;
   private readonly clipNorm: number | undefined;
   private readonly buffers: Float32Array[];
   private stepCount = 0;
@@ -64,6 +67,11 @@ export class DenseOptimizer {
 
   get learningRate(): number {
     return this.cfg.lr;
+  }
+
+  /** The settings with defaults filled in (a copy), and the clipping norm: for a striped update elsewhere (train/parallel). */
+  get settings(): { hyper: DenseHyper; clipNorm: number | undefined } {
+    return { hyper: { ...this.cfg }, clipNorm: this.clipNorm };
   }
 
   get steps(): number {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
-import type { EmbeddingTable } from '../embedding/table.js';
+import type { EmbeddingStore } from '../embedding/embedding-store.js';
 import type { DenseOptimizerState } from '../optim/dense.js';
 import { packFloats, readTables, unpackFloats, validateFloatIndex, validateTableEntries, writeTables, type TableEntry } from '../models/table-files.js';
 import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
@@ -42,9 +42,9 @@ export interface CheckpointState {
   position: LoopPosition;
   params: Map<string, Float32Array>;
   optimizer: DenseOptimizerState;
-  tables: Map<string, EmbeddingTable[]>;
+  tables: Map<string, EmbeddingStore[]>;
   /** Weights of the best epoch so far (early stopping), when different from the current ones. */
-  best?: { params: Map<string, Float32Array>; tables: Map<string, EmbeddingTable[]> };
+  best?: { params: Map<string, Float32Array>; tables: Map<string, EmbeddingStore[]> };
   /** Fingerprint of the config and data, so a checkpoint is never resumed on other data. */
   fingerprint: string;
 }

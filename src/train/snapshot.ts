@@ -1,10 +1,11 @@
 import { EmbeddingTable } from '../embedding/table.js';
+import type { EmbeddingStore } from '../embedding/embedding-store.js';
 import type { FunnelModel } from '../models/model.js';
 
 /** An in-memory copy of a model's weights (dense params and embedding tables), e.g. the best epoch. */
 export interface ModelSnapshot {
   params: Map<string, Float32Array>;
-  tables: Map<string, EmbeddingTable[]>;
+  tables: Map<string, EmbeddingStore[]>;
 }
 
 export function snapshotModel(model: FunnelModel): ModelSnapshot {
@@ -19,7 +20,7 @@ export function restoreSnapshot(model: FunnelModel, s: ModelSnapshot): void {
   for (const [g, ts] of s.tables) model.embeddings.tables.set(g, ts.map(cloneTable));
 }
 
-export function cloneTable(t: EmbeddingTable): EmbeddingTable {
+export function cloneTable(t: EmbeddingStore): EmbeddingTable {
   const saved = t.save();
   return EmbeddingTable.load({ meta: structuredClone(saved.meta), buffers: Object.fromEntries(Object.entries(saved.buffers).map(([k, b]) => [k, b.slice()])) });
 }

@@ -23,6 +23,10 @@
  *
  * The slices' gathers overlap: slice k+1 is gathered on the main thread while worker k already
  * runs. The sparse update and the merge stay on the main thread.
+ *
+ * train.workers > 1 now runs ShardedTrainStep (sharded-step.ts: tables in shared memory, gather,
+ * merge and updates in the workers); this step stays for comparison (bench --workers 2m) and its
+ * checks (parallelUnsupported) are shared.
  */
 import os from 'node:os';
 import type { EsmmConfig } from '../../config/types.js';

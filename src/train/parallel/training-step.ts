@@ -7,7 +7,7 @@ import type { GradNormState } from '../gradnorm.js';
 import type { DenseOptimizerHandle } from '../graph-adam.js';
 import { TrainStep, type StepLosses } from '../step.js';
 import type { StepTimings } from '../step-timings.js';
-import { ParallelTrainStep } from './parallel-step.js';
+import { ShardedTrainStep } from './sharded-step.js';
 
 /** What a training run needs of its step: TrainStep (1 worker) and ParallelTrainStep (N) both have it. */
 export interface TrainingStep {
@@ -23,10 +23,11 @@ export interface TrainingStep {
 
 /**
  * The step for `train.workers`: 1 (the default) is today's TrainStep, untouched (bit-identical);
- * N > 1 the data-parallel step.
+ * N > 1 the data-parallel step with row-sharded shared-memory tables (sharded-step.ts).
+ * ParallelTrainStep (parallel-step.ts: sparse update on the main thread) stays for comparison.
  */
 export async function createTrainingStep(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number): Promise<TrainingStep> {
   const workers = config.train.workers ?? 1;
   if (workers <= 1) return TrainStep.create(mg, params, embeddings, config, maxBatch);
-  return ParallelTrainStep.create(mg, params, embeddings, config, maxBatch, workers);
+  return ShardedTrainStep.create(mg, params, embeddings, config, maxBatch, workers);
 }

@@ -23,6 +23,7 @@ import { embeddingGroups } from '../../../src/models/funnel-spec.js';
 import { layoutOf } from '../../../src/models/layout-of.js';
 import { funnelSpec } from '../../../src/models/registry.js';
 import { ParallelTrainStep } from '../../../src/train/parallel/parallel-step.js';
+import { ShardedTrainStep } from '../../../src/train/parallel/sharded-step.js';
 import { sparseOptimizerConfig, TrainStep } from '../../../src/train/step.js';
 import { trainFunnel } from '../../../src/train/trainer.js';
 import { Rng } from '../../../src/util/random.js';
@@ -86,8 +87,11 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
     ['esmm with uncertainty weighting and per-tower layer norm', { name: 'esmm', loss_weighting: 'uncertainty', towers: { ctr: { type: 'mlp', sizes: [6], norm: 'layer' } } }],
     ['esmm, AdamW and Adagrad embeddings', { name: 'esmm' }, { optimizer: 'adamw', embedding_optimizer: 'adagrad' }],
     ['esmm, SGD with clip_norm (clipping the merged gradient)', { name: 'esmm' }, { optimizer: 'sgd', learning_rate: 0.1, clip_norm: 0.05 }],
+    ['esmm, plain SGD (the dense step striped across the workers)', { name: 'esmm' }, { optimizer: 'sgd', learning_rate: 0.1 }],
+    ['esmm, mean pooling, frequency-aware embedding L2, Adam embeddings', { name: 'esmm', multi_valued_pooling: 'mean' }, { embedding_optimizer: 'adam', embedding_l2: 0.01, embedding_l2_frequency: true }],
+    ['esmm with 3 workers (3 shards, uneven slices)', { name: 'esmm', dropout: 0.2 }, { workers: 3 }],
   ] as [string, Record<string, unknown>, Record<string, unknown>?][])('%s: loss curve, final AUCs and weights', async (_label, model, train = {}) => {
-    const one = await trainWith(model, 1, train);
+    const one = await trainWith(model, 1, { ...train, workers: 1 });
     const two = await trainWith(model, 2, train);
     expect(two.stepLoss).toHaveLength(one.stepLoss.length);
     closeArrays(two.stepLoss, one.stepLoss, 2e-4);
@@ -95,6 +99,16 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
     const v2 = two.history.at(-1)!.valid!;
     for (const k of Object.keys(v1).filter((key) => key.startsWith('auc'))) expect(Math.abs(v2[k]! - v1[k]!), k).toBeLessThan(2e-3);
     for (const [name, p] of one.model.params) closeArrays(two.model.params.get(name)!, p, 2e-3);
+  });
+
+  it('a batch smaller than the worker count (3 workers, a last batch of 2 rows): the idle worker still updates its shard, with no stale gradient', async () => {
+    const model = { name: 'esmm' };
+    const one = await trainWith(model, 1, { batch_size: 57 }); // 230 rows: 4 batches of 57, then 2
+    const three = await trainWith(model, 3, { batch_size: 57 });
+    closeArrays(three.stepLoss, one.stepLoss, 2e-4);
+    for (const [name, p] of one.model.params) closeArrays(three.model.params.get(name)!, p, 2e-3);
+    const [t1, t3] = [one, three].map((r) => r.model.embeddings.tables.get('shared')![0]!);
+    closeArrays(t3!.denseWeights(), t1!.denseWeights(), 2e-3);
   });
 
   it('early stopping picks the same best epoch and restores its weights', async () => {
@@ -147,6 +161,31 @@ describe('train.workers: 2 trains the same model as 1 worker', () => {
   });
 });
 
+describe('train.workers: 2 with a weighted multi-valued field (id:weight items)', () => {
+  it('mean-pools by the weights and trains the same model as 1 worker', async () => {
+    const weighted: Schema = { ...schema, multi_valued: [{ name: 'recent', separator: '|', weight_separator: ':' }] };
+    const toWeighted = (rs: Record<string, unknown>[]): Record<string, unknown>[] => rs.map((r, i) => ({ ...r, recent: String(r.recent).split('|').map((x, j) => `${x}:${1 + ((i + j) % 3) / 2}`).join('|') }));
+    const rawW = rowsToRawChunk(toWeighted(rows(230, 1)), weighted);
+    const featuresW = FeatureSpec.fit(weighted, rawW);
+    const trainW = featuresW.transform(rawW);
+    expect(trainW.multiValued[0]!.weights).toBeDefined();
+    const validW = featuresW.transform(rowsToRawChunk(toWeighted(rows(200, 2)), weighted));
+    const cfg = (workers: number): EsmmConfig => parseConfig({
+      data: { train: 'unused.csv' }, schema: weighted,
+      model: { name: 'esmm', embedding_dim: 4, tower: [8, 4], multi_valued_pooling: 'mean' },
+      train: { batch_size: 45, learning_rate: 0.01, seed: 5, threads: 1, epochs: 2, workers },
+    }, 'test', '.');
+    const one = await trainFunnel(cfg(1), featuresW, trainW, validW);
+    const two = await trainFunnel(cfg(2), featuresW, trainW, validW);
+    closeArrays(two.stepLoss, one.stepLoss, 2e-4);
+    for (const [name, p] of one.model.params) closeArrays(two.model.params.get(name)!, p, 2e-3);
+    const t1 = one.model.embeddings.tables.get('shared')![2]!;
+    const t2 = two.model.embeddings.tables.get('shared')![2]!;
+    expect(t2.allocatedRows()).toBe(t1.allocatedRows());
+    closeArrays(t2.denseWeights(), t1.denseWeights(), 2e-3);
+  });
+});
+
 describe('contention: both slices update the same embedding rows', () => {
   /** Every row has the same user, item and recent ids, so both slices hit the same table rows. */
   function hammerBatch(n: number): EncodedChunk {
@@ -154,14 +193,15 @@ describe('contention: both slices update the same embedding rows', () => {
     return e;
   }
 
-  async function stepper(workers: number) {
+  async function stepper(workers: number, kind: 'sharded' | 'main' = 'sharded') {
     const cfg = config({ name: 'esmm' }, { embedding_optimizer: 'adagrad', workers });
     const spec = funnelSpec('esmm', cfg.schema);
     const layout = layoutOf(features, cfg.model.embedding_dim);
     const mg = buildModelGraph(spec, layout, cfg.model, { training: true, seed: cfg.train.seed });
     const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
     const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(cfg.train), cfg.train.seed, cfg.model.multi_valued_pooling, cfg.model.pooling);
-    const step = workers === 1 ? await TrainStep.create(mg, params, embeddings, cfg, 40) : await ParallelTrainStep.create(mg, params, embeddings, cfg, 40, workers);
+    const step = workers === 1 ? await TrainStep.create(mg, params, embeddings, cfg, 40)
+      : kind === 'main' ? await ParallelTrainStep.create(mg, params, embeddings, cfg, 40, workers) : await ShardedTrainStep.create(mg, params, embeddings, cfg, 40, workers);
     return { step, params, embeddings, layout };
   }
 
@@ -171,10 +211,10 @@ describe('contention: both slices update the same embedding rows', () => {
     return out;
   }
 
-  it('the merged update of a row hit by every row of both slices equals the 1-worker update (none lost, none doubled)', async () => {
+  it.each(['sharded', 'main'] as const)('%s step: the merged update of a row hit by every row of both slices equals the 1-worker update (none lost, none doubled)', async (kind) => {
     const data = hammerBatch(40);
     const one = await stepper(1);
-    const two = await stepper(2);
+    const two = await stepper(2, kind);
     const before = [0, 1, 2].map((f) => row(one.embeddings, f, f === 2 ? data.multiValued[0]!.ids[0]! : data.categorical[f]![0]!, one.layout.dim));
     const assembler = new BatchAssembler(data, 40, ['click', 'buy']);
     for (let s = 0; s < 3; s++) {
