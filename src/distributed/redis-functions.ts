@@ -1,0 +1,109 @@
+/**
+ * The Redis Function library (Lua, loaded with FUNCTION LOAD on every master) that applies the
+ * sparse optimizer to embedding rows server-side. One FCALL carries rows of ONE hash slot (a
+ * cluster requirement); Redis runs a function atomically, so two workers' updates of a row are
+ * applied one after the other and neither is lost.
+ *
+ * A row is one string: dim float32 weights, then the optimizer's state words, little-endian,
+ * exactly EmbeddingTable's record (adagrad: float32 accumulator; adam: m[dim], v[dim] float32 and
+ * the int32 step count; sgd: none).
+ *
+ * Float semantics: Lua numbers are doubles, as JavaScript's are. The JS optimizers compute in
+ * doubles from float32 inputs and round when they store into a Float32Array; the function does
+ * the same arithmetic in the same order and rounds with struct.pack('<f'). SGD and row-wise Adagrad
+ * are therefore bit-identical to src/embedding (the tests compare exactly). Adam uses pow(), where
+ * V8's Math.pow and the C library's may differ in the last bit of a double, so it is equal within
+ * float32 rounding (tests: 1e-6 relative).
+ *
+ * FCALL esmm_step_v1 numkeys key1..keyN  kind dim lr l2 h1 h2 h3  grad1 init1 .. gradN initN
+ *   kind: sgd | adagrad (h1 initialAccumulator, h2 eps) | adam (h1 beta1, h2 beta2, h3 eps)
+ *   grad: dim float32 (the row's summed gradient); init: dim float32 initial weights, or '' when
+ *   the caller saw the row present (then a missing row is an error, not a silent zero).
+ *   l2: the table's L2, added as l2 * w to the gradient (rounded to float32) before the step.
+ * Returns the number of rows it created.
+ */
+export const FUNCTION_LIBRARY = 'esmm_v1';
+export const STEP_FUNCTION = 'esmm_step_v1';
+
+export const FUNCTION_SOURCE = `#!lua name=${FUNCTION_LIBRARY}
+-- struct is not reachable while the library loads, only when a function runs: bind it per call.
+local function step(keys, args)
+  local spack, sunpack = struct.pack, struct.unpack
+  local function f32(x)
+    return (sunpack('<f', spack('<f', x)))
+  end
+  local kind = args[1]
+  local dim = tonumber(args[2])
+  local lr = tonumber(args[3])
+  local l2 = tonumber(args[4])
+  local h1, h2, h3 = tonumber(args[5]), tonumber(args[6]), tonumber(args[7])
+  local ff = '<' .. string.rep('f', dim)
+  local created = 0
+  for i = 1, #keys do
+    local gs = args[6 + 2 * i]
+    local init = args[7 + 2 * i]
+    if gs == nil or #gs ~= 4 * dim then
+      return redis.error_reply('ESMM bad gradient for ' .. keys[i])
+    end
+    local g = { sunpack(ff, gs) }
+    local cur = redis.call('GET', keys[i])
+    local w
+    local pos = 4 * dim + 1
+    if not cur then
+      if init == nil or #init ~= 4 * dim then
+        return redis.error_reply('ESMM row ' .. keys[i] .. ' is missing from the store and no initial vector was sent')
+      end
+      w = { sunpack(ff, init) }
+      created = created + 1
+    else
+      w = { sunpack(ff, cur) }
+    end
+    if l2 > 0 then
+      for d = 1, dim do g[d] = f32(g[d] + l2 * w[d]) end
+    end
+    local out
+    if kind == 'sgd' then
+      for d = 1, dim do w[d] = w[d] - lr * g[d] end
+      out = spack(ff, unpack(w, 1, dim))
+    elseif kind == 'adagrad' then
+      local acc = f32(h1)
+      if cur then acc = (sunpack('<f', cur, pos)) end
+      local sq = 0
+      for d = 1, dim do sq = sq + g[d] * g[d] end
+      acc = f32(acc + sq * (1 / dim))
+      local scale = lr / (math.sqrt(acc) + h2)
+      for d = 1, dim do w[d] = w[d] - scale * g[d] end
+      out = spack(ff, unpack(w, 1, dim)) .. spack('<f', acc)
+    elseif kind == 'adam' then
+      local m, v, t = {}, {}, 0
+      if cur then
+        m = { sunpack(ff, cur, pos) }
+        v = { sunpack(ff, cur, pos + 4 * dim) }
+        t = (sunpack('<i4', cur, pos + 8 * dim))
+      else
+        for d = 1, dim do m[d] = 0; v[d] = 0 end
+      end
+      t = t + 1
+      local b1, b2, eps = h1, h2, h3
+      local stepSize = lr / (1 - b1 ^ t)
+      local invSqrtBc2 = 1 / math.sqrt(1 - b2 ^ t)
+      local omb1, omb2 = 1 - b1, 1 - b2
+      for d = 1, dim do
+        local gd = g[d]
+        local md = b1 * m[d] + omb1 * gd
+        local vd = b2 * v[d] + omb2 * gd * gd
+        m[d] = md
+        v[d] = vd
+        w[d] = w[d] - (stepSize * md) / (math.sqrt(vd) * invSqrtBc2 + eps)
+      end
+      out = spack(ff, unpack(w, 1, dim)) .. spack(ff, unpack(m, 1, dim)) .. spack(ff, unpack(v, 1, dim)) .. spack('<i4', t)
+    else
+      return redis.error_reply('ESMM unknown optimizer ' .. tostring(kind))
+    end
+    redis.call('SET', keys[i], out)
+  end
+  return created
+end
+
+redis.register_function(STEP_NAME, step)
+`.replace('STEP_NAME', `'${STEP_FUNCTION}'`);
