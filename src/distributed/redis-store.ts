@@ -12,6 +12,7 @@
  * redis-functions.ts). Reads are plain MGETs; writes only happen inside the esmm_step function,
  * which applies the optimizer atomically per row.
  */
+import { connect as tcpConnect } from 'node:net';
 import { Cluster } from 'ioredis';
 import { UserError } from '../errors.js';
 import { tableSeedKey, writeInitialRow } from '../embedding/row-init.js';
@@ -40,6 +41,20 @@ export function parseRedisUrl(url: string): { host: string; port: number } {
 /** Connects to a Redis Cluster with the retry settings the store relies on; one clear line when nobody answers. */
 export async function connectCluster(url: string): Promise<Cluster> {
   const { host, port } = parseRedisUrl(url);
+  // ioredis reports a refused seed only as "Connection is closed": probe the port first for the cause.
+  const refused = await new Promise<string | undefined>((resolve) => {
+    const sock = tcpConnect({ host, port, timeout: 3000 });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(undefined);
+    });
+    sock.once('timeout', () => {
+      sock.destroy();
+      resolve('no answer in 3 s');
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+  if (refused !== undefined) throw new UserError(`cannot reach the Redis Cluster at ${url} (${refused}); start it or fix --store`);
   let lastError = '';
   const cluster = new Cluster([{ host, port }], {
     lazyConnect: true,
@@ -54,14 +69,19 @@ export async function connectCluster(url: string): Promise<Cluster> {
     slotsRefreshTimeout: 2000,
     redisOptions: { connectTimeout: 3000, maxRetriesPerRequest: 40 },
   });
+  let nodeError = '';
   cluster.on('error', (e: Error) => {
     lastError = e.message;
+  });
+  // The cause (ECONNREFUSED, a timeout) comes with the node's error; the cluster's says only "Failed to refresh slots cache".
+  cluster.on('node error', (e: Error) => {
+    nodeError = e.message;
   });
   try {
     await cluster.connect();
   } catch (e) {
     cluster.disconnect();
-    const why = lastError !== '' ? lastError : (e as Error).message;
+    const why = nodeError !== '' ? nodeError : lastError !== '' ? lastError : (e as Error).message;
     throw new UserError(`cannot reach the Redis Cluster at ${url} (${why}); start it or fix --store`);
   }
   return cluster;

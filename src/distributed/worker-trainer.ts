@@ -1,0 +1,179 @@
+/**
+ * Worker I of N of one training run whose embedding tables live in a Redis Cluster
+ * (`esmm train --store redis://host:port --worker I/N`).
+ *
+ * - Data: every worker fits the same FeatureSpec on all training rows (deterministic), then trains
+ *   on its partition, rows with index mod N == I, shuffled per epoch (seed, worker, epoch). With
+ *   N = 1 the run is the single-process run exactly (same order, same bits: the test checks it).
+ * - Rounds: every epoch has S = ceil(ceil(rows / N) / batch) rounds for every worker (a worker
+ *   whose partition is shorter trains on 0 rows in its last round). Round r of a worker: pull the
+ *   batch's rows from the store, run the step locally, push the rows' summed gradients (the store
+ *   applies the sparse optimizer atomically), then add up the workers' dense updates
+ *   (coordinator.ts; a barrier). Since every push of round r lands before the barrier, every
+ *   pull of round r+1 sees all updates of rounds <= r: sparse reads are at most one round stale.
+ * - Epoch end: worker 0 reads every stored row into its local tables and validates (the others
+ *   wait at a barrier). Early stopping is NOT applied with a store: all epochs run and validation
+ *   is reported per epoch.
+ * - The end: worker 0's model (all rows synced) is a normal model; the caller saves it as today.
+ * - Resume: a restarted worker (`--resume`) continues after the last completed round: its dense
+ *   parameters are that round's result (base and blobs stay in the store until the next round completes),
+ *   its dense optimizer moments restart from zero, and the batch order of its epoch is regenerated.
+ */
+import type { EncodedChunk } from '../data/batch.js';
+import type { EsmmConfig } from '../config/types.js';
+import type { FeatureSpec } from '../features/spec.js';
+import { takeEncodedRows } from '../features/encoded-rows.js';
+import { UserError } from '../errors.js';
+import { Rng } from '../util/random.js';
+import type { TrainProgress } from '../train/progress.js';
+import type { EpochRecord } from '../train/epoch-record.js';
+import { startRun } from '../train/training-run.js';
+import { finishRun, type TrainResult } from '../train/trainer.js';
+import { checkStepLoss, recordStepLoss } from '../train/epoch.js';
+import { validateEpoch } from '../train/validation.js';
+import { Coordinator } from './coordinator.js';
+import { RedisTableStore } from './redis-store.js';
+import { pullBatch, pushPending, storeBackTables, syncAll } from './store-sync.js';
+
+export interface WorkerOptions {
+  /** redis://host:port of a node of the cluster. */
+  store: string;
+  worker: number;
+  workers: number;
+  /** Names the run's keys in the store (all workers of a run share it). */
+  runId: string;
+  resume?: boolean;
+  groups?: number;
+  log?: (line: string) => void;
+  onProgress?: (p: TrainProgress) => void;
+  onEpoch?: (r: EpochRecord) => void;
+  /** Stop after this many rounds in total (tests: a worker that is killed later). */
+  maxRounds?: number;
+  /** Timings of the last run (bench): seconds in store pulls/pushes, in steps, in barriers. */
+  timings?: { pull: number; step: number; push: number; barrier: number; rounds: number; rows: number };
+}
+
+/** Parses `--worker I/N`. */
+export function parseWorker(text: string): { worker: number; workers: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const worker = m === null ? NaN : Number(m[1]);
+  const workers = m === null ? NaN : Number(m[2]);
+  if (m === null || !(workers >= 1 && workers <= 1024 && worker < workers)) {
+    throw new UserError(`--worker must be I/N with 0 <= I < N <= 1024 (e.g. 0/2), got '${text}'`);
+  }
+  return { worker, workers };
+}
+
+/** Rows with index mod workers == worker. */
+export function partitionRows(chunk: EncodedChunk, worker: number, workers: number): EncodedChunk {
+  const idx: number[] = [];
+  for (let i = worker; i < chunk.rows; i += workers) idx.push(i);
+  return takeEncodedRows(chunk, idx);
+}
+
+export async function trainWorker(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, valid: EncodedChunk | undefined, wo: WorkerOptions): Promise<TrainResult> {
+  const tc = config.train;
+  if ((tc.workers ?? 1) > 1) throw new UserError('train.workers (threads of one process) cannot be combined with --worker (processes sharing a store); use one of them', { key: 'train.workers' });
+  const log = wo.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const part = partitionRows(train, wo.worker, wo.workers);
+  if (part.rows === 0) throw new UserError(`worker ${wo.worker}/${wo.workers} has no training rows (${train.rows} rows for ${wo.workers} workers)`);
+  // One batch size for all workers: the config's, capped by the smallest partition.
+  const smallest = Math.floor(train.rows / wo.workers);
+  const cfg: EsmmConfig = { ...config, train: { ...tc, batch_size: Math.min(tc.batch_size, Math.max(1, smallest)) } };
+  const run = await startRun(cfg, features, part);
+  const st = storeBackTables(run.embeddings);
+  const store = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) });
+  let coord: Coordinator | undefined;
+  try {
+    coord = await Coordinator.open(wo.store, wo.runId, wo.worker, wo.workers, log);
+    await coord.checkWorkers();
+    const done = await coord.lastDone();
+    // `done` appears only once every worker has passed round 0, so a fresh run always sees -1 here.
+    if (wo.resume !== true && done >= 0) {
+      throw new UserError(`run '${wo.runId}' already has state in the store (round ${done + 1} of a run); pass --resume to continue it, or another --run-id`);
+    }
+    const params = [...run.params.values()];
+    const base = params.map((p) => new Float32Array(p.length));
+    const batch = run.batchSize;
+    const perWorker = Math.ceil(train.rows / wo.workers);
+    const rounds = Math.ceil(perWorker / batch);
+    let round = 0;
+    if (done >= 0) {
+      // Resume: the dense parameters after the last completed round; continue with the next one.
+      await coord.restore(done, params);
+      round = done + 1;
+      log(`worker ${wo.worker}: resuming at round ${round} (epoch ${Math.floor(round / rounds) + 1}, batch ${(round % rounds) + 1} of ${rounds})`);
+    }
+    const nCat = run.model.layout.categorical.length;
+    const timings = wo.timings ?? { pull: 0, step: 0, push: 0, barrier: 0, rounds: 0, rows: 0 };
+    const order = new Int32Array(part.rows);
+    const { pos } = run;
+    for (let epoch = Math.floor(round / rounds) + 1; epoch <= tc.epochs; epoch++) {
+      pos.epoch = epoch;
+      // The order of epoch e is the e-th shuffle of one Rng per worker (worker 0's is the single-process
+      // trainer's), regenerated from the seed so that a resumed worker gets the same order.
+      const rng = new Rng(tc.seed + wo.worker * 7919);
+      for (let e = 1; e <= epoch; e++) {
+        for (let i = 0; i < order.length; i++) order[i] = i;
+        rng.shuffle(order);
+      }
+      const t0 = performance.now();
+      pos.sums = {};
+      let stepsDone = 0;
+      for (let b = round % rounds; b < rounds; b++, round++) {
+        if (wo.maxRounds !== undefined && round >= wo.maxRounds) {
+          await run.step.release();
+          return finishRun(run, { stoppedEarly: false, interrupted: true, resumedFromStep: 0 });
+        }
+        const start = b * batch;
+        const end = Math.min(part.rows, start + batch);
+        let rows = 0;
+        for (let i = 0; i < params.length; i++) base[i]!.set(params[i]!);
+        if (start < end) {
+          const bt = run.assembler.assemble(start, end, order);
+          let t = performance.now();
+          await pullBatch(store, st, nCat, bt);
+          timings.pull += (performance.now() - t) / 1000;
+          t = performance.now();
+          const losses = await run.step.run(bt);
+          timings.step += (performance.now() - t) / 1000;
+          await checkStepLoss(run, losses.loss!);
+          t = performance.now();
+          await pushPending(store, st);
+          timings.push += (performance.now() - t) / 1000;
+          pos.globalStep++;
+          await recordStepLoss(run, losses.loss!, losses);
+          stepsDone++;
+          rows = end - start;
+        }
+        const t = performance.now();
+        await coord.average(round, rows, base, params);
+        timings.barrier += (performance.now() - t) / 1000;
+        timings.rounds++;
+        timings.rows += rows;
+        pos.batchInEpoch = b + 1;
+        pos.epochSeconds = (performance.now() - t0) / 1000;
+        wo.onProgress?.({ epoch, epochs: tc.epochs, step: b + 1, stepsPerEpoch: rounds, samplesPerSecond: Math.min(part.rows, end) / Math.max(1e-9, pos.epochSeconds), losses: means(pos.sums, stepsDone) });
+      }
+      // Epoch end: worker 0 reads every row and validates while the others wait.
+      if (wo.worker === 0) {
+        await syncAll(store, st);
+        const record: EpochRecord = { epoch, steps: rounds, seconds: pos.epochSeconds, samplesPerSecond: part.rows / Math.max(1e-9, pos.epochSeconds), train: means(pos.sums, stepsDone) };
+        const v = await validateEpoch(run.model, valid, tc);
+        if (v !== undefined) record.valid = v;
+        pos.history.push(record);
+        wo.onEpoch?.(record);
+      }
+      await coord.barrier(`epoch${epoch}`);
+    }
+    await run.step.release();
+    return finishRun(run, { stoppedEarly: false, interrupted: false, resumedFromStep: 0 });
+  } finally {
+    await coord?.close();
+    await store.close();
+  }
+}
+
+function means(sums: Record<string, number>, n: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
+}
