@@ -2,7 +2,9 @@
  * The workers' step barrier and dense-parameter averaging, through keys under ONE hash tag
  * `{esmm:RUN:coord}` (so MGET over all workers' blobs is one command):
  *   :dense:R:I   worker I's dense parameters after round R (float64 row count, then float32 params)
- *   :arrived:NAME  INCR counter of a barrier;  :go:NAME  list the last arriver fills (BLPOP wakes the rest)
+ *   :arrived:NAME  set of the workers at a barrier (SADD: arriving twice, e.g. a restarted worker
+ *                or a retry, counts once);  :go:NAME  wake-up tokens (BLPOP) pushed by a worker
+ *                that saw the set complete
  *   :done        the last round whose barrier completed (a restarted worker resumes after it)
  *   :workers     the worker count the run started with
  *
@@ -23,6 +25,7 @@
 import type { Cluster } from 'ioredis';
 import { UserError } from '../errors.js';
 import { connectCluster } from './redis-store.js';
+import { withRetry } from './retry.js';
 
 const TTL_SECONDS = 24 * 3600;
 
@@ -62,20 +65,28 @@ export class Coordinator {
 
   /** Waits until all workers have called barrier(name). Says so when it waits long (a dead worker). */
   async barrier(name: string): Promise<void> {
-    const arrived = await this.cluster.incr(this.k(`arrived:${name}`));
-    await this.cluster.expire(this.k(`arrived:${name}`), TTL_SECONDS);
-    if (arrived >= this.workers) {
-      if (arrived === this.workers && this.workers > 1) {
-        await this.cluster.rpush(this.k(`go:${name}`), ...new Array<string>(this.workers - 1).fill('1'));
-        await this.cluster.expire(this.k(`go:${name}`), TTL_SECONDS);
+    const set = this.k(`arrived:${name}`);
+    const go = this.k(`go:${name}`);
+    const full = await this.retry(`barrier ${name}`, async () => {
+      await this.cluster.sadd(set, String(this.worker));
+      await this.cluster.expire(set, TTL_SECONDS);
+      return (await this.cluster.scard(set)) >= this.workers;
+    });
+    if (full) {
+      if (this.workers > 1) {
+        await this.retry(`barrier ${name}`, async () => {
+          await this.cluster.rpush(go, ...new Array<string>(this.workers - 1).fill('1'));
+          await this.cluster.expire(go, TTL_SECONDS);
+        });
       }
       return;
     }
     const t0 = Date.now();
     let said = 0;
     for (;;) {
-      const got = await this.blocking.blpop(this.k(`go:${name}`), 1);
-      if (got !== null) return;
+      // Tokens only wake waiters up; the set decides (a lost token costs one 1-second timeout).
+      const woke = await this.retry(`barrier ${name}`, () => this.blocking.blpop(go, 1));
+      if (woke !== null || (await this.retry(`barrier ${name}`, () => this.cluster.scard(set))) >= this.workers) return;
       const waited = (Date.now() - t0) / 1000;
       if (waited > 10 * (said + 1)) {
         said++;
@@ -84,20 +95,31 @@ export class Coordinator {
     }
   }
 
+  private retry<T>(what: string, op: () => Promise<T>): Promise<T> {
+    return withRetry(this.cluster, what, op, this.log);
+  }
+
   /**
    * Round `round`: publish this worker's parameters (trained on `rows` rows this round, from
    * `base`), wait for every worker, then set `params` to base + sum of the workers' updates.
    */
   async average(round: number, rows: number, base: Float32Array[], params: Float32Array[]): Promise<void> {
-    if (round % this.workers === this.worker) await this.cluster.set(this.k(`base:${round}`), packParams(0, base), 'EX', TTL_SECONDS);
-    await this.cluster.set(this.k(`dense:${round}:${this.worker}`), packParams(rows, params), 'EX', TTL_SECONDS);
+    const mine = packParams(rows, params);
+    await this.retry('publishing dense parameters', async () => {
+      if (round % this.workers === this.worker) await this.cluster.set(this.k(`base:${round}`), packParams(0, base), 'EX', TTL_SECONDS);
+      await this.cluster.set(this.k(`dense:${round}:${this.worker}`), mine, 'EX', TTL_SECONDS);
+    });
     await this.barrier(`r${round}`);
-    await this.cluster.set(this.k('done'), String(round), 'EX', TTL_SECONDS);
-    await this.combine(round, base, params);
+    await this.retry('reading dense parameters', async () => {
+      await this.cluster.set(this.k('done'), String(round), 'EX', TTL_SECONDS);
+      await this.combine(round, base, params);
+    });
     // Everyone has read round-1's blobs before publishing this round's: drop this worker's old ones.
     if (round > 0) {
-      await this.cluster.del(this.k(`dense:${round - 1}:${this.worker}`));
-      if (this.worker === 0) await this.cluster.del(this.k(`arrived:r${round - 1}`), this.k(`go:r${round - 1}`), this.k(`base:${round - 1}`));
+      await this.retry('cleaning up', async () => {
+        await this.cluster.del(this.k(`dense:${round - 1}:${this.worker}`));
+        if (this.worker === 0) await this.cluster.del(this.k(`arrived:r${round - 1}`), this.k(`go:r${round - 1}`), this.k(`base:${round - 1}`));
+      });
     }
   }
 

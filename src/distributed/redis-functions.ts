@@ -15,8 +15,12 @@
  * V8's Math.pow and the C library's may differ in the last bit of a double, so it is equal within
  * float32 rounding (tests: 1e-6 relative).
  *
- * FCALL esmm_step_v1 numkeys key1..keyN  kind dim lr l2 h1 h2 h3  grad1 init1 .. gradN initN
+ * FCALL esmm_step_v1 numkeys key1..keyN [marker]  kind dim lr l2 h1 h2 h3 round  grad1 init1 .. gradN initN
  *   kind: sgd | adagrad (h1 initialAccumulator, h2 eps) | adam (h1 beta1, h2 beta2, h3 eps)
+ *   round: '' (always apply), or a worker's round number: then the LAST key is that worker's
+ *   marker in this slot, and a call whose round is not above the marker's is skipped (returns
+ *   -1). A push retried after a lost reply, or redone by a restarted worker, applies once.
+ *   Every argument is checked before the first write (a function's writes are not rolled back).
  *   grad: dim float32 (the row's summed gradient); init: dim float32 initial weights, or '' when
  *   the caller saw the row present (then a missing row is an error, not a silent zero).
  *   l2: the table's L2, added as l2 * w to the gradient (rounded to float32) before the step.
@@ -37,20 +41,34 @@ local function step(keys, args)
   local lr = tonumber(args[3])
   local l2 = tonumber(args[4])
   local h1, h2, h3 = tonumber(args[5]), tonumber(args[6]), tonumber(args[7])
+  local round = args[8]
   local ff = '<' .. string.rep('f', dim)
   local created = 0
-  for i = 1, #keys do
-    local gs = args[6 + 2 * i]
-    local init = args[7 + 2 * i]
-    if gs == nil or #gs ~= 4 * dim then
-      return redis.error_reply('ESMM bad gradient for ' .. keys[i])
+  local nrows = #keys
+  if round ~= '' then
+    nrows = nrows - 1
+    local last = redis.call('GET', keys[#keys])
+    if last and tonumber(last) >= tonumber(round) then
+      return -1
     end
+  end
+  for i = 1, nrows do
+    local gs = args[7 + 2 * i]
+    local init = args[8 + 2 * i]
+    if gs == nil or #gs ~= 4 * dim or (init ~= nil and init ~= '' and #init ~= 4 * dim) then
+      return redis.error_reply('ESMM bad gradient or initial vector for ' .. keys[i])
+    end
+  end
+  for i = 1, nrows do
+    local gs = args[7 + 2 * i]
+    local init = args[8 + 2 * i]
     local g = { sunpack(ff, gs) }
     local cur = redis.call('GET', keys[i])
     local w
     local pos = 4 * dim + 1
     if not cur then
-      if init == nil or #init ~= 4 * dim then
+      if init == nil or init == '' then
+        -- Only after a flush of the store; the rows before this one are applied already.
         return redis.error_reply('ESMM row ' .. keys[i] .. ' is missing from the store and no initial vector was sent')
       end
       w = { sunpack(ff, init) }
@@ -101,6 +119,9 @@ local function step(keys, args)
       return redis.error_reply('ESMM unknown optimizer ' .. tostring(kind))
     end
     redis.call('SET', keys[i], out)
+  end
+  if round ~= '' then
+    redis.call('SET', keys[#keys], round, 'EX', 86400)
   end
   return created
 end

@@ -17,6 +17,7 @@ import { Cluster } from 'ioredis';
 import { UserError } from '../errors.js';
 import { tableSeedKey, writeInitialRow } from '../embedding/row-init.js';
 import { FUNCTION_SOURCE, STEP_FUNCTION } from './redis-functions.js';
+import { withRetry } from './retry.js';
 import { stateWordsOf, type PullRequest, type PulledRows, type PushRequest, type RowBlock, type TableSpec, type TableStore } from './table-store.js';
 
 export interface RedisStoreOptions {
@@ -24,6 +25,8 @@ export interface RedisStoreOptions {
   run: string;
   /** Hash-tag groups (slots) the rows spread over (default 1024). */
   groups?: number;
+  /** Where retries during a failover are reported. */
+  log?: (line: string) => void;
 }
 
 const RUN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -116,6 +119,7 @@ export class RedisTableStore implements TableStore {
     readonly specs: readonly TableSpec[],
     readonly run: string,
     groups: number,
+    private readonly log?: (line: string) => void,
   ) {
     this.groups = groups;
     this.lr = specs.map((s) => s.optimizer.lr);
@@ -130,7 +134,7 @@ export class RedisTableStore implements TableStore {
     const groups = opts.groups ?? 1024;
     if (!Number.isInteger(groups) || groups < 1 || groups > 16384) throw new UserError(`store groups must be an integer in 1..16384, got ${groups}`);
     const cluster = await connectCluster(url);
-    const store = new RedisTableStore(cluster, specs, opts.run, groups);
+    const store = new RedisTableStore(cluster, specs, opts.run, groups, opts.log);
     await store.loadFunction();
     return store;
   }
@@ -166,7 +170,7 @@ export class RedisTableStore implements TableStore {
       }
     });
     const groups = [...byGroup.values()];
-    const replies = await Promise.all(groups.map((e) => this.cluster.mgetBuffer(...e.keys)));
+    const replies = await withRetry(this.cluster, 'pull', () => Promise.all(groups.map((e) => this.cluster.mgetBuffer(...e.keys))), this.log);
     this.stats.pulls++;
     groups.forEach((e, gi) => {
       const values = replies[gi]!;
@@ -189,9 +193,13 @@ export class RedisTableStore implements TableStore {
     return out;
   }
 
-  async push(requests: PushRequest[]): Promise<void> {
+  /**
+   * With `tag` (a worker's round), each FCALL also carries the worker's marker key of its slot, so
+   * that a retried or redone push of that round is applied once (see redis-functions.ts).
+   */
+  async push(requests: PushRequest[], tag?: { worker: number; round: number }): Promise<void> {
     // One FCALL per (group, optimizer header): all tables of a model share the header, so one per group.
-    const calls = new Map<string, { header: string[]; keys: string[]; args: Buffer[] }>();
+    const calls = new Map<string, { group: number; header: string[]; keys: string[]; args: Buffer[] }>();
     const init = new Float32Array(Math.max(1, ...this.specs.map((s) => s.dim)));
     for (const { table, ids, grad, present } of requests) {
       const spec = this.specs[table]!;
@@ -202,7 +210,7 @@ export class RedisTableStore implements TableStore {
         const g = id % this.groups;
         const callKey = `${g}|${header.join(' ')}`;
         let c = calls.get(callKey);
-        if (c === undefined) calls.set(callKey, (c = { header, keys: [], args: [] }));
+        if (c === undefined) calls.set(callKey, (c = { group: g, header, keys: [], args: [] }));
         c.keys.push(this.key(table, id));
         c.args.push(Buffer.from(grad.buffer, grad.byteOffset + 4 * i * dim, 4 * dim));
         if (present !== undefined && present[i] === 1) {
@@ -215,11 +223,18 @@ export class RedisTableStore implements TableStore {
         this.stats.rowsPushed++;
       }
     }
-    const created = await Promise.all(
-      [...calls.values()].map((c) => this.cluster.call('FCALL', [STEP_FUNCTION, c.keys.length, ...c.keys, ...c.header, ...c.args]) as Promise<number>),
-    );
+    const round = tag === undefined ? '' : String(tag.round);
+    const send = (c: { group: number; header: string[]; keys: string[]; args: Buffer[] }): Promise<number> => {
+      const keys = tag === undefined ? c.keys : [...c.keys, `{esmm:${this.run}:${c.group}}:m:${tag.worker}`];
+      return this.cluster.call('FCALL', [STEP_FUNCTION, keys.length, ...keys, ...c.header, round, ...c.args]) as Promise<number>;
+    };
+    const list = [...calls.values()];
+    // Without a tag a push is not idempotent, so it is not retried.
+    const created = tag === undefined
+      ? await Promise.all(list.map(send))
+      : await withRetry(this.cluster, 'push', () => Promise.all(list.map(send)), this.log);
     this.stats.pushes++;
-    for (const n of created) this.stats.rowsCreated += Number(n);
+    for (const n of created) this.stats.rowsCreated += Math.max(0, Number(n));
   }
 
   setLearningRate(lr: number): void {
@@ -244,7 +259,7 @@ export class RedisTableStore implements TableStore {
           list.push(k);
         }
         for (const list of byGroup.values()) {
-          const values = await this.cluster.mgetBuffer(...list);
+          const values = await withRetry(this.cluster, 'scan', () => this.cluster.mgetBuffer(...list), this.log);
           const block: RowBlock = { ids: new Int32Array(list.length), weights: new Float32Array(list.length * spec.dim), state: new Int32Array(list.length * sw) };
           const present = new Uint8Array(list.length);
           let n = 0;

@@ -62,9 +62,9 @@ export async function pullBatch(store: TableStore, st: StoreTables, nCat: number
 }
 
 /** After a step: every recorded gradient to the store (which applies the optimizer). */
-export async function pushPending(store: TableStore, st: StoreTables): Promise<void> {
+export async function pushPending(store: TableStore, st: StoreTables, tag?: { worker: number; round: number }): Promise<void> {
   const requests = st.tables.flatMap((t) => t.takePending());
-  if (requests.length > 0) await store.push(requests);
+  if (requests.length > 0) await store.push(requests, tag);
 }
 
 /** Every stored row into the local tables (rows never updated keep their deterministic init). */

@@ -58,8 +58,11 @@ export interface RowBlock {
 export interface TableStore {
   readonly specs: readonly TableSpec[];
   pull(requests: PullRequest[]): Promise<PulledRows[]>;
-  /** Pushes in order; two pushes of one table in one call are applied in that order. */
-  push(requests: PushRequest[]): Promise<void>;
+  /**
+   * Pushes in order; two pushes of one table in one call are applied in that order. With `tag`
+   * (a worker's round) a store may make the push idempotent: a repeat of a round is skipped.
+   */
+  push(requests: PushRequest[], tag?: { worker: number; round: number }): Promise<void>;
   /** The learning rate of every table's optimizer (schedules). */
   setLearningRate(lr: number): void;
   /** Every stored row of `table`, in no particular order. */

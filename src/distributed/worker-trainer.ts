@@ -34,6 +34,7 @@ import { validateEpoch } from '../train/validation.js';
 import { Coordinator } from './coordinator.js';
 import { RedisTableStore } from './redis-store.js';
 import { pullBatch, pushPending, storeBackTables, syncAll } from './store-sync.js';
+import { withRetry } from './retry.js';
 
 export interface WorkerOptions {
   /** redis://host:port of a node of the cluster. */
@@ -82,7 +83,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
   const cfg: EsmmConfig = { ...config, train: { ...tc, batch_size: Math.min(tc.batch_size, Math.max(1, smallest)) } };
   const run = await startRun(cfg, features, part);
   const st = storeBackTables(run.embeddings);
-  const store = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) });
+  const store = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, log, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) });
   let coord: Coordinator | undefined;
   try {
     coord = await Coordinator.open(wo.store, wo.runId, wo.worker, wo.workers, log);
@@ -139,7 +140,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
           timings.step += (performance.now() - t) / 1000;
           await checkStepLoss(run, losses.loss!);
           t = performance.now();
-          await pushPending(store, st);
+          await pushPending(store, st, { worker: wo.worker, round });
           timings.push += (performance.now() - t) / 1000;
           pos.globalStep++;
           await recordStepLoss(run, losses.loss!, losses);
@@ -157,7 +158,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       }
       // Epoch end: worker 0 reads every row and validates while the others wait.
       if (wo.worker === 0) {
-        await syncAll(store, st);
+        await withRetry(store.cluster, 'reading every row', () => syncAll(store, st), log);
         const record: EpochRecord = { epoch, steps: rounds, seconds: pos.epochSeconds, samplesPerSecond: part.rows / Math.max(1e-9, pos.epochSeconds), train: means(pos.sums, stepsDone) };
         const v = await validateEpoch(run.model, valid, tc);
         if (v !== undefined) record.valid = v;

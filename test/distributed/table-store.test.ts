@@ -193,6 +193,28 @@ describe.skipIf(!haveRedis)('RedisTableStore on a 3-master + 3-replica loopback 
     }
   });
 
+  it("a worker's push of one round applies once, however often it is sent (retries, a restarted worker)", async () => {
+    const specs = specsFor({ type: 'adam', lr: 0.01 }, 0);
+    const store = await RedisTableStore.open(cluster.url, specs, { run: 'marker', groups: 16 });
+    try {
+      const ids = Int32Array.of(4, 20, 21);
+      const grad = randomFloats(ids.length * DIM, 11, 0.1);
+      const steps = async (): Promise<number[]> => {
+        const [p] = await store.pull([{ table: 0, ids }]);
+        return Array.from(ids, (_, i) => p!.state[i * (2 * DIM + 1) + 2 * DIM]!);
+      };
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 3 });
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 3 });
+      expect(await steps()).toEqual([1, 1, 1]);
+      await store.push([{ table: 0, ids, grad }], { worker: 0, round: 3 }); // another worker's round 3
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 4 });
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 2 }); // an old round
+      expect(await steps()).toEqual([3, 3, 3]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('scan returns every stored row of a table and nothing of other runs', async () => {
     const specs = specsFor({ type: 'adagrad', lr: 0.1 }, 0);
     const store = await RedisTableStore.open(cluster.url, specs, { run: 'scan', groups: 64 });
