@@ -7,7 +7,7 @@
  */
 import type { Cluster } from 'ioredis';
 
-const TRANSIENT = /Connection is closed|CLUSTERDOWN|ECONNREFUSED|ECONNRESET|EPIPE|MaxRetriesPerRequest|max retries|TRYAGAIN|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|LOADING|MASTERDOWN|READONLY|Stream isn't writeable|timed? ?out/i;
+const TRANSIENT = /^MOVED |^ASK |Connection is closed|CLUSTERDOWN|ECONNREFUSED|ECONNRESET|EPIPE|MaxRetriesPerRequest|max retries|TRYAGAIN|Failed to refresh slots|None of startup nodes|Too many Cluster redirections|LOADING|MASTERDOWN|READONLY|Stream isn't writeable|timed? ?out/i;
 
 export function isTransient(e: unknown): boolean {
   return e instanceof Error && TRANSIENT.test(e.message);
