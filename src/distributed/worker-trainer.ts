@@ -168,6 +168,12 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       await coord.barrier(`epoch${epoch}`);
     }
     await run.step.release();
+    const trained = timings.pull + timings.step + timings.push + timings.barrier;
+    const perRound = (x: number): string => `${((1000 * x) / Math.max(1, timings.rounds)).toFixed(1)} ms`;
+    log(
+      `worker ${wo.worker}/${wo.workers}: ${timings.rows.toLocaleString('en-US')} rows in ${trained.toFixed(1)} s (${Math.round(timings.rows / Math.max(trained, 1e-9)).toLocaleString('en-US')} rows/s); ` +
+      `per round: pull ${perRound(timings.pull)}, step ${perRound(timings.step)}, push ${perRound(timings.push)}, barrier ${perRound(timings.barrier)}`,
+    );
     return finishRun(run, { stoppedEarly: false, interrupted: false, resumedFromStep: 0 });
   } finally {
     await coord?.close();
