@@ -65,6 +65,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   const result = dist !== undefined
     ? await trainWorker(config, features.spec, features.train, features.valid, {
       ...dist,
+      ...(opts.outDir !== undefined && dist.worker === 0 ? { checkpointDir: opts.outDir } : {}),
       ...(opts.log !== undefined ? { log: opts.log } : {}),
       ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
       ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),

@@ -132,6 +132,15 @@ export class Coordinator {
     await this.combine(round, base, params);
   }
 
+  /** Re-creates the coordinator state of a completed round from a snapshot (a store that lost the run). */
+  async restoreRound(round: number, params: Float32Array[]): Promise<void> {
+    await this.cluster.set(this.k('workers'), String(this.workers), 'EX', TTL_SECONDS);
+    await this.cluster.set(this.k(`base:${round}`), packParams(0, params), 'EX', TTL_SECONDS);
+    // Every worker's blob adds nothing (0 rows): the round's result is `params`.
+    for (let i = 0; i < this.workers; i++) await this.cluster.set(this.k(`dense:${round}:${i}`), packParams(0, params), 'EX', TTL_SECONDS);
+    await this.cluster.set(this.k('done'), String(round), 'EX', TTL_SECONDS);
+  }
+
   /** params = base + sum over workers of (p_i - base), in float64, worker order. */
   private async combine(round: number, base: Float32Array[], params: Float32Array[]): Promise<void> {
     const keys = Array.from({ length: this.workers }, (_, i) => this.k(`dense:${round}:${i}`));

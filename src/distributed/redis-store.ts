@@ -244,6 +244,28 @@ export class RedisTableStore implements TableStore {
     for (const n of created) this.stats.rowsCreated += Math.max(0, Number(n));
   }
 
+  /**
+   * Writes rows as they are (weights + state records, no optimizer step): restoring a snapshot
+   * into a store that lost the run. One MSET per hash-tag group.
+   */
+  async restoreRows(table: number, block: RowBlock): Promise<void> {
+    const spec = this.specs[table]!;
+    const sw = this.stateWords[table]!;
+    const byGroup = new Map<number, (string | Buffer)[]>();
+    for (let i = 0; i < block.ids.length; i++) {
+      const id = block.ids[i]!;
+      const g = id % this.groups;
+      let list = byGroup.get(g);
+      if (list === undefined) byGroup.set(g, (list = []));
+      const v = Buffer.alloc(4 * (spec.dim + sw));
+      Buffer.from(block.weights.buffer, block.weights.byteOffset + 4 * i * spec.dim, 4 * spec.dim).copy(v, 0);
+      if (sw > 0) Buffer.from(block.state.buffer, block.state.byteOffset + 4 * i * sw, 4 * sw).copy(v, 4 * spec.dim);
+      list.push(this.key(table, id), v);
+    }
+    const groups = [...byGroup.values()];
+    await withRetry(this.cluster, 'restoring rows', () => Promise.all(groups.map((kv) => this.cluster.mset(...kv))), this.log);
+  }
+
   setLearningRate(lr: number): void {
     this.lr.fill(lr);
   }

@@ -35,6 +35,8 @@ import { Coordinator } from './coordinator.js';
 import { RedisTableStore } from './redis-store.js';
 import { pullBatch, pushPending, storeBackTables, syncAll } from './store-sync.js';
 import { withRetry } from './retry.js';
+import { readStoreCheckpoint, STORE_CHECKPOINT_DIR, writeStoreCheckpoint } from './store-checkpoint.js';
+import type { StoreTables } from './store-sync.js';
 
 export interface WorkerOptions {
   /** redis://host:port of a node of the cluster. */
@@ -48,6 +50,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   onProgress?: (p: TrainProgress) => void;
   onEpoch?: (r: EpochRecord) => void;
+  /** Worker 0 writes a store snapshot here at each epoch end (store-checkpoint.ts); --resume reads it when the store lost the run. */
+  checkpointDir?: string;
   /** Stop after this many rounds in total (tests: a worker that is killed later). */
   maxRounds?: number;
   /** Timings of the last run (bench): seconds in store pulls/pushes, in steps, in barriers. */
@@ -88,12 +92,13 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
   try {
     coord = await Coordinator.open(wo.store, wo.runId, wo.worker, wo.workers, log);
     await coord.checkWorkers();
-    const done = await coord.lastDone();
+    let done = await coord.lastDone();
     // `done` appears only once every worker has passed round 0, so a fresh run always sees -1 here.
     if (wo.resume !== true && done >= 0) {
       throw new UserError(`run '${wo.runId}' already has state in the store (round ${done + 1} of a run); pass --resume to continue it, or another --run-id`);
     }
     const params = [...run.params.values()];
+    if (wo.resume === true && done < 0) done = await restoreLostRun(wo, st, store, coord, params, log);
     const base = params.map((p) => new Float32Array(p.length));
     const batch = run.batchSize;
     const perWorker = Math.ceil(train.rows / wo.workers);
@@ -156,9 +161,12 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
         pos.epochSeconds = (performance.now() - t0) / 1000;
         wo.onProgress?.({ epoch, epochs: tc.epochs, step: b + 1, stepsPerEpoch: rounds, samplesPerSecond: Math.min(part.rows, end) / Math.max(1e-9, pos.epochSeconds), losses: means(pos.sums, stepsDone) });
       }
-      // Epoch end: worker 0 reads every row and validates while the others wait.
+      // Epoch end: worker 0 reads every row, snapshots the run and validates while the others wait.
       if (wo.worker === 0) {
         await withRetry(store.cluster, 'reading every row', () => syncAll(store, st), log);
+        if (wo.checkpointDir !== undefined && epoch < tc.epochs) {
+          await writeStoreCheckpoint(wo.checkpointDir, { run: wo.runId, workers: wo.workers, round: round - 1, epoch, params: run.params, tables: run.embeddings.tables });
+        }
         const record: EpochRecord = { epoch, steps: rounds, seconds: pos.epochSeconds, samplesPerSecond: part.rows / Math.max(1e-9, pos.epochSeconds), train: means(pos.sums, stepsDone) };
         const v = await validateEpoch(run.model, valid, tc);
         if (v !== undefined) record.valid = v;
@@ -179,6 +187,55 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
     await coord?.close();
     await store.close();
   }
+}
+
+/**
+ * --resume against a store without this run (it was flushed or rebuilt): worker 0 writes the rows
+ * and the dense parameters of its last epoch-end snapshot back, the others wait for it. Returns
+ * the restored round.
+ */
+async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTableStore, coord: Coordinator, params: Float32Array[], log: (line: string) => void): Promise<number> {
+  if (wo.worker !== 0) {
+    log(`worker ${wo.worker}: run '${wo.runId}' has no state in the store; waiting for worker 0 to restore it from its snapshot`);
+    const t0 = Date.now();
+    for (;;) {
+      const done = await coord.lastDone();
+      if (done >= 0) return done;
+      if (Date.now() - t0 > 600_000) throw new UserError(`run '${wo.runId}': worker 0 did not restore the run within 10 minutes`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const snap = wo.checkpointDir === undefined ? undefined : readStoreCheckpoint(wo.checkpointDir);
+  if (snap === undefined) {
+    throw new UserError(`nothing to resume: the store has no state for run '${wo.runId}' and ${wo.checkpointDir ?? 'the output folder'} holds no ${STORE_CHECKPOINT_DIR}/`);
+  }
+  if (snap.run !== wo.runId || snap.workers !== wo.workers) {
+    throw new UserError(`the store snapshot in ${wo.checkpointDir} is of run '${snap.run}' with ${snap.workers} workers, not '${wo.runId}' with ${wo.workers}`);
+  }
+  let rows = 0;
+  for (let t = 0; t < st.tables.length; t++) {
+    const { group, index } = st.where[t]!;
+    const table = snap.tables.get(group)?.[index];
+    if (table === undefined) throw new UserError(`the store snapshot in ${wo.checkpointDir} lacks table ${group}.${index}`);
+    const saved = table.save();
+    const n = saved.meta.allocatedRows as number;
+    const b = saved.buffers;
+    const block = {
+      ids: new Int32Array(b.ids!.buffer, b.ids!.byteOffset, n),
+      weights: new Float32Array(b.weights!.buffer, b.weights!.byteOffset, n * table.dim),
+      state: new Int32Array(b.state!.buffer, b.state!.byteOffset, n * table.rowStateWords),
+    };
+    await store.restoreRows(t, block);
+    rows += n;
+  }
+  const names = [...snap.params.keys()];
+  const restored = names.map((k) => snap.params.get(k)!);
+  if (restored.length !== params.length || restored.some((p, i) => p.length !== params[i]!.length)) {
+    throw new UserError(`the store snapshot in ${wo.checkpointDir} has other dense parameters than this config's model`);
+  }
+  await coord.restoreRound(snap.round, restored);
+  log(`worker 0: restored run '${wo.runId}' from its epoch-${snap.epoch} snapshot (${rows.toLocaleString('en-US')} rows, round ${snap.round})`);
+  return snap.round;
 }
 
 function means(sums: Record<string, number>, n: number): Record<string, number> {

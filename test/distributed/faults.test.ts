@@ -3,11 +3,14 @@
  * - a master is SIGKILLed mid-run: its replica is promoted, the workers retry through the
  *   failover and the job finishes;
  * - a worker is SIGKILLed mid-epoch: the other waits at the barrier, the killed one is restarted
- *   with --resume and the job finishes.
+ *   with --resume and the job finishes;
+ * - the store loses the run (every worker killed after epoch 1, every master flushed): --resume
+ *   writes worker 0's epoch-end snapshot back and the job finishes.
  * Either way the model reaches the uninterrupted single-process AUC within 0.02 (the run-to-run
  * spread of CTCVR AUC on this data is ~0.01, see worker-train.test.ts); the exact losses are
  * not expected to match, since a restarted worker's dense Adam moments start from zero.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +75,27 @@ describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-ser
     expect(r1.code, r1.stderr).toBe(0);
     expect(r1.stderr).toMatch(/worker 1: resuming at round \d+ \(epoch 1,/);
     expect(r0.code, r0.stderr).toBe(0);
+    expectNearSingle(out);
+  });
+
+  it('the store loses the run (all workers killed, cluster flushed): --resume restores the epoch-end snapshot', async () => {
+    const out = join(dir, 'lost');
+    const args = (i: number): string[] => ['train', '--config', cfg, '--out', out, '--quiet', '--store', cluster.url, '--run-id', 'lost', '--worker', `${i}/2`];
+    const first = [startBin(args(0)), startBin(args(1))];
+    const snapshot = join(out, 'store-checkpoint', 'store-state.json');
+    const until = Date.now() + 120_000;
+    while (!existsSync(snapshot)) {
+      if (Date.now() > until) throw new Error('no store snapshot was written after epoch 1');
+      await sleep(100);
+    }
+    for (const w of first) w.child.kill('SIGKILL');
+    await Promise.all(first.map((w) => w.done));
+    await Promise.all(client.nodes('master').map((n) => n.flushall()));
+    expect(await client.get('{esmm:lost:coord}:done')).toBeNull();
+    const [r0, r1] = await Promise.all([startBin([...args(0), '--resume']).done, startBin([...args(1), '--resume']).done]);
+    expect(r0.code, r0.stderr).toBe(0);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r0.stderr).toMatch(/worker 0: restored run 'lost' from its epoch-1 snapshot \([\d,]+ rows, round \d+\)/);
     expectNearSingle(out);
   });
 
