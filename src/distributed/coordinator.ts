@@ -10,6 +10,8 @@
  *
  *   :base:R      the parameters every worker started round R from (written by worker R mod N
  *                before its own blob, so it exists whenever round R's barrier completed)
+ *   :sum:R       the round's result, computed once by worker R mod N after the barrier; the
+ *                others wait for it (:sumgo:R wake-up tokens)
  *
  * Synchronous every round (k = 1): all workers start round R from the same parameters `base`;
  * after its step each publishes its parameters p_i, waits for all N, and sets its parameters to
@@ -110,16 +112,53 @@ export class Coordinator {
       await this.cluster.set(this.k(`dense:${round}:${this.worker}`), mine, 'EX', TTL_SECONDS);
     });
     await this.barrier(`r${round}`);
-    await this.retry('reading dense parameters', async () => {
-      await this.cluster.set(this.k('done'), String(round), 'EX', TTL_SECONDS);
-      await this.combine(round, base, params);
-    });
-    // Everyone has read round-1's blobs before publishing this round's: drop this worker's old ones.
+    await this.retry('marking the round done', () => this.cluster.set(this.k('done'), String(round), 'EX', TTL_SECONDS));
+    if (round % this.workers === this.worker) {
+      // The round's designated worker reads the N blobs and publishes the result once (N·P bytes
+      // out of the coordinator's node per round, not N²·P).
+      await this.retry('summing dense parameters', () => this.combine(round, base, params));
+      await this.publishSum(round, params);
+    } else {
+      await this.waitForSum(round, params);
+    }
+    // Everyone has read round-1's result before publishing this round's blob: drop the old keys.
     if (round > 0) {
       await this.retry('cleaning up', async () => {
         await this.cluster.del(this.k(`dense:${round - 1}:${this.worker}`));
-        if (this.worker === 0) await this.cluster.del(this.k(`arrived:r${round - 1}`), this.k(`go:r${round - 1}`), this.k(`base:${round - 1}`));
+        if (this.worker === 0) {
+          const r = round - 1;
+          await this.cluster.del(this.k(`arrived:r${r}`), this.k(`go:r${r}`), this.k(`base:${r}`), this.k(`sum:${r}`), this.k(`sumgo:${r}`));
+        }
       });
+    }
+  }
+
+  private async publishSum(round: number, params: Float32Array[]): Promise<void> {
+    await this.retry('publishing summed dense parameters', async () => {
+      await this.cluster.set(this.k(`sum:${round}`), packParams(0, params), 'EX', TTL_SECONDS);
+      if (this.workers > 1) {
+        await this.cluster.rpush(this.k(`sumgo:${round}`), ...new Array<string>(this.workers - 1).fill('1'));
+        await this.cluster.expire(this.k(`sumgo:${round}`), TTL_SECONDS);
+      }
+    });
+  }
+
+  /** Waits for the designated worker's result of `round` (it may be restarting: say so every 10 s). */
+  private async waitForSum(round: number, params: Float32Array[]): Promise<void> {
+    const t0 = Date.now();
+    let said = 0;
+    for (;;) {
+      const b = await this.retry('reading summed dense parameters', () => this.cluster.getBuffer(this.k(`sum:${round}`)));
+      if (b !== null) {
+        unpackParams(b, params, 'summed');
+        return;
+      }
+      await this.retry('waiting for summed dense parameters', () => this.blocking.blpop(this.k(`sumgo:${round}`), 1));
+      const waited = (Date.now() - t0) / 1000;
+      if (waited > 10 * (said + 1)) {
+        said++;
+        this.log(`worker ${this.worker}: waiting ${Math.round(waited)} s for worker ${round % this.workers}'s dense sum of round ${round} (a stopped worker resumes with --resume)`);
+      }
     }
   }
 
@@ -127,9 +166,16 @@ export class Coordinator {
   async restore(round: number, params: Float32Array[]): Promise<void> {
     const b = await this.cluster.getBuffer(this.k(`base:${round}`));
     if (b === null) throw new UserError(`run '${this.run}': the dense parameters of round ${round} are no longer in the store; the run cannot be resumed`);
+    const sum = await this.cluster.getBuffer(this.k(`sum:${round}`));
+    if (sum !== null) {
+      unpackParams(sum, params, 'summed');
+      return;
+    }
     const base = params.map((p) => new Float32Array(p.length));
     unpackParams(b, base, 'base');
     await this.combine(round, base, params);
+    // The designated worker may have died before publishing: publishing the same bits again is harmless.
+    await this.publishSum(round, params);
   }
 
   /** Re-creates the coordinator state of a completed round from a snapshot (a store that lost the run). */
