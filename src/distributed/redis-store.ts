@@ -305,20 +305,6 @@ export class RedisTableStore implements TableStore {
     }
   }
 
-  /** Number of keys of this run on all masters (tests; a fresh run checks it is empty). */
-  async countKeys(): Promise<number> {
-    let total = 0;
-    for (const node of this.cluster.nodes('master')) {
-      let cursor = '0';
-      do {
-        const [next, keys] = (await node.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 2000)) as [string, string[]];
-        cursor = next;
-        total += keys.length;
-      } while (cursor !== '0');
-    }
-    return total;
-  }
-
   async close(): Promise<void> {
     await this.cluster.quit().catch(() => this.cluster.disconnect());
   }

@@ -52,10 +52,6 @@ export interface WorkerOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Worker 0 writes a store snapshot here at each epoch end (store-checkpoint.ts); --resume reads it when the store lost the run. */
   checkpointDir?: string;
-  /** Stop after this many rounds in total (tests: a worker that is killed later). */
-  maxRounds?: number;
-  /** Timings of the last run (bench): seconds in store pulls/pushes, in steps, in barriers. */
-  timings?: { pull: number; step: number; push: number; barrier: number; rounds: number; rows: number };
 }
 
 /** Parses `--worker I/N`. */
@@ -111,7 +107,8 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       log(`worker ${wo.worker}: resuming at round ${round} (epoch ${Math.floor(round / rounds) + 1}, batch ${(round % rounds) + 1} of ${rounds})`);
     }
     const nCat = run.model.layout.categorical.length;
-    const timings = wo.timings ?? { pull: 0, step: 0, push: 0, barrier: 0, rounds: 0, rows: 0 };
+    // Seconds in store pulls / steps / pushes / barriers, logged at the end (bench/cluster.ts reads the line).
+    const timings = { pull: 0, step: 0, push: 0, barrier: 0, rounds: 0, rows: 0 };
     const order = new Int32Array(part.rows);
     const { pos } = run;
     for (let epoch = Math.floor(round / rounds) + 1; epoch <= tc.epochs; epoch++) {
@@ -127,10 +124,6 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       pos.sums = {};
       let stepsDone = 0;
       for (let b = round % rounds; b < rounds; b++, round++) {
-        if (wo.maxRounds !== undefined && round >= wo.maxRounds) {
-          await run.step.release();
-          return finishRun(run, { stoppedEarly: false, interrupted: true, resumedFromStep: 0 });
-        }
         const start = b * batch;
         const end = Math.min(part.rows, start + batch);
         let rows = 0;
