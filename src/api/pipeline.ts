@@ -34,7 +34,7 @@ export interface RunOptions {
   /** Reuse data already loaded and encoded (compare trains several models on the same rows). */
   prepared?: { data: LoadedData; features: PreparedFeatures };
   /** Train as worker I of N over a shared table store (src/distributed); only worker 0 evaluates and saves. */
-  distributed?: Omit<WorkerOptions, 'log' | 'onProgress' | 'onEpoch'>;
+  distributed?: Omit<WorkerOptions, 'log' | 'onProgress' | 'onEpoch' | 'shouldStop'>;
 }
 
 export interface RunResult {
@@ -69,6 +69,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
       ...(opts.log !== undefined ? { log: opts.log } : {}),
       ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
       ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
+      ...(opts.shouldStop !== undefined ? { shouldStop: opts.shouldStop } : {}),
     })
     : await trainModel(config, features, {
       ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),

@@ -52,6 +52,8 @@ export interface WorkerOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Worker 0 writes a store snapshot here at each epoch end (store-checkpoint.ts); --resume reads it when the store lost the run. */
   checkpointDir?: string;
+  /** Polled after every round; true stops this worker there (SIGINT). The run's state is in the store: restart it with --resume. */
+  shouldStop?: () => boolean;
 }
 
 /** Parses `--worker I/N`. */
@@ -153,6 +155,11 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
         pos.batchInEpoch = b + 1;
         pos.epochSeconds = (performance.now() - t0) / 1000;
         wo.onProgress?.({ epoch, epochs: tc.epochs, step: b + 1, stepsPerEpoch: rounds, samplesPerSecond: Math.min(part.rows, end) / Math.max(1e-9, pos.epochSeconds), losses: means(pos.sums, stepsDone) });
+        if (wo.shouldStop?.() === true && b + 1 < rounds) {
+          await run.step.release();
+          log(`worker ${wo.worker}/${wo.workers}: stopped after round ${round}; the run's state is in the store: restart this worker with --resume (the others wait for it)`);
+          return finishRun(run, { stoppedEarly: false, interrupted: true, resumedFromStep: 0 });
+        }
       }
       // Epoch end: worker 0 reads every row, snapshots the run and validates while the others wait.
       if (wo.worker === 0) {

@@ -85,6 +85,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '', taskNames(config.schema))),
   });
   process.off('SIGINT', onSigint);
+  if (distributed !== undefined && run.result.interrupted) return 130; // the worker said how to resume
   if (distributed !== undefined && distributed.worker !== 0) {
     log(`worker ${distributed.worker}/${distributed.workers} finished; worker 0 writes the model`);
     return 0;
