@@ -17,6 +17,7 @@ import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
 import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
 import { shouldStream, trainAndEvaluateStreaming } from './stream-pipeline.js';
+import { trainWorker, type WorkerOptions } from '../distributed/worker-trainer.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -32,6 +33,8 @@ export interface RunOptions {
   force?: boolean;
   /** Reuse data already loaded and encoded (compare trains several models on the same rows). */
   prepared?: { data: LoadedData; features: PreparedFeatures };
+  /** Train as worker I of N over a shared table store (src/distributed); only worker 0 evaluates and saves. */
+  distributed?: Omit<WorkerOptions, 'log' | 'onProgress' | 'onEpoch' | 'shouldStop'>;
 }
 
 export interface RunResult {
@@ -48,20 +51,37 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
-  if (opts.prepared === undefined && (await shouldStream(config, opts.log))) return trainAndEvaluateStreaming(config, opts);
+  if (opts.prepared === undefined && (await shouldStream(config, opts.log))) {
+    if (opts.distributed !== undefined) throw new UserError('streaming training (train.streaming / a memory budget) cannot be combined with --store yet; give the workers in-memory data');
+    return trainAndEvaluateStreaming(config, opts);
+  }
   const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   // A feature that is a label in disguise stops training here, before anything is fitted.
   guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
   const features = opts.prepared?.features ?? prepareLogged(config, data, opts.log);
   requireCalibrationSplit(config, features);
   opts.log?.(describeOptimizers(config));
-  const result = await trainModel(config, features, {
-    ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
-    ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
-    ...(opts.outDir !== undefined ? { checkpointDir: opts.outDir, dataFingerprint: dataFingerprint(data) } : {}),
-    ...(opts.resume === true ? { resume: true } : {}),
-    ...(opts.shouldStop !== undefined ? { shouldStop: opts.shouldStop } : {}),
-  });
+  const dist = opts.distributed;
+  const result = dist !== undefined
+    ? await trainWorker(config, features.spec, features.train, features.valid, {
+      ...dist,
+      ...(opts.outDir !== undefined && dist.worker === 0 ? { checkpointDir: opts.outDir } : {}),
+      ...(opts.log !== undefined ? { log: opts.log } : {}),
+      ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
+      ...(opts.shouldStop !== undefined ? { shouldStop: opts.shouldStop } : {}),
+    })
+    : await trainModel(config, features, {
+      ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onEpoch !== undefined ? { onEpoch: opts.onEpoch } : {}),
+      ...(opts.outDir !== undefined ? { checkpointDir: opts.outDir, dataFingerprint: dataFingerprint(data) } : {}),
+      ...(opts.resume === true ? { resume: true } : {}),
+      ...(opts.shouldStop !== undefined ? { shouldStop: opts.shouldStop } : {}),
+    });
+  // Workers other than 0 hold only the rows they pulled: worker 0 evaluates and writes the model.
+  if (dist !== undefined && dist.worker !== 0 && !result.interrupted) {
+    return { result, data, features, metrics: {}, evaluatedOn: 'train', summary: { worker: dist.worker } };
+  }
   if (result.interrupted) return { result, data, features, metrics: {}, evaluatedOn: 'train', summary: { interrupted: true } };
   logBestEpoch(config, result, opts.log);
   const evaluatedOn = features.test !== undefined ? 'test' : features.valid !== undefined ? 'valid' : 'train';

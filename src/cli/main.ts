@@ -14,6 +14,7 @@ import { exportCommand, EXPORT_SPEC } from './commands/export.js';
 import { serveCommand, SERVE_SPEC } from './commands/serve.js';
 import { reportCommand, REPORT_SPEC } from './commands/report.js';
 import { tuneCommand, TUNE_SPEC } from './commands/tune.js';
+import { launchCommand, LAUNCH_SPEC } from './commands/launch.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { run: Command; spec: CommandSpec }> = {
   eval: { run: evalCommand, spec: EVAL_SPEC },
   compare: { run: compareCommand, spec: COMPARE_SPEC },
   tune: { run: tuneCommand, spec: TUNE_SPEC },
+  launch: { run: launchCommand, spec: LAUNCH_SPEC },
   export: { run: exportCommand, spec: EXPORT_SPEC },
   serve: { run: serveCommand, spec: SERVE_SPEC },
   report: { run: reportCommand, spec: REPORT_SPEC },

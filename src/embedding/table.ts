@@ -298,6 +298,51 @@ export class EmbeddingTable {
     this.optimizer.setLearningRate(lr);
   }
 
+  /** 4-byte words of optimizer state per row (the `state` layout of save, readRows and writeRows). */
+  get rowStateWords(): number {
+    return this.stateWords;
+  }
+
+  /**
+   * Copies the rows of `ids` out: weights [n x dim] and optimizer state words [n x rowStateWords]
+   * (bit-exact). present[i] = 1 when the row is materialised; otherwise its weights are the
+   * initial vector and its state is left as it was in `state`. For row stores outside the process
+   * (src/distributed), which keep a table like this one as the reference or as a local cache.
+   */
+  readRows(ids: Int32Array, weights: Float32Array, state: Int32Array, present: Uint8Array): void {
+    const { dim, stride, stateWords } = this;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id >>> 0 >= this.rows) this.badId(id);
+      const row = this.idMap[2 * id] - 1;
+      present[i] = row >= 0 ? 1 : 0;
+      if (row < 0) {
+        writeInitialRow(this.seedKey, id, this.initStd, dim, weights, i * dim);
+        continue;
+      }
+      const b = row * stride;
+      weights.set(this.data.subarray(b, b + dim), i * dim);
+      state.set(this.dataI32.subarray(b + dim, b + dim + stateWords), i * stateWords);
+    }
+  }
+
+  /**
+   * Overwrites the rows of `ids` (materialising them first) with weights [n x dim] and state words
+   * [n x rowStateWords], bit-exact; every other row is unchanged. The inverse of readRows.
+   */
+  writeRows(ids: Int32Array, weights: Float32Array, state: Int32Array): void {
+    const { dim, stride, stateWords } = this;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id >>> 0 >= this.rows) this.badId(id);
+      let row = this.idMap[2 * id] - 1;
+      if (row < 0) row = this.materialise(id);
+      const b = row * stride;
+      this.data.set(weights.subarray(i * dim, (i + 1) * dim), b);
+      this.dataI32.set(state.subarray(i * stateWords, (i + 1) * stateWords), b + dim);
+    }
+  }
+
   /** Rows materialised so far. */
   allocatedRows(): number {
     return this.allocated;

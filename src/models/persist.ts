@@ -23,10 +23,13 @@ const MANIFEST = 'model.json';
 /** `sha256sum` line of model.json: the manifest's own checksum (the manifest holds every other file's). */
 const MANIFEST_SUM = 'model.json.sha256';
 const CHECKPOINT = 'checkpoint';
+/** A store-backed run's snapshot (src/distributed/store-checkpoint.ts), written by worker 0. */
+const STORE_CHECKPOINT = 'store-checkpoint';
+const isStoreCheckpoint = (p: string): boolean => existsSync(join(p, 'store-state.json'));
 /** Files and folders a model directory may get: a non-esmm file of these names is never replaced. */
 /** The post-hoc calibration (train.calibration), when the model has one. */
 const CALIBRATION_FILE = 'calibration.json';
-const MODEL_NAMES = [MANIFEST, MANIFEST_SUM, 'features.json', 'params.bin', 'emb', 'metrics.json', 'history.json', 'curves.json', CALIBRATION_FILE, CHECKPOINT];
+const MODEL_NAMES = [MANIFEST, MANIFEST_SUM, 'features.json', 'params.bin', 'emb', 'metrics.json', 'history.json', 'curves.json', CALIBRATION_FILE, CHECKPOINT, STORE_CHECKPOINT];
 
 interface Manifest {
   format: 'esmm-model';
@@ -59,7 +62,8 @@ export function inspectModelDir(dir: string): OutDirState {
   if (entries.length === 0) return { kind: 'empty', owned: [] };
   const owned = ownedFiles(dir);
   if (owned !== undefined) return { kind: 'model', owned };
-  if (entries.every((n) => n === CHECKPOINT) && isEsmmCheckpoint(join(dir, CHECKPOINT))) return { kind: 'model', owned: [] };
+  const resumable = (n: string): boolean => (n === CHECKPOINT && isEsmmCheckpoint(join(dir, n))) || (n === STORE_CHECKPOINT && isStoreCheckpoint(join(dir, n)));
+  if (entries.every(resumable)) return { kind: 'model', owned: [] };
   return { kind: 'foreign', owned: [] };
 }
 
@@ -75,7 +79,7 @@ export function assertModelOutDir(dir: string, force: boolean): OutDirState {
   }
   for (const name of MODEL_NAMES) {
     const p = join(dir, name);
-    if (existsSync(p) && !(name === CHECKPOINT && isEsmmCheckpoint(p))) {
+    if (existsSync(p) && !(name === CHECKPOINT && isEsmmCheckpoint(p)) && !(name === STORE_CHECKPOINT && isStoreCheckpoint(p))) {
       throw new UserError(`exists and was not written by esmm; move it away or choose another --out (even --force never replaces it)`, { file: p });
     }
   }

@@ -11,6 +11,20 @@ import { TRAINING_FLAGS } from '../overrides.js';
 import { PRESET_FLAGS, trainingConfig } from '../training-config.js';
 import { assertModelOutDir } from '../../models/persist.js';
 import { checkOutputDir, checkOutputFile } from '../../util/output-path.js';
+import { UserError } from '../../errors.js';
+import { parseWorker } from '../../distributed/worker-trainer.js';
+import { connectCluster, parseRedisUrl } from '../../distributed/redis-store.js';
+
+/** --store / --worker / --run-id as the pipeline's distributed options (undefined without --store). */
+function distributedFlags(v: { store?: string | undefined; worker?: string | undefined; 'run-id'?: string | undefined; resume?: boolean | undefined }, model: string): { store: string; worker: number; workers: number; runId: string; resume: boolean } | undefined {
+  if (v.store === undefined) {
+    if (v.worker !== undefined || v['run-id'] !== undefined) throw new UserError('--worker and --run-id need --store redis://host:port');
+    return undefined;
+  }
+  parseRedisUrl(v.store);
+  const { worker, workers } = parseWorker(v.worker ?? '0/1');
+  return { store: v.store, worker, workers, runId: v['run-id'] ?? model, resume: v.resume === true };
+}
 
 export const TRAIN_SPEC = defineCommand({
   name: 'train',
@@ -25,6 +39,9 @@ export const TRAIN_SPEC = defineCommand({
     model: { type: 'string', value: 'NAME', default: "the config's model.name", help: `model to train: ${MODEL_NAMES.join(', ')}` },
     resume: { type: 'boolean', help: 'continue from the checkpoint in --out' },
     force: { type: 'boolean', help: 'write into a non-empty folder that is not an esmm model (files esmm did not write are never replaced or deleted)' },
+    store: { type: 'string', value: 'URL', default: 'none (tables in this process)', help: 'keep the embedding tables in a Redis Cluster (redis://host:port of any node); with --worker, several processes or hosts train one model (docs/distributed.md)' },
+    worker: { type: 'string', value: 'I/N', default: '0/1', help: 'with --store: this process is worker I of N; it trains on rows with index mod N == I; worker 0 writes the model' },
+    'run-id': { type: 'string', value: 'NAME', default: 'the model name', help: 'with --store: names this run\'s keys in the store (all workers of a run share it)' },
   },
   examples: ['train --config esmm --out runs/esmm --epochs 1 --rows 50000', 'train --preset adult --train adult.data --test adult.test --out runs/adult'],
 });
@@ -54,7 +71,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     log('\ninterrupt: writing a checkpoint after this step (resume with --resume)');
   };
   process.on('SIGINT', onSigint);
+  const distributed = distributedFlags(values, config.model.name);
+  // An unreachable store fails here, in one line, before any data is read.
+  if (distributed !== undefined) await (await connectCluster(distributed.store)).quit();
   const run = await trainAndEvaluate(config, {
+    ...(distributed !== undefined ? { distributed } : {}),
     outDir,
     log,
     resume: values.resume === true,
@@ -64,6 +85,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     onEpoch: (r) => log(formatEpochLine(r, config.train.epochs, '', taskNames(config.schema))),
   });
   process.off('SIGINT', onSigint);
+  if (distributed !== undefined && run.result.interrupted) return 130; // the worker said how to resume
+  if (distributed !== undefined && distributed.worker !== 0) {
+    log(`worker ${distributed.worker}/${distributed.workers} finished; worker 0 writes the model`);
+    return 0;
+  }
   if (run.result.interrupted) {
     log(`stopped at step ${run.result.stepLoss.length}; checkpoint in ${join(outDir, 'checkpoint')}`);
     return 130;

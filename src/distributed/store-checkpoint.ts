@@ -1,0 +1,84 @@
+/**
+ * A consistent snapshot of a store-backed run on disk, for when the store itself is lost (a
+ * cluster rebuilt or flushed). Worker 0 writes it at each epoch end, while every other worker
+ * waits at the epoch barrier: all pushes of the epoch have landed and worker 0 has just read
+ * every row, so rows and dense parameters belong to the same round.
+ *
+ * OUT/store-checkpoint/: params.bin (dense, as a model's), emb/*.bin (every table with its
+ * optimizer state, EmbeddingTable's save format), store-state.json (run, workers, round, epoch,
+ * sha256 of every file; renamed last, so a half-written snapshot is never read).
+ * `--resume` against a store that has no state for the run restores it (store-sync + coordinator).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { EmbeddingTable } from '../embedding/table.js';
+import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from '../models/table-files.js';
+import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
+
+export const STORE_CHECKPOINT_DIR = 'store-checkpoint';
+const STATE = 'store-state.json';
+const FORMAT = 'esmm-store-checkpoint/1';
+
+export interface StoreCheckpoint {
+  run: string;
+  workers: number;
+  /** The last round whose updates the snapshot holds. */
+  round: number;
+  epoch: number;
+  params: Map<string, Float32Array>;
+  tables: Map<string, EmbeddingTable[]>;
+}
+
+interface Manifest {
+  format: string;
+  run: string;
+  workers: number;
+  round: number;
+  epoch: number;
+  params: { name: string; offset: number; length: number }[];
+  tables: TableEntry[];
+  sha256: Record<string, string>;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+export async function writeStoreCheckpoint(outDir: string, c: StoreCheckpoint): Promise<void> {
+  const dir = join(outDir, STORE_CHECKPOINT_DIR);
+  const previous = existsSync(join(dir, STATE)) ? [...Object.keys((JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as Manifest).sha256), STATE] : [];
+  await writeDirAtomic(dir, (stage) => {
+    const sums: Record<string, string> = {};
+    const put = (file: string, data: Uint8Array): void => {
+      const path = join(stage, file);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, data);
+      sums[file] = sha256(data);
+    };
+    const params = packFloats(c.params);
+    put('params.bin', params.bytes);
+    const tables = writeTables(c.tables, put);
+    const manifest: Manifest = { format: FORMAT, run: c.run, workers: c.workers, round: c.round, epoch: c.epoch, params: params.index, tables, sha256: sums };
+    writeFileSync(join(stage, STATE), JSON.stringify(manifest));
+  }, { label: 'store-checkpoint', previous, last: [STATE] });
+}
+
+/** The snapshot in OUT, or undefined when there is none. */
+export function readStoreCheckpoint(outDir: string): StoreCheckpoint | undefined {
+  const dir = join(outDir, STORE_CHECKPOINT_DIR);
+  if (!existsSync(join(dir, STATE))) return undefined;
+  recoverDir(dir);
+  const m = JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as Manifest;
+  if (m.format !== FORMAT) throw new UserError(`not an esmm store checkpoint (format ${String(m.format)})`, { file: join(dir, STATE) });
+  const read = (file: string): Uint8Array => {
+    const path = join(dir, confine(file, dir));
+    const b = new Uint8Array(readFileSync(path));
+    if (sha256(b) !== m.sha256[file]) throw new UserError('store checkpoint file does not match its checksum (damaged?)', { file: path });
+    return b;
+  };
+  return {
+    run: m.run, workers: m.workers, round: m.round, epoch: m.epoch,
+    params: unpackFloats(read('params.bin'), m.params, join(dir, 'params.bin')),
+    tables: readTables(m.tables, read),
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Where embedding rows live when they do not (only) live in this process: the table store
+ * interface, and the in-process store that is today's EmbeddingTable behind it.
+ *
+ * The trainer's tables stay synchronous EmbeddingTables; a store is used around each step:
+ *   1. pull the batch's unique ids of every table (weights + optimizer state) into a local table
+ *      acting as a cache (store-backed-table.ts),
+ *   2. run the step locally (gather reads the cache; update only records the summed gradient),
+ *   3. push each unique row's summed gradient; the STORE applies the sparse optimizer to the row
+ *      and its state, so concurrent workers never lose each other's update.
+ * A row absent from the store starts from the table's deterministic initial vector (row-init.ts),
+ * the same (name, seed, id) vector everywhere, so which worker creates it does not matter.
+ */
+import { UserError } from '../errors.js';
+import type { SparseOptimizerConfig } from '../embedding/sparse-optimizer.js';
+import { EmbeddingTable } from '../embedding/table.js';
+
+/** What a store must know of a table: EmbeddingTable's options, l2Frequency excluded (see check). */
+export interface TableSpec {
+  name: string;
+  rows: number;
+  dim: number;
+  seed: number;
+  initStd: number;
+  optimizer: SparseOptimizerConfig;
+  l2: number;
+}
+
+/** Unique ids of one table to read. */
+export interface PullRequest {
+  table: number;
+  ids: Int32Array;
+}
+
+/** Rows read: weights [n x dim], state words [n x stateWords]; present[i] = 0 for a row never updated (init weights). */
+export interface PulledRows {
+  weights: Float32Array;
+  state: Int32Array;
+  present: Uint8Array;
+}
+
+/** One optimizer step for each of `ids` (unique) with its summed gradient grad [n x dim]. */
+export interface PushRequest {
+  table: number;
+  ids: Int32Array;
+  grad: Float32Array;
+  /** present flags of the pull that preceded this push: absent rows carry their initial vector. */
+  present?: Uint8Array;
+}
+
+/** All stored rows of one table, a block at a time (checkpoints, the final model). */
+export interface RowBlock {
+  ids: Int32Array;
+  weights: Float32Array;
+  state: Int32Array;
+}
+
+export interface TableStore {
+  readonly specs: readonly TableSpec[];
+  pull(requests: PullRequest[]): Promise<PulledRows[]>;
+  /**
+   * Pushes in order; two pushes of one table in one call are applied in that order. With `tag`
+   * (a worker's round) a store may make the push idempotent: a repeat of a round is skipped.
+   */
+  push(requests: PushRequest[], tag?: { worker: number; round: number }): Promise<void>;
+  /** The learning rate of every table's optimizer (schedules). */
+  setLearningRate(lr: number): void;
+  /** Every stored row of `table`, in no particular order. */
+  scan(table: number): AsyncIterable<RowBlock>;
+  close(): Promise<void>;
+}
+
+/** Optimizer state words per row (as EmbeddingTable stores them). */
+export function stateWordsOf(spec: TableSpec): number {
+  switch (spec.optimizer.type) {
+    case 'sgd':
+      return 0;
+    case 'adagrad':
+      return 1;
+    case 'adam':
+      return 2 * spec.dim + 1;
+    case 'ftrl':
+      return 2 * spec.dim;
+  }
+}
+
+/** The spec of an existing table (to build a store for a model's tables). */
+export function specOf(t: EmbeddingTable): TableSpec {
+  if (t.l2Frequency) {
+    // The running occurrence count would have to live with the row in the store; not built.
+    throw new UserError('train.embedding_l2_frequency is not supported with a table store (--store); set it to false', { key: 'train.embedding_l2_frequency' });
+  }
+  return { name: t.name, rows: t.rows, dim: t.dim, seed: t.seed, initStd: t.initStd, optimizer: t.optimizerConfig, l2: t.l2 };
+}
+
+/** A fresh EmbeddingTable with a spec's options (the local cache of a store-backed table, the reference in tests). */
+export function tableOf(spec: TableSpec): EmbeddingTable {
+  return new EmbeddingTable({ name: spec.name, rows: spec.rows, dim: spec.dim, seed: spec.seed, initStd: spec.initStd, optimizer: spec.optimizer, l2: spec.l2 });
+}
+
+/** Today's tables behind the store interface: one EmbeddingTable per spec, in this process. */
+export class InProcessTableStore implements TableStore {
+  readonly tables: EmbeddingTable[];
+
+  constructor(readonly specs: readonly TableSpec[]) {
+    this.tables = specs.map(tableOf);
+  }
+
+  async pull(requests: PullRequest[]): Promise<PulledRows[]> {
+    return requests.map(({ table, ids }) => {
+      const t = this.tables[table]!;
+      const out = { weights: new Float32Array(ids.length * t.dim), state: new Int32Array(ids.length * t.rowStateWords), present: new Uint8Array(ids.length) };
+      t.readRows(ids, out.weights, out.state, out.present);
+      return out;
+    });
+  }
+
+  async push(requests: PushRequest[]): Promise<void> {
+    for (const { table, ids, grad } of requests) {
+      const t = this.tables[table]!;
+      t.update(ids, grad, t.dim, 0);
+    }
+  }
+
+  setLearningRate(lr: number): void {
+    for (const t of this.tables) t.setLearningRate(lr);
+  }
+
+  async *scan(table: number): AsyncIterable<RowBlock> {
+    const saved = this.tables[table]!.save();
+    const n = saved.meta.allocatedRows as number;
+    const b = saved.buffers;
+    yield {
+      ids: new Int32Array(b.ids!.buffer.slice(b.ids!.byteOffset, b.ids!.byteOffset + 4 * n)),
+      weights: new Float32Array(b.weights!.buffer.slice(b.weights!.byteOffset, b.weights!.byteOffset + b.weights!.byteLength)),
+      state: new Int32Array(b.state!.buffer.slice(b.state!.byteOffset, b.state!.byteOffset + b.state!.byteLength)),
+    };
+  }
+
+  async close(): Promise<void> {
+    // nothing held outside the process
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Worker I of N of one training run whose embedding tables live in a Redis Cluster
+ * (`esmm train --store redis://host:port --worker I/N`).
+ *
+ * - Data: every worker fits the same FeatureSpec on all training rows (deterministic), then trains
+ *   on its partition, rows with index mod N == I, shuffled per epoch (seed, worker, epoch). With
+ *   N = 1 the run is the single-process run exactly (same order, same bits: the test checks it).
+ * - Rounds: every epoch has S = ceil(ceil(rows / N) / batch) rounds for every worker (a worker
+ *   whose partition is shorter trains on 0 rows in its last round). Round r of a worker: pull the
+ *   batch's rows from the store, run the step locally, push the rows' summed gradients (the store
+ *   applies the sparse optimizer atomically), then add up the workers' dense updates
+ *   (coordinator.ts; a barrier). Since every push of round r lands before the barrier, every
+ *   pull of round r+1 sees all updates of rounds <= r: sparse reads are at most one round stale.
+ * - Epoch end: worker 0 reads every stored row into its local tables and validates (the others
+ *   wait at a barrier). Early stopping is NOT applied with a store: all epochs run and validation
+ *   is reported per epoch.
+ * - The end: worker 0's model (all rows synced) is a normal model; the caller saves it as today.
+ * - Resume: a restarted worker (`--resume`) continues after the last completed round: its dense
+ *   parameters are that round's result (base and blobs stay in the store until the next round completes),
+ *   its dense optimizer moments restart from zero, and the batch order of its epoch is regenerated.
+ */
+import type { EncodedChunk } from '../data/batch.js';
+import type { EsmmConfig } from '../config/types.js';
+import type { FeatureSpec } from '../features/spec.js';
+import { takeEncodedRows } from '../features/encoded-rows.js';
+import { UserError } from '../errors.js';
+import { Rng } from '../util/random.js';
+import type { TrainProgress } from '../train/progress.js';
+import type { EpochRecord } from '../train/epoch-record.js';
+import { startRun } from '../train/training-run.js';
+import { finishRun, type TrainResult } from '../train/trainer.js';
+import { checkStepLoss, recordStepLoss } from '../train/epoch.js';
+import { validateEpoch } from '../train/validation.js';
+import { Coordinator } from './coordinator.js';
+import { RedisTableStore } from './redis-store.js';
+import { pullBatch, pushPending, storeBackTables, syncAll } from './store-sync.js';
+import { withRetry } from './retry.js';
+import { readStoreCheckpoint, STORE_CHECKPOINT_DIR, writeStoreCheckpoint } from './store-checkpoint.js';
+import type { StoreTables } from './store-sync.js';
+
+export interface WorkerOptions {
+  /** redis://host:port of a node of the cluster. */
+  store: string;
+  worker: number;
+  workers: number;
+  /** Names the run's keys in the store (all workers of a run share it). */
+  runId: string;
+  resume?: boolean;
+  groups?: number;
+  log?: (line: string) => void;
+  onProgress?: (p: TrainProgress) => void;
+  onEpoch?: (r: EpochRecord) => void;
+  /** Worker 0 writes a store snapshot here at each epoch end (store-checkpoint.ts); --resume reads it when the store lost the run. */
+  checkpointDir?: string;
+  /** Polled after every round; true stops this worker there (SIGINT). The run's state is in the store: restart it with --resume. */
+  shouldStop?: () => boolean;
+}
+
+/** Parses `--worker I/N`. */
+export function parseWorker(text: string): { worker: number; workers: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const worker = m === null ? NaN : Number(m[1]);
+  const workers = m === null ? NaN : Number(m[2]);
+  if (m === null || !(workers >= 1 && workers <= 1024 && worker < workers)) {
+    throw new UserError(`--worker must be I/N with 0 <= I < N <= 1024 (e.g. 0/2), got '${text}'`);
+  }
+  return { worker, workers };
+}
+
+/** Rows with index mod workers == worker. */
+export function partitionRows(chunk: EncodedChunk, worker: number, workers: number): EncodedChunk {
+  const idx: number[] = [];
+  for (let i = worker; i < chunk.rows; i += workers) idx.push(i);
+  return takeEncodedRows(chunk, idx);
+}
+
+export async function trainWorker(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, valid: EncodedChunk | undefined, wo: WorkerOptions): Promise<TrainResult> {
+  const tc = config.train;
+  if ((tc.workers ?? 1) > 1) throw new UserError('train.workers (threads of one process) cannot be combined with --worker (processes sharing a store); use one of them', { key: 'train.workers' });
+  const log = wo.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const part = partitionRows(train, wo.worker, wo.workers);
+  if (part.rows === 0) throw new UserError(`worker ${wo.worker}/${wo.workers} has no training rows (${train.rows} rows for ${wo.workers} workers)`);
+  // One batch size for all workers: the config's, capped by the smallest partition.
+  const smallest = Math.floor(train.rows / wo.workers);
+  const cfg: EsmmConfig = { ...config, train: { ...tc, batch_size: Math.min(tc.batch_size, Math.max(1, smallest)) } };
+  const run = await startRun(cfg, features, part);
+  const st = storeBackTables(run.embeddings);
+  const store = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, log, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) });
+  let coord: Coordinator | undefined;
+  try {
+    coord = await Coordinator.open(wo.store, wo.runId, wo.worker, wo.workers, log);
+    await coord.checkWorkers();
+    let done = await coord.lastDone();
+    // `done` appears only once every worker has passed round 0, so a fresh run always sees -1 here.
+    if (wo.resume !== true && done >= 0) {
+      throw new UserError(`run '${wo.runId}' already has state in the store (round ${done + 1} of a run); pass --resume to continue it, or another --run-id`);
+    }
+    const params = [...run.params.values()];
+    if (wo.resume === true && done < 0) done = await restoreLostRun(wo, st, store, coord, params, log);
+    const base = params.map((p) => new Float32Array(p.length));
+    const batch = run.batchSize;
+    const perWorker = Math.ceil(train.rows / wo.workers);
+    const rounds = Math.ceil(perWorker / batch);
+    let round = 0;
+    if (done >= 0) {
+      // Resume: the dense parameters after the last completed round; continue with the next one.
+      await coord.restore(done, params);
+      round = done + 1;
+      log(`worker ${wo.worker}: resuming at round ${round} (epoch ${Math.floor(round / rounds) + 1}, batch ${(round % rounds) + 1} of ${rounds})`);
+    }
+    const nCat = run.model.layout.categorical.length;
+    // Seconds in store pulls / steps / pushes / barriers, logged at the end (bench/cluster.ts reads the line).
+    const timings = { pull: 0, step: 0, push: 0, barrier: 0, rounds: 0, rows: 0 };
+    const order = new Int32Array(part.rows);
+    const { pos } = run;
+    for (let epoch = Math.floor(round / rounds) + 1; epoch <= tc.epochs; epoch++) {
+      pos.epoch = epoch;
+      // The order of epoch e is the e-th shuffle of one Rng per worker (worker 0's is the single-process
+      // trainer's), regenerated from the seed so that a resumed worker gets the same order.
+      const rng = new Rng(tc.seed + wo.worker * 7919);
+      for (let e = 1; e <= epoch; e++) {
+        for (let i = 0; i < order.length; i++) order[i] = i;
+        rng.shuffle(order);
+      }
+      const t0 = performance.now();
+      pos.sums = {};
+      let stepsDone = 0;
+      for (let b = round % rounds; b < rounds; b++, round++) {
+        const start = b * batch;
+        const end = Math.min(part.rows, start + batch);
+        let rows = 0;
+        for (let i = 0; i < params.length; i++) base[i]!.set(params[i]!);
+        if (start < end) {
+          const bt = run.assembler.assemble(start, end, order);
+          let t = performance.now();
+          await pullBatch(store, st, nCat, bt);
+          timings.pull += (performance.now() - t) / 1000;
+          t = performance.now();
+          const losses = await run.step.run(bt);
+          timings.step += (performance.now() - t) / 1000;
+          await checkStepLoss(run, losses.loss!);
+          t = performance.now();
+          await pushPending(store, st, { worker: wo.worker, round });
+          timings.push += (performance.now() - t) / 1000;
+          pos.globalStep++;
+          await recordStepLoss(run, losses.loss!, losses);
+          stepsDone++;
+          rows = end - start;
+        }
+        const t = performance.now();
+        await coord.average(round, rows, base, params);
+        timings.barrier += (performance.now() - t) / 1000;
+        timings.rounds++;
+        timings.rows += rows;
+        pos.batchInEpoch = b + 1;
+        pos.epochSeconds = (performance.now() - t0) / 1000;
+        wo.onProgress?.({ epoch, epochs: tc.epochs, step: b + 1, stepsPerEpoch: rounds, samplesPerSecond: Math.min(part.rows, end) / Math.max(1e-9, pos.epochSeconds), losses: means(pos.sums, stepsDone) });
+        if (wo.shouldStop?.() === true && b + 1 < rounds) {
+          await run.step.release();
+          log(`worker ${wo.worker}/${wo.workers}: stopped after round ${round}; the run's state is in the store: restart this worker with --resume (the others wait for it)`);
+          return finishRun(run, { stoppedEarly: false, interrupted: true, resumedFromStep: 0 });
+        }
+      }
+      // Epoch end: worker 0 reads every row, snapshots the run and validates while the others wait.
+      if (wo.worker === 0) {
+        await withRetry(store.cluster, 'reading every row', () => syncAll(store, st), log);
+        if (wo.checkpointDir !== undefined && epoch < tc.epochs) {
+          await writeStoreCheckpoint(wo.checkpointDir, { run: wo.runId, workers: wo.workers, round: round - 1, epoch, params: run.params, tables: run.embeddings.tables });
+        }
+        const record: EpochRecord = { epoch, steps: rounds, seconds: pos.epochSeconds, samplesPerSecond: part.rows / Math.max(1e-9, pos.epochSeconds), train: means(pos.sums, stepsDone) };
+        const v = await validateEpoch(run.model, valid, tc);
+        if (v !== undefined) record.valid = v;
+        pos.history.push(record);
+        wo.onEpoch?.(record);
+      }
+      await coord.barrier(`epoch${epoch}`);
+    }
+    await run.step.release();
+    const trained = timings.pull + timings.step + timings.push + timings.barrier;
+    const perRound = (x: number): string => `${((1000 * x) / Math.max(1, timings.rounds)).toFixed(1)} ms`;
+    log(
+      `worker ${wo.worker}/${wo.workers}: ${timings.rows.toLocaleString('en-US')} rows in ${trained.toFixed(1)} s (${Math.round(timings.rows / Math.max(trained, 1e-9)).toLocaleString('en-US')} rows/s); ` +
+      `per round: pull ${perRound(timings.pull)}, step ${perRound(timings.step)}, push ${perRound(timings.push)}, barrier ${perRound(timings.barrier)}`,
+    );
+    return finishRun(run, { stoppedEarly: false, interrupted: false, resumedFromStep: 0 });
+  } finally {
+    await coord?.close();
+    await store.close();
+  }
+}
+
+/**
+ * --resume against a store without this run (it was flushed or rebuilt): worker 0 writes the rows
+ * and the dense parameters of its last epoch-end snapshot back, the others wait for it. Returns
+ * the restored round.
+ */
+async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTableStore, coord: Coordinator, params: Float32Array[], log: (line: string) => void): Promise<number> {
+  if (wo.worker !== 0) {
+    log(`worker ${wo.worker}: run '${wo.runId}' has no state in the store; waiting for worker 0 to restore it from its snapshot`);
+    const t0 = Date.now();
+    for (;;) {
+      const done = await coord.lastDone();
+      if (done >= 0) return done;
+      if (Date.now() - t0 > 600_000) throw new UserError(`run '${wo.runId}': worker 0 did not restore the run within 10 minutes`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const snap = wo.checkpointDir === undefined ? undefined : readStoreCheckpoint(wo.checkpointDir);
+  if (snap === undefined) {
+    throw new UserError(`nothing to resume: the store has no state for run '${wo.runId}' and ${wo.checkpointDir ?? 'the output folder'} holds no ${STORE_CHECKPOINT_DIR}/`);
+  }
+  if (snap.run !== wo.runId || snap.workers !== wo.workers) {
+    throw new UserError(`the store snapshot in ${wo.checkpointDir} is of run '${snap.run}' with ${snap.workers} workers, not '${wo.runId}' with ${wo.workers}`);
+  }
+  let rows = 0;
+  for (let t = 0; t < st.tables.length; t++) {
+    const { group, index } = st.where[t]!;
+    const table = snap.tables.get(group)?.[index];
+    if (table === undefined) throw new UserError(`the store snapshot in ${wo.checkpointDir} lacks table ${group}.${index}`);
+    const saved = table.save();
+    const n = saved.meta.allocatedRows as number;
+    const b = saved.buffers;
+    const block = {
+      ids: new Int32Array(b.ids!.buffer, b.ids!.byteOffset, n),
+      weights: new Float32Array(b.weights!.buffer, b.weights!.byteOffset, n * table.dim),
+      state: new Int32Array(b.state!.buffer, b.state!.byteOffset, n * table.rowStateWords),
+    };
+    await store.restoreRows(t, block);
+    rows += n;
+  }
+  const names = [...snap.params.keys()];
+  const restored = names.map((k) => snap.params.get(k)!);
+  if (restored.length !== params.length || restored.some((p, i) => p.length !== params[i]!.length)) {
+    throw new UserError(`the store snapshot in ${wo.checkpointDir} has other dense parameters than this config's model`);
+  }
+  await coord.restoreRound(snap.round, restored);
+  log(`worker 0: restored run '${wo.runId}' from its epoch-${snap.epoch} snapshot (${rows.toLocaleString('en-US')} rows, round ${snap.round})`);
+  return snap.round;
+}
+
+function means(sums: Record<string, number>, n: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
+}

@@ -1,0 +1,234 @@
+/**
+ * The same table tests for every TableStore: a StoreBackedTable (pull -> gather -> update ->
+ * push) against a plain EmbeddingTable with the same optimizer, over several steps with duplicate
+ * ids. SGD and row-wise Adagrad must match bit for bit (the Lua function rounds to float32 where
+ * the JS optimizers do); Adam within 1e-6 relative (pow() may differ in the last bit of a double
+ * between V8 and the C library, see redis-functions.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SparseOptimizerConfig } from '../../src/embedding/sparse-optimizer.js';
+import { EmbeddingTable } from '../../src/embedding/table.js';
+import { LocalCluster, redisAvailable } from '../../src/distributed/local-cluster.js';
+import { RedisTableStore } from '../../src/distributed/redis-store.js';
+import { StoreBackedTable } from '../../src/distributed/store-backed-table.js';
+import { InProcessTableStore, tableOf, type TableSpec, type TableStore } from '../../src/distributed/table-store.js';
+import { expectClose, randomFloats } from '../embedding/helpers.js';
+
+const ROWS = 50;
+const DIM = 6;
+const TOUCHED = 30; // ids 30..49 are never updated
+
+const CASES: { label: string; optimizer: SparseOptimizerConfig; l2: number; exact: boolean }[] = [
+  { label: 'sgd', optimizer: { type: 'sgd', lr: 0.5 }, l2: 0, exact: true },
+  { label: 'adagrad', optimizer: { type: 'adagrad', lr: 0.1, initialAccumulator: 0.01, eps: 1e-8 }, l2: 0, exact: true },
+  { label: 'adagrad + l2', optimizer: { type: 'adagrad', lr: 0.1, initialAccumulator: 0.01, eps: 1e-8 }, l2: 0.05, exact: true },
+  { label: 'adam', optimizer: { type: 'adam', lr: 0.01 }, l2: 0, exact: false },
+];
+
+function specsFor(optimizer: SparseOptimizerConfig, l2: number): TableSpec[] {
+  return [
+    { name: 'g/a', rows: ROWS, dim: DIM, seed: 7, initStd: 0.05, optimizer, l2 },
+    { name: 'g/b', rows: ROWS, dim: DIM, seed: 8, initStd: 0.05, optimizer, l2 },
+  ];
+}
+
+/** Ids with duplicates, all below TOUCHED. */
+function batchIds(step: number, n = 40): Int32Array {
+  const r = randomFloats(n, 1000 + step, 1);
+  return Int32Array.from(r, (x) => Math.floor(((x + 1) / 2) * TOUCHED) % TOUCHED);
+}
+
+function allIds(): Int32Array {
+  return Int32Array.from({ length: ROWS }, (_, i) => i);
+}
+
+function unique(ids: Int32Array): Int32Array {
+  return Int32Array.from(new Set(ids));
+}
+
+function readAll(t: EmbeddingTable): { weights: Float32Array; state: Int32Array; present: Uint8Array } {
+  const ids = allIds();
+  const out = { weights: new Float32Array(ROWS * t.dim), state: new Int32Array(ROWS * t.rowStateWords), present: new Uint8Array(ROWS) };
+  t.readRows(ids, out.weights, out.state, out.present);
+  return out;
+}
+
+/** Runs `steps` steps through the store and the reference; returns both final states. */
+async function drive(store: TableStore, specs: TableSpec[], steps: number, pooled: boolean): Promise<void> {
+  const refs = specs.map(tableOf);
+  const caches = specs.map((s, i) => new StoreBackedTable(s, i));
+  for (let step = 0; step < steps; step++) {
+    const idsPer = specs.map((_, t) => batchIds(step * 2 + t));
+    const uniq = idsPer.map(unique);
+    const pulled = await store.pull(uniq.map((ids, table) => ({ table, ids })));
+    pulled.forEach((p, t) => caches[t]!.fill(uniq[t]!, p.weights, p.state, p.present));
+    for (let t = 0; t < specs.length; t++) {
+      const ids = idsPer[t]!;
+      // gather equality: what the step would read from the cache is the reference's row.
+      const got = new Float32Array(ids.length * DIM);
+      const want = new Float32Array(ids.length * DIM);
+      caches[t]!.gather(ids, got, DIM, 0);
+      refs[t]!.gather(ids, want, DIM, 0);
+      expect(got).toEqual(want);
+      if (!pooled) {
+        const grad = randomFloats(ids.length * DIM, 50 + step * 3 + t, 0.5);
+        caches[t]!.update(ids, grad, DIM, 0);
+        refs[t]!.update(ids, grad, DIM, 0);
+      } else {
+        // 8 pooled rows of 5 ids each with weights, mean mode (duplicates inside and across rows).
+        const offsets = Int32Array.from({ length: 9 }, (_, i) => i * 5);
+        const weights = Float32Array.from(randomFloats(40, 900 + step, 1), (x) => Math.abs(x) + 0.1);
+        const m = { ids, offsets, weights };
+        const grad = randomFloats(8 * DIM, 70 + step * 3 + t, 0.5);
+        caches[t]!.updatePooled(m, 'mean', grad, DIM, 0);
+        refs[t]!.updatePooled(m, 'mean', grad, DIM, 0);
+      }
+    }
+    await store.push(caches.flatMap((c) => c.takePending()));
+  }
+  // Final rows from the store against the reference: weights, optimizer state, presence.
+  const pulled = await store.pull(specs.map((_, table) => ({ table, ids: allIds() })));
+  pulled.forEach((p, t) => {
+    const want = readAll(refs[t]!);
+    expect(Array.from(p.present)).toEqual(Array.from(want.present));
+    expect(Array.from(p.present.subarray(TOUCHED))).toEqual(new Array(ROWS - TOUCHED).fill(0)); // untouched rows stay absent...
+    expect(p.weights.subarray(TOUCHED * DIM)).toEqual(want.weights.subarray(TOUCHED * DIM)); // ...at their init vector
+    const exact = specs[t]!.optimizer.type !== 'adam';
+    if (exact) {
+      expect(new Int32Array(p.weights.buffer)).toEqual(new Int32Array(want.weights.buffer)); // bit-exact
+      expect(p.state).toEqual(want.state);
+    } else {
+      expectClose(p.weights, want.weights, 1e-6, 1e-9);
+      const sw = 2 * DIM + 1;
+      for (let i = 0; i < ROWS; i++) {
+        if (p.present[i] !== 1) continue;
+        expectClose(new Float32Array(p.state.buffer, 4 * i * sw, 2 * DIM), new Float32Array(want.state.buffer, 4 * i * sw, 2 * DIM), 1e-6, 1e-12);
+        expect(p.state[i * sw + 2 * DIM]).toBe(want.state[i * sw + 2 * DIM]); // Adam's step count
+      }
+    }
+  });
+}
+
+function suite(name: string, open: (specs: TableSpec[], run: string) => Promise<TableStore>): void {
+  describe(name, () => {
+    for (const c of CASES) {
+      it(`${c.label}: gather/update equal EmbeddingTable over 5 steps with duplicate ids; untouched rows unchanged; state ${c.exact ? 'bit-exact' : 'within 1e-6'}`, async () => {
+        const specs = specsFor(c.optimizer, c.l2);
+        const store = await open(specs, `t-${c.label.replace(/\W+/g, '-')}`);
+        try {
+          await drive(store, specs, 5, false);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+    it('pooled (mean, weighted) updates equal EmbeddingTable (adagrad)', async () => {
+      const specs = specsFor(CASES[1]!.optimizer, 0);
+      const store = await open(specs, 'pooled');
+      try {
+        await drive(store, specs, 4, true);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+suite('InProcessTableStore', async (specs) => new InProcessTableStore(specs));
+
+const haveRedis = await redisAvailable();
+
+describe.skipIf(!haveRedis)('RedisTableStore on a 3-master + 3-replica loopback cluster (skipped without redis-server)', () => {
+  let cluster: LocalCluster;
+  beforeAll(async () => {
+    cluster = await LocalCluster.start(3, 1);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  suite('same table tests', (specs, run) => RedisTableStore.open(cluster.url, specs, { run, groups: 64 }));
+
+  it('spreads rows over every master (hash tags are not too coarse)', async () => {
+    const specs = specsFor({ type: 'sgd', lr: 0.1 }, 0);
+    const store = await RedisTableStore.open(cluster.url, specs, { run: 'spread', groups: 64 });
+    try {
+      const ids = allIds();
+      await store.pull([{ table: 0, ids }]);
+      await store.push([{ table: 0, ids, grad: randomFloats(ROWS * DIM, 3, 0.1) }]);
+      const perMaster = await Promise.all(
+        store.cluster.nodes('master').map(async (n) => {
+          let count = 0;
+          let cursor = '0';
+          do {
+            const [next, keys] = await n.scan(cursor, 'MATCH', `${store.prefix}*`, 'COUNT', 1000);
+            cursor = next;
+            count += keys.length;
+          } while (cursor !== '0');
+          return count;
+        }),
+      );
+      expect(perMaster.reduce((a, b) => a + b, 0)).toBe(ROWS);
+      for (const k of perMaster) expect(k).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('two clients updating the same rows concurrently lose no update (Adam step counts add up)', async () => {
+    const specs = specsFor({ type: 'adam', lr: 0.01 }, 0);
+    const a = await RedisTableStore.open(cluster.url, specs, { run: 'race', groups: 16 });
+    const b = await RedisTableStore.open(cluster.url, specs, { run: 'race', groups: 16 });
+    try {
+      const ids = Int32Array.of(1, 2, 3, 17);
+      const pushes = (s: RedisTableStore, seed: number): Promise<void>[] =>
+        Array.from({ length: 25 }, (_, k) => s.push([{ table: 0, ids, grad: randomFloats(ids.length * DIM, seed + k, 0.1) }]));
+      await Promise.all([...pushes(a, 100), ...pushes(b, 200)]);
+      const [p] = await a.pull([{ table: 0, ids }]);
+      const sw = 2 * DIM + 1;
+      for (let i = 0; i < ids.length; i++) expect(p!.state[i * sw + 2 * DIM]).toBe(50);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("a worker's push of one round applies once, however often it is sent (retries, a restarted worker)", async () => {
+    const specs = specsFor({ type: 'adam', lr: 0.01 }, 0);
+    const store = await RedisTableStore.open(cluster.url, specs, { run: 'marker', groups: 16 });
+    try {
+      const ids = Int32Array.of(4, 20, 21);
+      const grad = randomFloats(ids.length * DIM, 11, 0.1);
+      const steps = async (): Promise<number[]> => {
+        const [p] = await store.pull([{ table: 0, ids }]);
+        return Array.from(ids, (_, i) => p!.state[i * (2 * DIM + 1) + 2 * DIM]!);
+      };
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 3 });
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 3 });
+      expect(await steps()).toEqual([1, 1, 1]);
+      await store.push([{ table: 0, ids, grad }], { worker: 0, round: 3 }); // another worker's round 3
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 4 });
+      await store.push([{ table: 0, ids, grad }], { worker: 1, round: 2 }); // an old round
+      expect(await steps()).toEqual([3, 3, 3]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('scan returns every stored row of a table and nothing of other runs', async () => {
+    const specs = specsFor({ type: 'adagrad', lr: 0.1 }, 0);
+    const store = await RedisTableStore.open(cluster.url, specs, { run: 'scan', groups: 64 });
+    try {
+      const ids = Int32Array.of(0, 5, 9, 33, 49);
+      await store.push([{ table: 1, ids, grad: randomFloats(ids.length * DIM, 9, 0.1) }]);
+      const seen: number[] = [];
+      for await (const block of store.scan(1)) seen.push(...block.ids);
+      expect(seen.sort((x, y) => x - y)).toEqual([0, 5, 9, 33, 49]);
+      let other = 0;
+      for await (const block of store.scan(0)) other += block.ids.length;
+      expect(other).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
