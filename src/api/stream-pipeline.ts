@@ -94,7 +94,7 @@ async function readHoldout(files: string[], readOpts: ReadOptions, holdout: Hold
 }
 
 function mb(bytes: number): string {
-  return `${Math.round(bytes / 1024 ** 2)} MB`;
+  return bytes < 1024 ** 2 ? `${Math.round(bytes / 1024)} KB` : `${Math.round(bytes / 1024 ** 2)} MB`;
 }
 
 export async function trainAndEvaluateStreaming(config: EsmmConfig, opts: RunOptions & Pick<StreamTrainOptions, 'timings' | 'onWindow'> = {}): Promise<RunResult> {
