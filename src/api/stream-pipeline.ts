@@ -4,6 +4,10 @@
  * DuckDB aggregates (features/fit-sql.ts), the training rows are streamed through a bounded shuffle
  * window (data/train-stream.ts, train/streaming-trainer.ts). The validation and test splits are
  * read into memory as usual: they are expected to be small (a day of data, not a month).
+ * Without a validation file, data.holdout carves one out of the stream (data/stream-holdout.ts):
+ * those rows are never trained on, and at most half of train.memory_budget of them is kept to
+ * validate on. The FeatureSpec is fitted on all training-file rows, held-out ones included (their
+ * values only; their labels are never trained on).
  *
  * In the returned RunResult, `data.train` and `features.train` hold only the first
  * train.batch_size training rows (the rest was streamed and is not kept).
@@ -16,7 +20,11 @@ import { limitDuckDB } from '../data/duckdb-limits.js';
 import { expandFiles, readAllFiles } from '../data/file-glob.js';
 import { detectFormat } from '../data/format.js';
 import { DEFAULT_STREAM_BUDGET, encodedBytesPerRow, planBuffer, rawBytesPerRow } from '../data/memory-budget.js';
-import type { ReadOptions } from '../data/reader.js';
+import { readChunks, type ReadOptions, type ReadStats } from '../data/reader.js';
+import { DEFAULT_HOLDOUT } from '../data/holdout.js';
+import { planStreamHoldout, type HoldoutPlan } from '../data/stream-holdout.js';
+import { concatEncoded } from '../features/encoded-rows.js';
+import type { FeatureSpec } from '../features/spec.js';
 import { newTimings, TrainStream } from '../data/train-stream.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
 import { fitFeaturesSql } from '../features/fit-sql.js';
@@ -69,8 +77,24 @@ export async function shouldStream(config: EsmmConfig, log?: (line: string) => v
   return stream;
 }
 
+/** The held-out rows kept for validation, encoded chunk by chunk (the raw rows are never all held). */
+async function readHoldout(files: string[], readOpts: ReadOptions, holdout: HoldoutPlan, spec: FeatureSpec): Promise<{ chunk: EncodedChunk | undefined; stats: ReadStats; oov: Record<string, number> }> {
+  const parts: EncodedChunk[] = [];
+  const oov: Record<string, number> = {};
+  const stats: ReadStats = { rows: 0, kept: 0, skipped: 0, skippedByReason: {}, skippedExamples: [] };
+  for (const file of files) {
+    const chunks = readChunks(file, { ...readOpts, split: { rule: holdout.rule, side: 'holdout' } });
+    for await (const raw of chunks) parts.push(spec.transform(raw, { oov }));
+    stats.rows += chunks.stats.rows;
+    stats.kept += chunks.stats.kept;
+    stats.skipped += chunks.stats.skipped;
+    for (const [k, v] of Object.entries(chunks.stats.skippedByReason)) stats.skippedByReason[k] = (stats.skippedByReason[k] ?? 0) + v;
+  }
+  return { chunk: parts.length > 0 ? concatEncoded(parts) : undefined, stats, oov };
+}
+
 function mb(bytes: number): string {
-  return `${Math.round(bytes / 1024 ** 2)} MB`;
+  return bytes < 1024 ** 2 ? `${Math.round(bytes / 1024)} KB` : `${Math.round(bytes / 1024 ** 2)} MB`;
 }
 
 export async function trainAndEvaluateStreaming(config: EsmmConfig, opts: RunOptions & Pick<StreamTrainOptions, 'timings' | 'onWindow'> = {}): Promise<RunResult> {
@@ -94,18 +118,32 @@ async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrain
   const tc = config.train;
   const budget = tc.memory_budget ?? DEFAULT_STREAM_BUDGET;
   const weighted = (config.schema.multi_valued ?? []).some((m) => m.weight_separator !== undefined);
-  const plan = planBuffer(
-    budget,
-    rawBytesPerRow(config.schema, fit.multiItemsPerRow),
-    encodedBytesPerRow(config.schema, spec.categoricalFields.length, spec.numericFields.length, fit.multiItemsPerRow, weighted),
-    tc.batch_size,
-  );
-  const stream = await TrainStream.open(trainFiles, readOpts, spec, plan.blockRows, plan.windowRows);
+  const plan = planBuffer(budget, rawBytesPerRow(config.schema, fit.multiItemsPerRow), encodedBytesPerRow(config.schema, spec.categoricalFields.length, spec.numericFields.length, fit.multiItemsPerRow, weighted), tc.batch_size);
+  const encodedRow = encodedBytesPerRow(config.schema, spec.categoricalFields.length, spec.numericFields.length, fit.multiItemsPerRow, weighted);
+  // No validation file: hold rows out of the stream (never trained on) to validate on.
+  const holdout =
+    files.valid === undefined ? await planStreamHoldout(trainFiles, readOpts, config.data.holdout ?? DEFAULT_HOLDOUT, fit.rows, Math.max(tc.batch_size, budget / 2 / encodedRow)) : undefined;
+  const trainOpts: ReadOptions = holdout !== undefined ? { ...readOpts, split: { rule: holdout.rule, side: 'train' } } : readOpts;
+  const stream = await TrainStream.open(trainFiles, trainOpts, spec, plan.blockRows, plan.windowRows);
+  if (holdout !== undefined) stream.keptShare = 1 - holdout.heldRows / fit.rows;
   log?.(`streaming ${stream.totalRows} rows: blocks of ${plan.blockRows}, shuffle window ${plan.windowRows} rows (about ${mb(plan.peakBytes)} of ${mb(budget)})`);
   const sample = await stream.sample(tc.batch_size);
 
-  const loaded: LoadedData = { train: sample.raw, stats: { train: { rows: fit.rows, kept: fit.rows, skipped: 0, skippedByReason: {}, skippedExamples: [] } }, files };
+  const loaded: LoadedData = { train: sample.raw, stats: { train: { rows: fit.rows, kept: fit.rows - (holdout?.heldRows ?? 0), skipped: 0, skippedByReason: {}, skippedExamples: [] } }, files };
   const features: PreparedFeatures = { spec, train: sample.encoded, oov: {} };
+  if (holdout !== undefined) {
+    const capped = holdout.validRows < holdout.heldRows;
+    log?.(
+      `no validation file: holding out ${holdout.rule.kind === 'hash' ? 'about ' : ''}${holdout.heldRows} of ${fit.rows} training rows (${holdout.description}; data.holdout), never trained on; ` +
+        (capped ? `validating on ${holdout.validRows} of them (capped at half of train.memory_budget, ${mb(budget / 2)})` : 'validating on all of them'),
+    );
+    const held = await readHoldout(trainFiles, readOpts, holdout, spec);
+    if (held.chunk !== undefined) {
+      features.valid = held.chunk;
+      features.oov.valid = held.oov;
+      loaded.stats.valid = held.stats;
+    }
+  }
   for (const split of ['valid', 'test'] as const) {
     const f = files[split];
     if (f === undefined) continue;
@@ -116,6 +154,9 @@ async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrain
     const stats = { oov: {} as Record<string, number> };
     features[split] = spec.transform(r.data, stats);
     features.oov[split] = stats.oov;
+  }
+  if (holdout !== undefined && features.valid !== undefined) {
+    files.valid = `${files.train} (held out: ${holdout.description}, fraction ${(config.data.holdout ?? DEFAULT_HOLDOUT).fraction}; ${features.valid.rows} rows validated on)`;
   }
   const fingerprint = JSON.stringify({ files, trainFiles, fileRows: stream.fileRows, rows: [features.valid?.rows, features.test?.rows] });
   const result = await trainFunnelStreaming(config, spec, stream, features.valid, {
@@ -141,7 +182,13 @@ async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrain
     best_epoch: result.bestEpoch,
     resumed_from_step: result.resumedFromStep,
     stopped_early: result.stoppedEarly,
-    streamed: { rows: stream.totalRows, block_rows: plan.blockRows, window_rows: plan.windowRows, memory_budget: budget },
+    streamed: {
+      rows: stream.totalRows,
+      block_rows: plan.blockRows,
+      window_rows: plan.windowRows,
+      memory_budget: budget,
+      ...(holdout !== undefined ? { held_out: { rule: holdout.description, rows: holdout.heldRows, validated_on: features.valid?.rows ?? 0 } } : {}),
+    },
     skipped_rows: { valid: loaded.stats.valid?.skippedByReason, test: loaded.stats.test?.skippedByReason },
     oov: features.oov,
     history: result.history,

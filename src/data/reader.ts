@@ -7,7 +7,7 @@
  *   const { data, stats } = await readAll('train.csv', { schema, skipInvalid: true });
  */
 import { statSync } from 'node:fs';
-import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult, DuckDBVector } from '@duckdb/node-api';
 import { UserError } from '../errors.js';
 import type { RawChunk } from './batch.js';
 import type { Schema } from './schema.js';
@@ -20,6 +20,7 @@ import { TextColumnReader } from './fast-text.js';
 import { findBadJsonLine } from './jsonl-errors.js';
 import { planRead, PROBLEM_SEP, sourceSql, type ProblemReason, type ReadPlan, type SourceColumn } from './sql.js';
 import { validateSchema } from './validate-schema.js';
+import { holdoutFileKey, inHoldout, inValidation, type RowSplit } from './stream-holdout.js';
 
 export const DEFAULT_CHUNK_ROWS = 65_536;
 
@@ -56,6 +57,8 @@ export interface ReadOptions {
    * streaming trainer's blocks. Row numbers in errors stay those of the whole file.
    */
   rowRange?: { start: number; end: number };
+  /** Keep only the training or the held-out side of a streaming hold-out (stream-holdout.ts). */
+  split?: RowSplit;
 }
 
 export interface SkippedRow {
@@ -112,74 +115,164 @@ async function* streamFile(file: string, opts: ReadOptions, stats: ReadStats): A
   try {
     const { plan, format, header } = await prepare(con, file, opts);
     const expected = await countRows(con, plan, file, format, header);
-    const rowOffset = opts.rowRange?.start ?? 0;
     if (expected === 0 && opts.rowRange !== undefined) return;
     if (expected === 0) throw new UserError('no data rows (the file has no rows after the header)', { file });
-
-    const columns = rawColumnsOf(plan);
-    let builder = new RawChunkBuilder(file, columns, chunkRows);
-    const result = await con.stream(plan.sql);
-    const L = plan.labels.length;
-    const C = plan.categorical.length;
-    const M = plan.multiValued.length;
-    const N = plan.numeric.length;
-    const T = plan.truth.length;
-    const hasGroup = plan.group !== undefined ? 1 : 0;
-    const problemIndex = L + C + M + N + T + hasGroup;
-    let keep = new Int32Array(2048);
-    let all = Int32Array.from({ length: 2048 }, (_, i) => i);
-    const problems: string[] = [];
-    const problemText = new TextColumnReader();
-    const categoricalText = plan.categorical.map(() => new TextColumnReader());
-    const multiText = plan.multiValued.map(() => new TextColumnReader());
-    const groupText = new TextColumnReader();
-
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      const n = chunk.rowCount;
-      if (n > keep.length) keep = new Int32Array(n);
-      const base = stats.rows + rowOffset; // rows before this DuckDB chunk; row i is base + i + 1
-      if (all.length < n) all = Int32Array.from({ length: n }, (_, i) => i);
-      problemText.copy(chunk.getColumnVector(problemIndex), all, 0, n, problems, 0);
-      let kept = 0;
-      for (let i = 0; i < n; i++) {
-        const problem = problems[i]!;
-        if (problem === '') keep[kept++] = i;
-        else recordProblem(problem, file, base + i + 1, opts, stats);
-      }
-      stats.rows += n;
-      const vec = (j: number): DuckDBVector => chunk.getColumnVector(j);
-      let from = 0;
-      while (from < kept) {
-        const take = Math.min(kept - from, builder.capacity - builder.rows);
-        const at = builder.rows;
-        if (at === 0) builder.firstRow = base + keep[from]! + 1;
-        let col = 0;
-        for (let l = 0; l < L; l++) copyCodes(vec(col++), keep, from, take, builder.labels[l]!, at);
-        for (let c = 0; c < C; c++) categoricalText[c]!.copy(vec(col++), keep, from, take, builder.categorical[c]!, at);
-        for (let m = 0; m < M; m++) multiText[m]!.copy(vec(col++), keep, from, take, builder.multiValued[m]!, at);
-        for (let x = 0; x < N; x++) copyDoubles(vec(col++), keep, from, take, builder.numeric[x]!, at);
-        for (let t = 0; t < T; t++) copyDoubles(vec(col++), keep, from, take, builder.truth[t]!, at);
-        if (builder.group !== undefined) groupText.copy(vec(col++), keep, from, take, builder.group, at);
-        builder.rows += take;
-        stats.kept += take;
-        from += take;
-        if (builder.full) {
-          yield builder.build();
-          builder = new RawChunkBuilder(file, columns, chunkRows);
-        }
-      }
-    }
-    if (stats.rows !== expected) {
-      // The stream ended early: DuckDB swallowed an error (see duckdb.ts). Should not happen
-      // after the count pre-check, but never hand back a silently truncated file.
-      throw new UserError(`reading stopped after row ${stats.rows} of ${expected}`, { file, row: stats.rows + 1 });
-    }
-    if (builder.rows > 0) yield builder.build();
+    yield* convertRows(await con.stream(plan.sql), file, plan, opts, stats, expected);
   } finally {
     con.closeSync();
   }
+}
+
+/**
+ * A DuckDB connection kept open across many row-range reads of the same Parquet files (the
+ * streaming trainer's blocks), each file described once. One query runs at a time: `start`
+ * launches a block's query (DuckDB works on it in its own threads while JavaScript trains on the
+ * previous block) and `finish` converts its materialised result.
+ */
+export class RangeReader {
+  private readonly described = new Map<string, SourceColumn[]>();
+  private constructor(private readonly con: DuckDBConnection) {}
+
+  static async open(): Promise<RangeReader> {
+    return new RangeReader(await connectDuckDB());
+  }
+
+  /** Launch the read of rows [start, end) of `file` (end at most the file's row count). */
+  async start(file: string, opts: ReadOptions & { rowRange: { start: number; end: number } }): Promise<PendingRange> {
+    let columns = this.described.get(file);
+    if (columns === undefined) {
+      columns = (await prepare(this.con, file, opts)).columns;
+      this.described.set(file, columns);
+    }
+    const { plan } = await prepare(this.con, file, opts, columns);
+    // A materialised result raises DuckDB's errors (a streamed one could end silently early).
+    const result = this.con.run(plan.sql);
+    result.catch(() => undefined); // awaited in finish; never an unhandled rejection meanwhile
+    return { file, opts, plan, result };
+  }
+
+  /** The kept rows of a started range as one chunk; undefined when none is kept. */
+  async finish(p: PendingRange, stats?: ReadStats): Promise<RawChunk | undefined> {
+    const { start, end } = p.opts.rowRange;
+    const st = stats ?? { rows: 0, kept: 0, skipped: 0, skippedByReason: {}, skippedExamples: [] };
+    let out: RawChunk | undefined;
+    const result = await p.result.catch((e: unknown) => {
+      throw translateDuckDBError(e, p.file, (line) => line);
+    });
+    for await (const chunk of convertRows(result, p.file, p.plan, { ...p.opts, chunkRows: Math.max(1, end - start) }, st, end - start)) out = chunk;
+    return out;
+  }
+
+  close(): void {
+    this.con.closeSync();
+  }
+}
+
+export interface PendingRange {
+  file: string;
+  opts: ReadOptions & { rowRange: { start: number; end: number } };
+  plan: ReadPlan;
+  result: Promise<DuckDBResult>;
+}
+
+/**
+ * The rows of a DuckDB result of `plan.sql`, validated and split into RawChunks of opts.chunkRows
+ * (rows of another opts.split side dropped, see stream-holdout.ts); `expected` rows must arrive.
+ */
+async function* convertRows(result: DuckDBResult, file: string, plan: ReadPlan, opts: ReadOptions, stats: ReadStats, expected: number): AsyncGenerator<RawChunk> {
+  const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const rowOffset = opts.rowRange?.start ?? 0;
+  const columns = rawColumnsOf(plan);
+  let builder = new RawChunkBuilder(file, columns, chunkRows);
+  const L = plan.labels.length;
+  const C = plan.categorical.length;
+  const M = plan.multiValued.length;
+  const N = plan.numeric.length;
+  const T = plan.truth.length;
+  const hasGroup = plan.group !== undefined ? 1 : 0;
+  const problemIndex = L + C + M + N + T + hasGroup;
+  const inSide = opts.split !== undefined ? splitFilter(opts.split, file, plan) : undefined;
+  let keep = new Int32Array(2048);
+  let all = Int32Array.from({ length: 2048 }, (_, i) => i);
+  const problems: string[] = [];
+  const problemText = new TextColumnReader();
+  const categoricalText = plan.categorical.map(() => new TextColumnReader());
+  const multiText = plan.multiValued.map(() => new TextColumnReader());
+  const groupText = new TextColumnReader();
+
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    if (n > keep.length) keep = new Int32Array(n);
+    const base = stats.rows + rowOffset; // rows before this DuckDB chunk; row i is base + i + 1
+    if (all.length < n) all = Int32Array.from({ length: n }, (_, i) => i);
+    problemText.copy(chunk.getColumnVector(problemIndex), all, 0, n, problems, 0);
+    const side = inSide?.(chunk, base, n);
+    let kept = 0;
+    for (let i = 0; i < n; i++) {
+      const problem = problems[i]!;
+      if (problem !== '') recordProblem(problem, file, base + i + 1, opts, stats);
+      else if (side === undefined || side[i] === 1) keep[kept++] = i;
+    }
+    stats.rows += n;
+    const vec = (j: number): DuckDBVector => chunk.getColumnVector(j);
+    let from = 0;
+    while (from < kept) {
+      const take = Math.min(kept - from, builder.capacity - builder.rows);
+      const at = builder.rows;
+      if (at === 0) builder.firstRow = base + keep[from]! + 1;
+      let col = 0;
+      for (let l = 0; l < L; l++) copyCodes(vec(col++), keep, from, take, builder.labels[l]!, at);
+      for (let c = 0; c < C; c++) categoricalText[c]!.copy(vec(col++), keep, from, take, builder.categorical[c]!, at);
+      for (let m = 0; m < M; m++) multiText[m]!.copy(vec(col++), keep, from, take, builder.multiValued[m]!, at);
+      for (let x = 0; x < N; x++) copyDoubles(vec(col++), keep, from, take, builder.numeric[x]!, at);
+      for (let t = 0; t < T; t++) copyDoubles(vec(col++), keep, from, take, builder.truth[t]!, at);
+      if (builder.group !== undefined) groupText.copy(vec(col++), keep, from, take, builder.group, at);
+      builder.rows += take;
+      stats.kept += take;
+      from += take;
+      if (builder.full) {
+        yield builder.build();
+        builder = new RawChunkBuilder(file, columns, chunkRows);
+      }
+    }
+  }
+  if (stats.rows !== expected) {
+    // The stream ended early: DuckDB swallowed an error (see duckdb.ts). Should not happen
+    // after the count pre-check, but never hand back a silently truncated file.
+    throw new UserError(`reading stopped after row ${stats.rows} of ${expected}`, { file, row: stats.rows + 1 });
+  }
+  if (builder.rows > 0) yield builder.build();
+}
+
+/**
+ * opts.split as a per-DuckDB-chunk filter: 1 for the rows of the requested side. Rows are keyed
+ * by the file and their 0-based row number (hash rule) or by the time column's value (time rule).
+ */
+function splitFilter(split: RowSplit, file: string, plan: ReadPlan): (chunk: DuckDBDataChunk, base: number, n: number) => Uint8Array {
+  const out = { mark: new Uint8Array(2048) };
+  const rule = split.rule;
+  let timeIndex = -1;
+  if (rule.kind === 'time') {
+    const before = plan.labels.length + plan.categorical.length + plan.multiValued.length;
+    const ni = plan.numeric.indexOf(rule.column);
+    const ti = plan.truth.indexOf(rule.column);
+    if (ni < 0 && ti < 0) throw new UserError(`time column '${rule.column}' is not read; list it in schema.numeric or schema.truth`, { file, key: 'data.holdout.time_column' });
+    timeIndex = ni >= 0 ? before + ni : before + plan.numeric.length + ti;
+  }
+  const key = holdoutFileKey(file);
+  return (chunk, base, n) => {
+    if (out.mark.length < n) out.mark = new Uint8Array(n);
+    const mark = out.mark;
+    if (rule.kind === 'time') {
+      const v = chunk.getColumnVector(timeIndex);
+      for (let i = 0; i < n; i++) mark[i] = split.side === 'train' ? (inHoldout(rule, key, 0, v.getItem(i) as number) ? 0 : 1) : inValidation(rule, key, 0, v.getItem(i) as number) ? 1 : 0;
+    } else {
+      for (let i = 0; i < n; i++) mark[i] = split.side === 'train' ? (inHoldout(rule, key, base + i, 0) ? 0 : 1) : inValidation(rule, key, base + i, 0) ? 1 : 0;
+    }
+    return mark;
+  };
 }
 
 function copyCodes(v: DuckDBVector, keep: Int32Array, from: number, take: number, out: Uint8Array, at: number): void {
@@ -224,7 +317,7 @@ function describeProblem(reason: ProblemReason, column: string, value: string, o
 }
 
 /** Checks the schema, finds the file's columns and builds the read query. */
-export async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions): Promise<{ plan: ReadPlan; format: FileFormat; header: boolean }> {
+export async function prepare(con: DuckDBConnection, file: string, opts: ReadOptions, described?: SourceColumn[]): Promise<{ plan: ReadPlan; format: FileFormat; header: boolean; columns: SourceColumn[] }> {
   validateSchema(opts.schema);
   const format = detectFormat(file, opts.format);
   let size: number;
@@ -239,11 +332,12 @@ export async function prepare(con: DuckDBConnection, file: string, opts: ReadOpt
   if (size === 0) throw new UserError(format === 'csv' || format === 'tsv' ? 'empty file: no header row' : 'empty file', { file });
   const delimiter = opts.delimiter ?? defaultDelimiter(format);
   const headerless = opts.header === false && (format === 'csv' || format === 'tsv');
-  const described = headerless ? headerlessColumns(file, delimiter, opts) : await describeSource(con, file, format, delimiter);
-  if (!headerless && (format === 'csv' || format === 'tsv')) checkHeaderIsNotData(file, described, opts);
+  const given = described !== undefined;
+  described ??= headerless ? headerlessColumns(file, delimiter, opts) : await describeSource(con, file, format, delimiter);
+  if (!given && !headerless && (format === 'csv' || format === 'tsv')) checkHeaderIsNotData(file, described, opts);
   // JSONL category columns are read as JSON (not VARCHAR) so objects and arrays can be refused.
   const categoryColumns = new Set([...opts.schema.categorical, ...(opts.schema.multi_valued ?? []).map((m) => m.name), ...(opts.schema.group !== undefined ? [opts.schema.group] : [])]);
-  const columns = format === 'jsonl' ? described.map((c) => (categoryColumns.has(c.name) ? { ...c, kind: 'json' as const } : c)) : described;
+  const columns = format === 'jsonl' && !given ? described.map((c) => (categoryColumns.has(c.name) ? { ...c, kind: 'json' as const } : c)) : described;
   let source = sourceSql(file, format, delimiter, columns, !headerless);
   if (opts.rowRange !== undefined) {
     if (format !== 'parquet') throw new Error('rowRange reads Parquet files only');
@@ -255,7 +349,7 @@ export async function prepare(con: DuckDBConnection, file: string, opts: ReadOpt
     ...(opts.ignoreLabels === true ? { ignoreLabels: true } : {}),
     ...(opts.stageColumn !== undefined ? { stageColumn: opts.stageColumn } : {}),
   });
-  return { plan, format, header: !headerless };
+  return { plan, format, header: !headerless, columns };
 }
 
 /**

@@ -8,11 +8,16 @@
  * gathered into windows of at most `windowRows` rows; a window is encoded, shuffled row by row
  * with its own seed and cut into batches. So at most one window (plus the block being read) is
  * held, and the same seed gives the same order.
+ *
+ * Parquet blocks are read on one DuckDB connection kept for the whole run (each file described
+ * once, no count query per block: the row range is known), and the next block's query is started
+ * before the current block is converted and trained on, so DuckDB scans it in its own threads
+ * meanwhile (one block ahead: its result is held by DuckDB, not in the JavaScript heap).
  */
 import type { EncodedChunk, RawChunk } from './batch.js';
 import { detectFormat } from './format.js';
 import { connectDuckDB } from './duckdb.js';
-import { readChunks, prepare, type ReadOptions } from './reader.js';
+import { RangeReader, readChunks, prepare, type PendingRange, type ReadOptions } from './reader.js';
 import { concatEncoded } from '../features/encoded-rows.js';
 import { concatChunks, sliceChunk } from './chunks.js';
 import type { FeatureSpec } from '../features/spec.js';
@@ -53,6 +58,11 @@ export function newTimings(): StreamTimings {
 
 export class TrainStream {
   private open: { file: number; next: number; iter: AsyncIterator<RawChunk> } | undefined;
+  private ranges: RangeReader | undefined;
+  /** Expected share of the rows kept (a hold-out drops the rest); sizes the progress estimate only. */
+  keptShare = 1;
+  /** The Parquet block whose query runs ahead (at most one). */
+  private ahead: { block: StreamBlock; pending: Promise<PendingRange> } | undefined;
 
   private constructor(
     readonly files: string[],
@@ -121,11 +131,12 @@ export class TrainStream {
   }
 
   /** The kept rows of a window, encoded and concatenated (in block order; the trainer shuffles them). */
-  async readWindow(w: StreamWindow, t: StreamTimings): Promise<EncodedChunk | undefined> {
+  async readWindow(w: StreamWindow, t: StreamTimings, next?: StreamWindow): Promise<EncodedChunk | undefined> {
     const parts: EncodedChunk[] = [];
-    for (const b of w.blocks) {
+    for (const [k, b] of w.blocks.entries()) {
       let t0 = performance.now();
-      const raw = await this.readBlock(b);
+      // The block after this one (or the next window's first) is read by DuckDB while this one is encoded and trained on.
+      const raw = await this.readBlock(b, k + 1 < w.blocks.length ? w.blocks[k + 1] : next?.blocks[0]);
       let t1 = performance.now();
       t.read += (t1 - t0) / 1000;
       if (raw === undefined || raw.rows === 0) continue;
@@ -167,13 +178,30 @@ export class TrainStream {
     return { raw, encoded: this.spec.transform(raw) };
   }
 
-  private async readBlock(b: StreamBlock): Promise<RawChunk | undefined> {
+  /** Whether rows are dropped by a hold-out (then a window's kept rows are known only by reading it). */
+  get filtersRows(): boolean {
+    return this.readOpts.split !== undefined;
+  }
+
+  private async readBlock(b: StreamBlock, then?: StreamBlock): Promise<RawChunk | undefined> {
     const file = this.files[b.file]!;
     if (this.parquet) {
-      const it = readChunks(file, { ...this.readOpts, chunkRows: Math.max(1, b.end - b.start), rowRange: { start: b.start, end: b.end } })[Symbol.asyncIterator]();
-      const first = await it.next();
-      await it.return?.();
-      return first.done === true ? undefined : first.value;
+      const ranges = (this.ranges ??= await RangeReader.open());
+      let pending: PendingRange;
+      if (this.ahead !== undefined && this.ahead.block === b) pending = await this.ahead.pending;
+      else {
+        await this.dropAhead();
+        pending = await this.startBlock(ranges, b);
+      }
+      this.ahead = undefined;
+      // Once DuckDB has materialised this block, the connection is free for the next one.
+      await pending.result.catch(() => undefined); // a failure is raised by finish
+      if (then !== undefined) {
+        const started = this.startBlock(ranges, then);
+        started.catch(() => undefined); // raised when the block is read; never an unhandled rejection meanwhile
+        this.ahead = { block: then, pending: started };
+      }
+      return ranges.finish(pending);
     }
     // Text files: one reader per file, read front to back; a block before the reader's position reopens it.
     const blockIndex = Math.floor(b.start / this.readOpts.chunkRows!);
@@ -191,9 +219,23 @@ export class TrainStream {
     return chunk;
   }
 
-  /** Close an open text-file reader. */
+  private startBlock(ranges: RangeReader, b: StreamBlock): Promise<PendingRange> {
+    return ranges.start(this.files[b.file]!, { ...this.readOpts, chunkRows: Math.max(1, b.end - b.start), rowRange: { start: b.start, end: b.end } });
+  }
+
+  /** Wait for (and forget) a read started ahead, so the connection runs one query at a time. */
+  private async dropAhead(): Promise<void> {
+    const a = this.ahead;
+    this.ahead = undefined;
+    if (a !== undefined) await (await a.pending.catch(() => undefined))?.result.catch(() => undefined);
+  }
+
+  /** Close an open text-file reader and the Parquet connection. */
   async close(): Promise<void> {
     await this.open?.iter.return?.();
     this.open = undefined;
+    await this.dropAhead();
+    this.ranges?.close();
+    this.ranges = undefined;
   }
 }

@@ -75,7 +75,7 @@ export async function trainFunnelStreaming(config: EsmmConfig, features: Feature
 
 /** Batches of an epoch when no row is skipped (progress only; the epoch ends when the stream does). */
 function estimatedSteps(stream: TrainStream, batchSize: number): number {
-  return stream.planEpoch(new Rng(0)).reduce((s, w) => s + Math.ceil(w.rows / batchSize), 0);
+  return stream.planEpoch(new Rng(0)).reduce((s, w) => s + Math.ceil((w.rows * stream.keptShare) / batchSize), 0);
 }
 
 /**
@@ -105,14 +105,14 @@ async function runStreamEpoch(
     const win = windows[w]!;
     if (done + Math.ceil(win.rows / batchSize) <= pos.batchInEpoch) {
       // Wholly before the resume point: skip without encoding (count kept rows when rows can be skipped).
-      const kept = skipInvalid ? await stream.countWindow(win) : win.rows;
+      const kept = skipInvalid || stream.filtersRows ? await stream.countWindow(win) : win.rows;
       done += Math.ceil(kept / batchSize);
       rows += kept;
       if (done <= pos.batchInEpoch) continue;
       done -= Math.ceil(kept / batchSize);
       rows -= kept;
     }
-    const chunk = await stream.readWindow(win, t);
+    const chunk = await stream.readWindow(win, t, windows[w + 1]);
     if (chunk === undefined) continue;
     const order = Int32Array.from({ length: chunk.rows }, (_, i) => i);
     new Rng(win.seed).shuffle(order);

@@ -36,10 +36,11 @@ async function writeParts(): Promise<void> {
   }
 }
 
+/** Without data.valid the stream holds rows out (streaming-holdout.test.ts); these tests stream every row (holdout: 0). */
 function partsConfig(train: Record<string, unknown> = {}, out = 'days/*.parquet'): EsmmConfig {
   return parseConfig(
     {
-      data: { train: out },
+      data: { train: out, holdout: 0 },
       schema: { labels: { click: 'click', buy: 'buy' }, categorical: ['rid', 'user_id'], numeric: ['price'] },
       model: { name: 'esmm', embedding_dim: 4, tower: [8] },
       train: { epochs: 2, batch_size: 128, learning_rate: 0.003, seed: 3, streaming: true, memory_budget: '1MB', ...train },
