@@ -15,6 +15,7 @@
  */
 import type { SynthConfig } from './config.js';
 import { isRecentCategory, type SynthWorld } from './world.js';
+import type { Rng } from './prng.js';
 
 export interface Intercepts {
   click: number;
@@ -60,6 +61,19 @@ export function scoreImpression(
     e.convAffinity * affConv * norm -
     e.price * world.itemPriceZ[item]! +
     world.segmentConv[segment]!;
+}
+
+/**
+ * The hidden intent (effects.hiddenIntent): one normal from its own stream `rng`, scaled, added to
+ * both logits. Nothing the models see carries it. Draws nothing when the effect is 0, so data
+ * without it is unchanged.
+ */
+export function addHiddenIntent(cfg: SynthConfig, rng: Rng, out: ImpressionScores): void {
+  const g = cfg.effects.hiddenIntent;
+  if (g === 0) return;
+  const u = g * rng.normal();
+  out.click += u;
+  out.conv += u;
 }
 
 export function sigmoid(x: number): number {
