@@ -12,6 +12,12 @@
  * position and user activity; sConv by item quality (negatively correlated with attractiveness),
  * affinity in a partly different subspace and price. So what is clicked most is not what converts
  * best: the clicked sample is a biased sample of the entire space.
+ *
+ * Every term above is a function of the impression's features (user, item, position), and click
+ * and conversion are drawn independently given them: p(buy | click, x) = p(buy | x), so a model
+ * trained on clicked rows targets the right function and only sees fewer rows where clicks are
+ * rare. effects.hiddenIntent adds what real shops have on top: an unobserved per-impression
+ * intent in both sClick and sConv (addHiddenIntent), so that p(buy | click, x) > p(buy | x).
  */
 import type { SynthConfig } from './config.js';
 import { isRecentCategory, type SynthWorld } from './world.js';
