@@ -6,7 +6,7 @@
  *
  *   node dist/bench/quality.js [--regimes anticorr,sparse,aligned] [--sizes 200000,1000000,5000000]
  *     [--seeds 1,2,3] [--models esmm,esm2,naive_cvr,escm2_dr,aitm] [--tower 128,64] [--epochs N]
- *     [--set train.embedding_optimizer=adam ...]
+ *     [--set train.embedding_optimizer=adam ...] [--per-epoch 5]
  *
  * Regimes (simulator options on top of its defaults):
  * - anticorr: click attractiveness and conversion quality anti-correlated (-0.7, the simulator's
@@ -14,19 +14,36 @@
  * - sparse: Ali-CCP-like rates (CTR 2%, CVR 3%), conversion driven by the affinity that also
  *   drives clicks, attractiveness and quality independent.
  * - aligned: attractiveness and quality positively correlated (+0.5), dense funnel.
+ * - confounded (not in the default list): anticorr plus a hidden per-impression intent (std 1)
+ *   in both the click and the conversion logit. In the three regimes above click and buy are
+ *   independent given the features, so p(buy | click, x) = p(buy | x) and a click-space model is
+ *   unbiased (it only sees fewer rows where clicks are rare); here an item's buy rate among its
+ *   clicks is 2.5x the potential-buy rate over all its impressions (1.2x without the intent, from
+ *   the mix of users who click), the selection bias of real shops. No model in
+ *   the grid is unbiased for the potential-outcome pCVR then (ESMM's pCTCVR / pCTR is
+ *   p(buy | click, x) too); the regime shows how each degrades.
  * `--tower` and `--epochs` exist only to make a reduced grid fit a small machine; leave them out
  * for the defaults. `--set KEY=VALUE` overrides one config key (numbers parsed), for comparisons
  * such as the embedding optimizer.
+ *
+ * `--per-epoch N` (issue 13's "within 0.01 AUC of its own best over epochs 1..N"): each model
+ * trains N epochs without early stopping and the test split is scored after every epoch; the
+ * default run is replayed from the same run (the config's epochs and early-stopping rule applied
+ * to the per-epoch validation metrics, see quality-epochs.ts). It prints, per model, the default's
+ * kept epoch and entire-space pCVR AUC, the best epoch and AUC over 1..N, and the gap.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/api/load-config.js';
+import type { EsmmConfig } from '../src/config/types.js';
 import { compareModels } from '../src/api/compare.js';
 import type { FlatMetrics } from '../src/eval/evaluate.js';
+import { bestEpochBy, replayKeptEpoch, trainPerEpoch } from './quality-epochs.js';
 
 const REGIMES: Record<string, Record<string, unknown>> = {
   anticorr: { attractQualityCorr: -0.7 },
   sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
   aligned: { attractQualityCorr: 0.5 },
+  confounded: { attractQualityCorr: -0.7, effects: { hiddenIntent: 1 } },
 };
 
 /** Columns printed: name in the table, metric key. */
@@ -47,6 +64,7 @@ const { values } = parseArgs({
     tower: { type: 'string' },
     epochs: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
+    'per-epoch': { type: 'string' },
   },
 });
 
@@ -56,6 +74,10 @@ for (const r of regimes) if (REGIMES[r] === undefined) throw new Error(`unknown 
 const sizes = list(values.sizes).map(Number);
 const seeds = list(values.seeds).map(Number);
 const models = list(values.models);
+const perEpoch = values['per-epoch'] !== undefined ? Number(values['per-epoch']) : undefined;
+interface EpochRow { regime: string; rows: number; seed: number; model: string; kept: number; defaultAuc: number; best: number; bestAuc: number; byEpoch: number[] }
+const epochRows: EpochRow[] = [];
+if (perEpoch !== undefined && !(Number.isInteger(perEpoch) && perEpoch >= 1)) throw new Error(`--per-epoch expects a whole number of epochs, got ${values['per-epoch']}`);
 
 /** `a.b.c=v` -> { a: { b: { c: v } } } (v a number when it parses as one). */
 function setOverride(target: Record<string, unknown>, assignment: string): void {
@@ -90,6 +112,10 @@ for (const regime of regimes) {
       };
       for (const s of values.set) setOverride(overrides, s);
       const config = loadConfig('esmm', overrides);
+      if (perEpoch !== undefined) {
+        await perEpochCell(config, regime, rows, seed, perEpoch, cells);
+        continue;
+      }
       const r = await compareModels(config, models, {});
       for (const m of models) {
         const metrics = r.metrics[m]!;
@@ -103,8 +129,40 @@ for (const regime of regimes) {
     console.log(`\nregime ${regime}, ${rows} impressions, seeds ${seeds.join(',')} (mean +- std over seeds, test split)`);
     const header = ['model', ...COLUMNS.map(([t]) => t)];
     const body = models.map((m) => [m, ...COLUMNS.map(([, k]) => fmt(cells[m]!.map((x) => x[k] ?? Number.NaN)))]);
-    const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-    for (const line of [header, ...body]) console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+    printTable(header, body);
+    if (perEpoch !== undefined) {
+      console.log(`\nper epoch (entire-space pCVR AUC on test): the default's kept epoch against the best of epochs 1..${perEpoch}`);
+      const eh = ['model', 'seed', 'kept', 'default', 'best epoch', 'best', 'gap', 'by epoch'];
+      printTable(eh, epochRows.filter((r) => r.regime === regime && r.rows === rows).map((r) => [
+        r.model, String(r.seed), String(r.kept), r.defaultAuc.toFixed(4), String(r.best), r.bestAuc.toFixed(4), (r.bestAuc - r.defaultAuc).toFixed(4), r.byEpoch.map((x) => x.toFixed(3)).join(' '),
+      ]));
+    }
     console.log('');
+  }
+}
+
+function printTable(header: string[], body: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  for (const line of [header, ...body]) console.log(line.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+}
+
+/** One (regime, size, seed) in --per-epoch mode: the default's metrics replayed from an N-epoch run, plus the per-epoch record. */
+async function perEpochCell(config: EsmmConfig, regime: string, rows: number, seed: number, epochs: number, cells: Record<string, FlatMetrics[]>): Promise<void> {
+  if (epochs < config.train.epochs) throw new Error(`--per-epoch ${epochs} is fewer than the default's ${config.train.epochs} epochs`);
+  const VALID_KEYS = ['logloss_ctr', 'logloss_ctcvr', 'logloss_cvr_clicked', 'auc_ctcvr', 'auc_cvr_clicked'];
+  const TEST_KEYS = ['auc_cvr_entire_space', 'auc_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'calibration_cvr_entire_space'];
+  for (const r of await trainPerEpoch(config, models, epochs)) {
+    const kept = replayKeptEpoch(r.epochs, config.train.epochs, config.train.early_stopping);
+    const best = bestEpochBy(r.epochs, 'auc_cvr_entire_space');
+    const metrics = r.epochs[kept - 1]!.test;
+    (cells[r.model] ??= []).push(metrics);
+    const byEpoch = r.epochs.map((e) => e.test.auc_cvr_entire_space ?? Number.NaN);
+    epochRows.push({ regime, rows, seed, model: r.model, kept, defaultAuc: byEpoch[kept - 1]!, best, bestAuc: byEpoch[best - 1]!, byEpoch });
+    const pick = (m: FlatMetrics, keys: string[]): Record<string, number | undefined> => Object.fromEntries(keys.map((k) => [k, m[k]]));
+    console.log(JSON.stringify({
+      bench: 'quality-epochs', regime, rows, seed, model: r.model, seconds: Math.round(r.seconds), kept_epoch: kept, best_epoch: best,
+      default: pick(metrics, TEST_KEYS),
+      epochs: r.epochs.map((e) => ({ epoch: e.epoch, valid: pick(e.valid, VALID_KEYS), test: pick(e.test, TEST_KEYS) })),
+    }));
   }
 }

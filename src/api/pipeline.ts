@@ -7,6 +7,7 @@ import { computeCurves } from '../report/curves.js';
 import type { TrainProgress } from '../train/progress.js';
 import type { EpochRecord } from '../train/epoch-record.js';
 import type { TrainResult } from '../train/trainer.js';
+import type { FunnelModel } from '../models/model.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
 import { guardLeakage } from '../features/leakage-guard.js';
 import { checkPredictions } from '../train/guard.js';
@@ -24,7 +25,8 @@ export interface RunOptions {
   outDir?: string;
   log?: (line: string) => void;
   onProgress?: (p: TrainProgress) => void;
-  onEpoch?: (r: EpochRecord) => void;
+  /** After each epoch, with the model as it is then (see TrainOptions.onEpoch). */
+  onEpoch?: (r: EpochRecord, model: FunnelModel) => void | Promise<void>;
   /** Continue from the checkpoint in outDir (written every train.checkpoint_every steps and each epoch). */
   resume?: boolean;
   /** Polled after each step; true stops the run after a checkpoint (SIGINT). */

@@ -3,9 +3,12 @@
  * calibration sample of impressions drawn from its own stream (so it does not depend on `rows`).
  */
 import type { SynthConfig } from './config.js';
-import { scoreImpression, sigmoid, type Intercepts } from './true-funnel.js';
+import { addHiddenIntent, scoreImpression, sigmoid, type Intercepts } from './true-funnel.js';
 import { Rng } from './prng.js';
 import { drawExposure, type Exposure, type SynthWorld } from './world.js';
+
+/** Streams of the hidden intent: INTENT_STREAM + the stream of the impressions it goes with. */
+export const INTENT_STREAM = 100;
 
 /**
  * Click and conversion scores of cfg.calibrationRows impressions drawn from random stream
@@ -14,6 +17,7 @@ import { drawExposure, type Exposure, type SynthWorld } from './world.js';
 export function calibrationSample(world: SynthWorld, cfg: SynthConfig, stream: number): { click: Float64Array; conv: Float64Array } {
   const n = cfg.calibrationRows;
   const rng = new Rng(cfg.seed, stream);
+  const intentRng = new Rng(cfg.seed, INTENT_STREAM + stream);
   const click = new Float64Array(n);
   const conv = new Float64Array(n);
   const exposure: Exposure = { user: 0, item: 0, position: 0 };
@@ -21,6 +25,7 @@ export function calibrationSample(world: SynthWorld, cfg: SynthConfig, stream: n
   for (let i = 0; i < n; i++) {
     drawExposure(world, cfg, rng, exposure);
     scoreImpression(world, cfg, exposure.user, exposure.item, exposure.position, scores);
+    addHiddenIntent(cfg, intentRng, scores);
     click[i] = scores.click;
     conv[i] = scores.conv;
   }

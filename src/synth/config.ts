@@ -24,6 +24,13 @@ export interface SynthEffects {
   price: number;
   /** Std of the per-segment offsets added to the click and conversion logits. */
   segment: number;
+  /**
+   * Std of an unobserved per-impression purchase intent added to both the click and the
+   * conversion logit: a hidden confounder, so p(buy | click, x) > p(buy | x) and a model trained
+   * on clicks learns a biased CVR (the selection bias of real shops). 0 (the default): click and
+   * conversion are independent given the features, and p(buy | click, x) = p(buy | x).
+   */
+  hiddenIntent: number;
 }
 
 export interface SynthConfig {
@@ -82,6 +89,7 @@ export const DEFAULT_EFFECTS: SynthEffects = {
   activityClick: 0.2,
   price: 0.35,
   segment: 0.3,
+  hiddenIntent: 0,
 };
 
 export const DEFAULT_SYNTH_CONFIG: SynthConfig = {

@@ -2,8 +2,8 @@
  * Draw impressions and their funnel outcomes from known probabilities, in memory and columnar.
  */
 import { resolveSynthConfig, type SynthConfig, type SynthConfigInput } from './config.js';
-import { calibrateIntercepts } from './calibrate.js';
-import { funnelProbabilities, scoreImpression, type FunnelProbabilities, type Intercepts } from './true-funnel.js';
+import { calibrateIntercepts, INTENT_STREAM } from './calibrate.js';
+import { addHiddenIntent, funnelProbabilities, scoreImpression, type FunnelProbabilities, type Intercepts } from './true-funnel.js';
 import { Rng } from './prng.js';
 import { buildWorld, drawExposure, type Exposure, type SynthWorld } from './world.js';
 import { allocateChain, calibrateChain, drawChainRow, type ChainColumns } from './chain.js';
@@ -53,6 +53,7 @@ export function simulate(input: SynthConfigInput = {}): SynthResult {
   const intercepts = calibrateIntercepts(world, cfg);
   const n = cfg.rows;
   const rng = new Rng(cfg.seed, 3);
+  const intentRng = new Rng(cfg.seed, INTENT_STREAM + 3);
   const r: SynthResult = {
     config: cfg,
     intercepts,
@@ -80,6 +81,7 @@ export function simulate(input: SynthConfigInput = {}): SynthResult {
   for (let i = 0; i < n; i++) {
     drawExposure(world, cfg, rng, exposure);
     scoreImpression(world, cfg, exposure.user, exposure.item, exposure.position, scores);
+    addHiddenIntent(cfg, intentRng, scores);
     funnelProbabilities(scores, intercepts, cfg.cartLogOdds, p);
     // Potential outcomes are drawn for every impression (fixed three uniforms a row), then
     // observed only where the click happened: buy = click * potential_buy.

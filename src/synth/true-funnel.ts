@@ -12,9 +12,16 @@
  * position and user activity; sConv by item quality (negatively correlated with attractiveness),
  * affinity in a partly different subspace and price. So what is clicked most is not what converts
  * best: the clicked sample is a biased sample of the entire space.
+ *
+ * Every term above is a function of the impression's features (user, item, position), and click
+ * and conversion are drawn independently given them: p(buy | click, x) = p(buy | x), so a model
+ * trained on clicked rows targets the right function and only sees fewer rows where clicks are
+ * rare. effects.hiddenIntent adds what real shops have on top: an unobserved per-impression
+ * intent in both sClick and sConv (addHiddenIntent), so that p(buy | click, x) > p(buy | x).
  */
 import type { SynthConfig } from './config.js';
 import { isRecentCategory, type SynthWorld } from './world.js';
+import type { Rng } from './prng.js';
 
 export interface Intercepts {
   click: number;
@@ -60,6 +67,19 @@ export function scoreImpression(
     e.convAffinity * affConv * norm -
     e.price * world.itemPriceZ[item]! +
     world.segmentConv[segment]!;
+}
+
+/**
+ * The hidden intent (effects.hiddenIntent): one normal from its own stream `rng`, scaled, added to
+ * both logits. Nothing the models see carries it. Draws nothing when the effect is 0, so data
+ * without it is unchanged.
+ */
+export function addHiddenIntent(cfg: SynthConfig, rng: Rng, out: ImpressionScores): void {
+  const g = cfg.effects.hiddenIntent;
+  if (g === 0) return;
+  const u = g * rng.normal();
+  out.click += u;
+  out.conv += u;
 }
 
 export function sigmoid(x: number): number {

@@ -60,7 +60,7 @@ export async function trainFunnelStreaming(config: EsmmConfig, features: Feature
       const validMetrics = await validateEpoch(run.model, valid, tc);
       if (validMetrics !== undefined) record.valid = validMetrics;
       pos.history.push(record);
-      opts.onEpoch?.(record);
+      await opts.onEpoch?.(record, run.model);
       const stop = earlyStop(run, record);
       if (stop) stoppedEarly = record.epoch < tc.epochs;
       await finishEpoch(run, stop, checkpoint);

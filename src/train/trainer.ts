@@ -33,7 +33,11 @@ export interface TrainResult {
 
 export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
-  onEpoch?: (r: EpochRecord) => void;
+  /**
+   * After each validated epoch, before early stopping acts; gets the model as it is at the end of
+   * that epoch (bench/quality.ts scores every epoch of one run on the test split). Awaited.
+   */
+  onEpoch?: (r: EpochRecord, model: FunnelModel) => void | Promise<void>;
   /** Stop after this many steps in total (tests, benchmarks). */
   maxSteps?: number;
   /** Write checkpoints into this directory (every train.checkpoint_every steps and each epoch end). */
@@ -75,7 +79,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
     const validMetrics = await validateEpoch(run.model, valid, tc);
     if (validMetrics !== undefined) record.valid = validMetrics;
     run.pos.history.push(record);
-    opts.onEpoch?.(record);
+    await opts.onEpoch?.(record, run.model);
     const stop = earlyStop(run, record);
     if (stop) stoppedEarly = record.epoch < tc.epochs;
     await finishEpoch(run, stop, checkpoint);

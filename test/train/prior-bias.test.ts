@@ -25,10 +25,22 @@ describe('prior output-bias init', () => {
     }
   });
 
-  it('leaves models whose pCVR is a ratio of towers (division) at zero: pCVR would start pinned at 1', () => {
+  it('starts both towers of a ratio pCVR (division) at their own rates, so pCVR starts at buys / clicks', () => {
     const params = new Map([['tower_ctr/head/b', new Float32Array(1)], ['tower_ctcvr/head/b', new Float32Array(1)]]);
     initOutputBiases(funnelSpec('division', schema), params, chunk());
-    expect(params.get('tower_ctr/head/b')![0]).toBe(0);
-    expect(params.get('tower_ctcvr/head/b')![0]).toBe(0);
+    expect(params.get('tower_ctr/head/b')![0]).toBeCloseTo(logit(0.2), 5);
+    expect(params.get('tower_ctcvr/head/b')![0]).toBeCloseTo(logit(0.05), 5);
+  });
+
+  it('starts every AITM stage tower at its stage rate over impressions (click, cart, buy)', () => {
+    const chunk3 = chunk();
+    // 10 of the 20 clicks carted.
+    chunk3.labels.actions.set('cart', Float32Array.from({ length: 100 }, (_, i) => (i < 10 ? 1 : 0)));
+    const spec = funnelSpec('aitm', { ...schema, labels: { click: 'click', buy: 'buy', actions: ['cart'] } });
+    const names = spec.towers.map((t) => t.name);
+    expect(names).toHaveLength(3);
+    const params = new Map(names.map((n) => [`tower_${n}/head/b`, new Float32Array(1)]));
+    initOutputBiases(spec, params, chunk3);
+    expect(names.map((n) => params.get(`tower_${n}/head/b`)![0])).toEqual([logit(0.2), logit(0.1), logit(0.05)].map((x) => expect.closeTo(x, 5)));
   });
 });
