@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
-import type { EmbeddingTable } from '../embedding/table.js';
+import type { EmbeddingStore } from '../embedding/embedding-store.js';
 import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from '../models/table-files.js';
 import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
 
@@ -28,7 +28,7 @@ export interface StoreCheckpoint {
   round: number;
   epoch: number;
   params: Map<string, Float32Array>;
-  tables: Map<string, EmbeddingTable[]>;
+  tables: Map<string, EmbeddingStore[]>;
 }
 
 interface Manifest {

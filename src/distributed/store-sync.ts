@@ -5,6 +5,8 @@
  */
 import type { Batch } from '../data/batch-assembler.js';
 import type { EmbeddingSet } from '../models/embeddings.js';
+import { UserError } from '../errors.js';
+import { EmbeddingTable } from '../embedding/table.js';
 import { StoreBackedTable } from './store-backed-table.js';
 import { specOf, type TableSpec, type TableStore } from './table-store.js';
 
@@ -23,6 +25,9 @@ export function storeBackTables(embeddings: EmbeddingSet): StoreTables {
   const where: { group: string; index: number }[] = [];
   for (const [group, list] of embeddings.tables) {
     const swapped = list.map((t, index) => {
+      // A store worker is one process with one training thread; the shared-memory tables of
+      // train.workers > 1 would be a second copy of the rows the store already shares.
+      if (!(t instanceof EmbeddingTable)) throw new UserError('a table store (--store) trains with one worker thread per process; set train.workers: 1', { key: 'train.workers' });
       const spec = specOf(t);
       const st = new StoreBackedTable(spec, tables.length);
       tables.push(st);

@@ -27,6 +27,7 @@ import { UserError } from '../errors.js';
 import { Rng } from '../util/random.js';
 import type { TrainProgress } from '../train/progress.js';
 import type { EpochRecord } from '../train/epoch-record.js';
+import type { FunnelModel } from '../models/model.js';
 import { startRun } from '../train/training-run.js';
 import { finishRun, type TrainResult } from '../train/trainer.js';
 import { checkStepLoss, recordStepLoss } from '../train/epoch.js';
@@ -49,7 +50,7 @@ export interface WorkerOptions {
   groups?: number;
   log?: (line: string) => void;
   onProgress?: (p: TrainProgress) => void;
-  onEpoch?: (r: EpochRecord) => void;
+  onEpoch?: (r: EpochRecord, model: FunnelModel) => void | Promise<void>;
   /** Worker 0 writes a store snapshot here at each epoch end (store-checkpoint.ts); --resume reads it when the store lost the run. */
   checkpointDir?: string;
   /** Polled after every round; true stops this worker there (SIGINT). The run's state is in the store: restart it with --resume. */
@@ -171,7 +172,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
         const v = await validateEpoch(run.model, valid, tc);
         if (v !== undefined) record.valid = v;
         pos.history.push(record);
-        wo.onEpoch?.(record);
+        await wo.onEpoch?.(record, run.model);
       }
       await coord.barrier(`epoch${epoch}`);
     }
@@ -223,7 +224,7 @@ async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTa
     const block = {
       ids: new Int32Array(b.ids!.buffer, b.ids!.byteOffset, n),
       weights: new Float32Array(b.weights!.buffer, b.weights!.byteOffset, n * table.dim),
-      state: new Int32Array(b.state!.buffer, b.state!.byteOffset, n * table.rowStateWords),
+      state: new Int32Array(b.state!.buffer, b.state!.byteOffset, n * (saved.meta.stateWords as number)),
     };
     await store.restoreRows(t, block);
     rows += n;
