@@ -18,7 +18,9 @@ export function earlyStop(run: TrainingRun, record: EpochRecord): boolean {
   const better = pos.best === null || (higherIsBetter(es.metric) ? score > pos.best.score : score < pos.best.score);
   if (better) {
     pos.best = { epoch: record.epoch, score };
-    run.best = snapshotModel(run.model);
+    // The last epoch's weights are the model's own: no snapshot (a second copy of every table,
+    // which for a streamed run with millions of ids is the largest thing held), and an older one is dropped.
+    run.best = record.epoch >= run.config.train.epochs ? undefined : snapshotModel(run.model);
     pos.sinceBest = 0;
     return false;
   }
