@@ -44,6 +44,7 @@ describe('per-epoch scoring from one run', () => {
     const [perEpoch] = await trainPerEpoch(config, ['esmm'], 4);
     const kept = replayKeptEpoch(perEpoch!.epochs, config.train.epochs, config.train.early_stopping);
     expect(kept).toBe(real.result.keptEpoch);
+    expect(kept).toBeLessThan(4); // early stopping did act: an earlier epoch than the last is replayed
     const replayed = perEpoch!.epochs[kept - 1]!.test;
     for (const k of ['auc_cvr_entire_space', 'auc_ctr', 'auc_ctcvr', 'logloss_ctcvr']) expect(replayed[k]).toBeCloseTo(real.metrics[k]!, 6);
   }, 240_000);
