@@ -3,20 +3,26 @@
  * does each model converge to its own objective? Prints, per model and epoch, the mean training
  * loss terms and, on the validation split, mean pCTCVR / buy rate (calibration_ctcvr), mean pCVR
  * on clicked rows / their buy rate (calibration_cvr_clicked) and entire-space pCVR calibration.
- * Early stopping is off here so every epoch is seen.
+ * Early stopping is off here so every epoch is seen. After each run a summary line gives, per
+ * model, the largest deviation of the clicked-row and entire-space calibration from their final
+ * value over the epochs (|x_e / x_final - 1|), and how far pCVR AUC fell below its best in any
+ * later epoch; the end prints them all as one table (issue 17's goal: 10% and 0.01).
  *
- *   node dist/bench/escm2-convergence.js [--rows 200000] [--seed 1] [--epochs 5]
- *     [--models esmm,escm2_ipw,escm2_dr] [--regime sparse|anticorr] [--tower 128,64] [--set KEY=VALUE ...]
+ *   node dist/bench/escm2-convergence.js [--rows 200000] [--seed 1[,2...]] [--epochs 5]
+ *     [--models esmm,escm2_ipw,escm2_dr] [--regime sparse|anticorr|aligned[,...]] [--tower 128,64]
+ *     [--set KEY=VALUE ...]
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/api/load-config.js';
 import { loadData } from '../src/api/load-data.js';
 import { prepareFeatures } from '../src/api/prepare-features.js';
 import { trainFunnel } from '../src/train/trainer.js';
+import type { EpochRecord } from '../src/train/epoch-record.js';
 
 const REGIMES: Record<string, Record<string, unknown>> = {
   anticorr: { attractQualityCorr: -0.7 },
   sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
+  aligned: { attractQualityCorr: 0.5 },
 };
 
 const { values } = parseArgs({
@@ -30,36 +36,69 @@ const { values } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
   },
 });
-const regime = REGIMES[values.regime];
-if (regime === undefined) throw new Error(`unknown regime ${values.regime}`);
-const seed = Number(values.seed);
-const overrides: Record<string, unknown> = {
-  data: { synth: { rows: Number(values.rows), seed, ...regime } },
-  train: { seed, epochs: Number(values.epochs), early_stopping: false },
-  ...(values.tower !== undefined ? { model: { tower: values.tower.split(',').map(Number) } } : {}),
-};
-for (const a of values.set) {
-  const eq = a.indexOf('=');
-  const path = a.slice(0, eq).split('.');
-  const raw = a.slice(eq + 1);
-  let obj = overrides;
-  for (const k of path.slice(0, -1)) obj = (obj[k] ??= {}) as Record<string, unknown>;
-  obj[path[path.length - 1]!] = Number.isFinite(Number(raw)) ? Number(raw) : raw;
-}
-const base = loadConfig('esmm', overrides);
-const data = await loadData(base.data, base.schema, { baseDir: base.baseDir });
-const features = prepareFeatures(base.schema, data, base.features);
+const regimes = values.regime.split(',');
+for (const r of regimes) if (REGIMES[r] === undefined) throw new Error(`unknown regime ${r}`);
+const seeds = values.seed.split(',').map(Number);
 const f = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
-console.log(`rows ${values.rows}, regime ${values.regime}, seed ${seed}${values.set.length > 0 ? `, set ${values.set.join(' ')}` : ''}`);
-for (const name of values.models.split(',')) {
-  const config = { ...base, model: { ...base.model, name } };
-  const r = await trainFunnel(config, features.spec, features.train, features.valid, {
-    onEpoch: (e) => {
-      const v = e.valid ?? {};
-      const terms = Object.entries(e.train).map(([k, x]) => `${k} ${f(x)}`).join(', ');
-      console.log(`${name.padEnd(9)} epoch ${e.epoch}: train [${terms}] | valid pCTCVR/buy ${f(v.calibration_ctcvr)}, clicked pCVR/buy ${f(v.calibration_cvr_clicked)}, ` +
-        `entire pCVR/true ${f(v.calibration_cvr_entire_space)}, pCVR AUC entire ${f(v.auc_cvr_entire_space)}, CTR AUC ${f(v.auc_ctr)}, CTCVR AUC ${f(v.auc_ctcvr)}`);
-    },
-  });
-  await r.model.release();
+
+/** Per run: worst deviation of each calibration from its final value, and the AUC's fall from its best. */
+interface Summary { regime: string; seed: number; model: string; clicked: number; entire: number; aucFall: number; finalAuc: number; bestAuc: number; finalClicked: number; finalEntire: number }
+const summaries: Summary[] = [];
+function summarise(regime: string, seed: number, model: string, epochs: EpochRecord[]): Summary {
+  const series = (k: string): number[] => epochs.map((e) => e.valid?.[k] ?? Number.NaN);
+  const dev = (xs: number[]): number => Math.max(...xs.map((x) => Math.abs(x / xs[xs.length - 1]! - 1)));
+  const clicked = series('calibration_cvr_clicked');
+  const entire = series('calibration_cvr_entire_space');
+  const auc = series('auc_cvr_entire_space');
+  let best = -Infinity;
+  let fall = 0;
+  for (const a of auc) {
+    best = Math.max(best, a);
+    fall = Math.max(fall, best - a);
+  }
+  return { regime, seed, model, clicked: dev(clicked), entire: dev(entire), aucFall: fall, finalAuc: auc[auc.length - 1]!, bestAuc: best, finalClicked: clicked[clicked.length - 1]!, finalEntire: entire[entire.length - 1]! };
 }
+const printSummary = (s: Summary): string =>
+  `${s.model.padEnd(9)} ${s.regime.padEnd(8)} seed ${s.seed}: max |calib/final - 1| clicked ${f(s.clicked)} entire ${f(s.entire)}; pCVR AUC fall from best ${f(s.aucFall)} ` +
+  `(final ${f(s.finalAuc)}, best ${f(s.bestAuc)}); final clicked ${f(s.finalClicked)}, entire ${f(s.finalEntire)}`;
+
+for (const regimeName of regimes) {
+  for (const seed of seeds) {
+    const overrides: Record<string, unknown> = {
+      data: { synth: { rows: Number(values.rows), seed, ...REGIMES[regimeName] } },
+      train: { seed, epochs: Number(values.epochs), early_stopping: false },
+      ...(values.tower !== undefined ? { model: { tower: values.tower.split(',').map(Number) } } : {}),
+    };
+    for (const a of values.set) {
+      const eq = a.indexOf('=');
+      const path = a.slice(0, eq).split('.');
+      const raw = a.slice(eq + 1);
+      let obj = overrides;
+      for (const k of path.slice(0, -1)) obj = (obj[k] ??= {}) as Record<string, unknown>;
+      obj[path[path.length - 1]!] = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    }
+    const base = loadConfig('esmm', overrides);
+    const data = await loadData(base.data, base.schema, { baseDir: base.baseDir });
+    const features = prepareFeatures(base.schema, data, base.features);
+    console.log(`rows ${values.rows}, regime ${regimeName}, seed ${seed}${values.set.length > 0 ? `, set ${values.set.join(' ')}` : ''}`);
+    for (const name of values.models.split(',')) {
+      const config = { ...base, model: { ...base.model, name } };
+      const epochs: EpochRecord[] = [];
+      const r = await trainFunnel(config, features.spec, features.train, features.valid, {
+        onEpoch: (e) => {
+          epochs.push(e);
+          const v = e.valid ?? {};
+          const terms = Object.entries(e.train).map(([k, x]) => `${k} ${f(x)}`).join(', ');
+          console.log(`${name.padEnd(9)} epoch ${e.epoch}: train [${terms}] | valid pCTCVR/buy ${f(v.calibration_ctcvr)}, clicked pCVR/buy ${f(v.calibration_cvr_clicked)}, ` +
+            `entire pCVR/true ${f(v.calibration_cvr_entire_space)}, pCVR AUC entire ${f(v.auc_cvr_entire_space)}, CTR AUC ${f(v.auc_ctr)}, CTCVR AUC ${f(v.auc_ctcvr)}`);
+        },
+      });
+      await r.model.release();
+      const s = summarise(regimeName, seed, name, epochs);
+      summaries.push(s);
+      console.log(`summary ${printSummary(s)}`);
+    }
+  }
+}
+console.log(`\nconvergence over ${values.epochs} epochs (goal: calibration within 0.10 of final, AUC fall <= 0.01)`);
+for (const s of summaries) console.log(printSummary(s));
