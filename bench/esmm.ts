@@ -4,7 +4,7 @@
  * BatchAssembler batches. One case = one batch size: a fresh model, `warm` steps, then `runs` timed
  * runs of `steps` steps; samples/s is the median over runs, and the time split is the mean per step
  * over all timed steps. With `workers` > 1 the step is the data-parallel one (train/parallel,
- * ShardedTrainStep; ParallelTrainStep with mainThreadSparse): then `gather` is the main thread's
+ * ShardedTrainStep): then `gather` is the main thread's
  * hand-off plus the workers' mean gather time, `ort` the rest of the compute phase, `sparse_update`
  * the workers' apply phase (stripe reduce + own-shard updates) and `dense_update` the main thread's
  * optimizer.
@@ -18,7 +18,6 @@ import { funnelSpec } from '../src/models/registry.js';
 import { embeddingGroups } from '../src/models/funnel-spec.js';
 import { BatchAssembler } from '../src/data/batch-assembler.js';
 import { sparseOptimizerConfig, TrainStep } from '../src/train/step.js';
-import { ParallelTrainStep } from '../src/train/parallel/parallel-step.js';
 import { ShardedTrainStep } from '../src/train/parallel/sharded-step.js';
 import { Rng } from '../src/util/random.js';
 import { benchData, benchLayout, FIELDS } from './esmm-data.js';
@@ -34,8 +33,6 @@ export interface EsmmCaseOptions {
   optimizer: EsmmConfig['train']['optimizer'];
   /** Data-parallel worker threads (train.workers); `threads` is split between them. Default 1. */
   workers?: number;
-  /** With workers > 1: ParallelTrainStep (merge and sparse update on the main thread) instead of the sharded step. */
-  mainThreadSparse?: boolean;
 }
 
 export function benchConfig(o: EsmmCaseOptions): EsmmConfig {
@@ -78,8 +75,7 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(config.train), 1, 'sum');
   const workers = o.workers ?? 1;
   const step = workers === 1 ? await TrainStep.create(mg, params, embeddings, config, o.batch)
-    : o.mainThreadSparse === true ? await ParallelTrainStep.create(mg, params, embeddings, config, o.batch, workers)
-      : await ShardedTrainStep.create(mg, params, embeddings, config, o.batch, workers);
+    : await ShardedTrainStep.create(mg, params, embeddings, config, o.batch, workers);
   const denseInGraph = step instanceof TrainStep && step.denseInGraph;
   const cycle = 8; // batches of distinct rows, cycled (as the torch script does)
   const data = benchData(o.batch * cycle, 2);

@@ -10,9 +10,7 @@
  * Options: --batches 512,2048  --pairs 5  --threads N (ORT intra-op threads, default all cores)
  *          --torch-threads 1,2  --embedding-optimizer adam|adagrad  --optimizer adam|sgd  --no-torch
  *          --workers 1,2 (train.workers counts; each pair then runs ours once per count, the
- *          --threads split between the workers; summary keys get a _wN suffix when more than one;
- *          N with an 'm' suffix, e.g. 2m, runs ParallelTrainStep, the earlier step that merges and
- *          updates the embeddings on the main thread, for an A/B against the sharded step)
+ *          --threads split between the workers; summary keys get a _wN suffix when more than one)
  */
 import os from 'node:os';
 import { esmmCase, type EsmmCaseOptions } from './esmm.js';
@@ -32,7 +30,7 @@ const batches = (arg('batches') ?? '512,2048').split(',').map(Number);
 const pairs = Number(arg('pairs') ?? 5);
 const torchThreads = (arg('torch-threads') ?? '1,2').split(',').map(Number);
 const workerCounts = (arg('workers') ?? '1').split(',');
-if (workerCounts.some((w) => !/^[1-9][0-9]*m?$/.test(w))) throw new Error(`--workers takes positive integers, e.g. 1,2 (2m: the main-thread-update step); got ${arg('workers')}`);
+if (workerCounts.some((w) => !/^[1-9][0-9]*$/.test(w))) throw new Error(`--workers takes positive integers, e.g. 1,2; got ${arg('workers')}`);
 const base: Omit<EsmmCaseOptions, 'batch'> = {
   runs: 1,
   steps: STEPS,
@@ -58,7 +56,7 @@ const load = (): number => +os.loadavg()[0]!.toFixed(2);
 /** One of our runs, with the CPU seconds of the whole call (all threads of this process). */
 async function oursOnce(batch: number, workers: string): Promise<{ sps: number; cpuS: number; line: Record<string, unknown> }> {
   const c0 = process.cpuUsage(); // the whole process: worker threads and ORT's threads included
-  const line = await esmmCase({ ...base, batch, workers: parseInt(workers, 10), mainThreadSparse: workers.endsWith('m') });
+  const line = await esmmCase({ ...base, batch, workers: parseInt(workers, 10) });
   const c = process.cpuUsage(c0);
   const cpuS = (c.user + c.system) / 1e6;
   return { sps: line.samples_per_s_median as number, cpuS, line: { ...line, cpu_s_whole_call: +cpuS.toFixed(3) } };

@@ -101,7 +101,7 @@ async function compute(msg: Extract<ShardRequest, { kind: 'compute' }>): Promise
   const t2 = performance.now();
 
   // Every loss is a mean over the batch's rows: the batch gradient is the sum of the slices'
-  // gradients weighted by their row shares (parallel-step.ts says why).
+  // gradients weighted by their row shares (sharded-step.ts says why).
   const w = m / n;
   const lossAt = rank * (1 + plan.lossNames.length);
   losses[lossAt] = out.loss!.data[0]!;

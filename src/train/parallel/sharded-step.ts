@@ -10,14 +10,21 @@
  *      also steps the parameters of its stripe with the dense optimizer (striped-dense.ts; with
  *      train.clip_norm, which needs the whole gradient's norm, the main thread runs it instead).
  * The batch is written once into shared memory (shared-batch.ts). So gather, sparse update,
- * gradient merge and dense update, single-threaded on the main thread in ParallelTrainStep, run
- * on every worker; the main thread only hands the phases over. The phases are separated by the main thread waiting
+ * gradient merge and dense update, single-threaded on the main thread in the earlier step (removed
+ * once this one beat it in every interleaved pair of the bench), run on every worker; the main thread only hands the phases over. The phases are separated by the main thread waiting
  * for every worker's reply, with an Atomics fence on each side (shard-protocol.ts): nothing is
  * written by two threads in one phase (shared-table.ts says why), so no update can be lost.
  *
- * Why it trains the same model as 1 worker (within float rounding): see parallel-step.ts; the
- * slicing, the share weights, the dropout masks and the refusals are the same. The summation
- * order of a row's gradient is the batch order, as in EmbeddingTable.
+ * Why it trains the same model as 1 worker (within float rounding): every loss term is a mean over
+ * the batch's rows (BCE over impressions, the AITM calibrator, ESCM2's IPW/DR risks; uncertainty
+ * weighting is linear in each term), so the batch gradient is sum_k (n_k / n) * the gradient of
+ * slice k, n_k its rows; what cannot be split so is refused (unsupported.ts). Slice k's embedding
+ * gradient rows are scaled by n_k / n at the slice's rows of the batch's gradient, and each owner
+ * updates its rows over the whole batch, so duplicate ids across slices are summed into ONE row
+ * update, in batch order, as in EmbeddingTable. Dropout masks are drawn for the whole batch from
+ * the same RNG in the same order as TrainStep and cut into slices. What differs is float rounding:
+ * summation order, and the dense optimizer runs in JavaScript (striped-dense.ts, the formulas of
+ * TrainStep's in-graph Adam) because the gradient must be merged before the update.
  *
  * The EmbeddingSet's tables are replaced by shared ones at create (same contents). Anything that
  * later puts other tables into the set (resume from a checkpoint, restoring the best epoch) is
@@ -43,7 +50,7 @@ import type { DenseOptimizerHandle } from '../graph-adam.js';
 import { denseConfig, initialLossWeights, type StepLosses } from '../step.js';
 import { emptyTimings, type StepTimings } from '../step-timings.js';
 import { startModuleWorker } from './module-worker.js';
-import { parallelUnsupported } from './parallel-step.js';
+import { parallelUnsupported } from './unsupported.js';
 import { handOver, takeOver, type ShardBuffers, type ShardPlan, type ShardReply, type ShardRequest, type ShardWorkerData } from './shard-protocol.js';
 import { createSharedBatch, writeSharedBatch, type SharedBatchHandle } from './shared-batch.js';
 import { sliceRanges } from './slice-batch.js';
@@ -139,7 +146,7 @@ export class ShardedTrainStep {
     this.dropoutRng = new Rng(config.train.seed ^ 0x5bd1e995); // TrainStep's seed: the same masks
   }
 
-  /** `workers` shard workers, intra-op threads split between them (as ParallelTrainStep). */
+  /** `workers` shard workers, intra-op threads split between them . */
   static async create(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number, workers: number): Promise<ShardedTrainStep> {
     const why = parallelUnsupported(mg, config);
     if (why !== undefined) throw new UserError(`${workers} workers cannot train ${why}; set train.workers: 1`, { key: 'train.workers' });

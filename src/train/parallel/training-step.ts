@@ -9,7 +9,7 @@ import { TrainStep, type StepLosses } from '../step.js';
 import type { StepTimings } from '../step-timings.js';
 import { ShardedTrainStep } from './sharded-step.js';
 
-/** What a training run needs of its step: TrainStep (1 worker) and ParallelTrainStep (N) both have it. */
+/** What a training run needs of its step: TrainStep (1 worker) and ShardedTrainStep (N) both have it. */
 export interface TrainingStep {
   run(batch: Batch): Promise<StepLosses>;
   release(): Promise<void>;
@@ -24,7 +24,6 @@ export interface TrainingStep {
 /**
  * The step for `train.workers`: 1 (the default) is today's TrainStep, untouched (bit-identical);
  * N > 1 the data-parallel step with row-sharded shared-memory tables (sharded-step.ts).
- * ParallelTrainStep (parallel-step.ts: sparse update on the main thread) stays for comparison.
  */
 export async function createTrainingStep(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number): Promise<TrainingStep> {
   const workers = config.train.workers ?? 1;

@@ -22,7 +22,6 @@ import { EmbeddingSet } from '../../../src/models/embeddings.js';
 import { embeddingGroups } from '../../../src/models/funnel-spec.js';
 import { layoutOf } from '../../../src/models/layout-of.js';
 import { funnelSpec } from '../../../src/models/registry.js';
-import { ParallelTrainStep } from '../../../src/train/parallel/parallel-step.js';
 import { ShardedTrainStep } from '../../../src/train/parallel/sharded-step.js';
 import { sparseOptimizerConfig, TrainStep } from '../../../src/train/step.js';
 import { trainFunnel } from '../../../src/train/trainer.js';
@@ -193,7 +192,7 @@ describe('contention: both slices update the same embedding rows', () => {
     return e;
   }
 
-  async function stepper(workers: number, kind: 'sharded' | 'main' = 'sharded') {
+  async function stepper(workers: number) {
     const cfg = config({ name: 'esmm' }, { embedding_optimizer: 'adagrad', workers });
     const spec = funnelSpec('esmm', cfg.schema);
     const layout = layoutOf(features, cfg.model.embedding_dim);
@@ -201,7 +200,7 @@ describe('contention: both slices update the same embedding rows', () => {
     const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
     const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(cfg.train), cfg.train.seed, cfg.model.multi_valued_pooling, cfg.model.pooling);
     const step = workers === 1 ? await TrainStep.create(mg, params, embeddings, cfg, 40)
-      : kind === 'main' ? await ParallelTrainStep.create(mg, params, embeddings, cfg, 40, workers) : await ShardedTrainStep.create(mg, params, embeddings, cfg, 40, workers);
+      : await ShardedTrainStep.create(mg, params, embeddings, cfg, 40, workers);
     return { step, params, embeddings, layout };
   }
 
@@ -211,10 +210,10 @@ describe('contention: both slices update the same embedding rows', () => {
     return out;
   }
 
-  it.each(['sharded', 'main'] as const)('%s step: the merged update of a row hit by every row of both slices equals the 1-worker update (none lost, none doubled)', async (kind) => {
+  it('the sharded step: the merged update of a row hit by every row of both slices equals the 1-worker update (none lost, none doubled)', async () => {
     const data = hammerBatch(40);
     const one = await stepper(1);
-    const two = await stepper(2, kind);
+    const two = await stepper(2);
     const before = [0, 1, 2].map((f) => row(one.embeddings, f, f === 2 ? data.multiValued[0]!.ids[0]! : data.categorical[f]![0]!, one.layout.dim));
     const assembler = new BatchAssembler(data, 40, ['click', 'buy']);
     for (let s = 0; s < 3; s++) {
