@@ -10,6 +10,7 @@
 import type { MultiIds } from '../data/batch.js';
 import { EmbeddingTable } from '../embedding/table.js';
 import type { PushRequest, TableSpec } from './table-store.js';
+import { pooledGradScale } from '../embedding/pooled-grad-scale.js';
 
 /** One recorded update call: unique ids and their summed gradients. */
 interface Pending {
@@ -88,13 +89,8 @@ export class StoreBackedTable extends EmbeddingTable {
     for (let i = 0; i < n; i++) {
       const start = offsets[i]!;
       const end = offsets[i + 1]!;
-      let scale = 1;
-      if (mode === 'mean') {
-        let weightSum = 0;
-        for (let j = start; j < end; j++) weightSum += weights === undefined ? 1 : weights[j]!;
-        if (weightSum === 0) continue; // as EmbeddingTable: no gradient reaches the rows
-        scale = 1 / weightSum;
-      }
+      const scale = pooledGradScale(mode, weights, start, end);
+      if (scale === 0) continue; // the forward pass output zeros: no gradient reaches the rows
       const g = gradOffset + i * gradStride;
       for (let j = start; j < end; j++) {
         const id = ids[j]!;

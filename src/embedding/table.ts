@@ -30,6 +30,7 @@ import { float32FromBytes, int32FromBytes, toBytes } from './bytes.js';
 import { tableSeedKey, writeInitialRow } from './row-init.js';
 import { createSparseOptimizer, DEFAULT_SPARSE_OPTIMIZER } from './create-sparse-optimizer.js';
 import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
+import { pooledGradScale } from './pooled-grad-scale.js';
 
 export interface EmbeddingTableOptions {
   name: string;
@@ -275,13 +276,8 @@ export class EmbeddingTable {
     for (let i = 0; i < n; i++) {
       const start = offsets[i];
       const end = offsets[i + 1];
-      let scale = 1;
-      if (mode === 'mean') {
-        let weightSum = 0;
-        for (let j = start; j < end; j++) weightSum += weights === undefined ? 1 : weights[j];
-        if (weightSum === 0) continue; // the forward pass output zeros: no gradient reaches the rows
-        scale = 1 / weightSum;
-      }
+      const scale = pooledGradScale(mode, weights, start, end);
+      if (scale === 0) continue; // the forward pass output zeros: no gradient reaches the rows
       const g = gradOffset + i * gradStride;
       for (let j = start; j < end; j++) {
         const coef = weights === undefined ? scale : scale * weights[j];

@@ -37,6 +37,7 @@ import type { EmbeddingStore } from '../embedding-store.js';
 import { tableSeedKey, writeInitialRow } from '../row-init.js';
 import type { SparseOptimizer, SparseOptimizerConfig } from '../sparse-optimizer.js';
 import { EmbeddingTable, type SavedEmbeddingTable } from '../table.js';
+import { pooledGradScale } from '../pooled-grad-scale.js';
 
 /** What a worker needs to attach to the same table: its settings and its shared buffers. */
 /** Node 20's growable SharedArrayBuffer (ES2024; the project's TypeScript lib predates it). */
@@ -340,13 +341,8 @@ export class SharedEmbeddingTable implements EmbeddingStore {
       for (let i = 0; i < n; i++) {
         const start = offsets[i]!;
         const end = offsets[i + 1]!;
-        let scale = 1;
-        if (mode === 'mean') {
-          let weightSum = 0;
-          for (let j = start; j < end; j++) weightSum += weights === undefined ? 1 : weights[j]!;
-          if (weightSum === 0) continue;
-          scale = 1 / weightSum;
-        }
+        const scale = pooledGradScale(mode, weights, start, end);
+        if (scale === 0) continue; // the forward pass output zeros: no gradient reaches the rows
         const g = gradOffset + i * gradStride;
         for (let j = start; j < end; j++) {
           const id = ids[j]!;
