@@ -12,6 +12,7 @@ import { trainAndEvaluateStreaming } from '../../src/api/stream-pipeline.js';
 import type { EsmmConfig } from '../../src/config/types.js';
 import { connectDuckDB, sqlString } from '../../src/data/duckdb.js';
 import type { RunResult } from '../../src/api/pipeline.js';
+import { writeStreamParts } from './stream-parts.js';
 
 let dir: string;
 const ROWS_PER_FILE = 7000;
@@ -21,19 +22,7 @@ const ALL = FILES * ROWS_PER_FILE;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'esmm-stream-holdout-'));
   mkdirSync(join(dir, 'days'));
-  const con = await connectDuckDB();
-  try {
-    for (let f = 0; f < FILES; f++) {
-      const from = f * ROWS_PER_FILE;
-      // ts: a time per row, in a shuffled order across the files (the latest rows are not one file's tail).
-      const sql = `SELECT 'r' || i AS rid, 'u' || (i % 97) AS user_id,
-        (hash(i) % 4 = 0)::INT AS click, ((hash(i) % 4 = 0) AND (hash(i * 7) % 5 = 0))::INT AS buy,
-        (i % 13)::DOUBLE AS price, (hash(i * 13) % 100000)::DOUBLE AS ts FROM range(${from}, ${from + ROWS_PER_FILE}) t(i)`;
-      await con.run(`COPY (${sql}) TO ${sqlString(join(dir, 'days', `part-${f}.parquet`))} (FORMAT parquet, ROW_GROUP_SIZE 1000)`);
-    }
-  } finally {
-    con.closeSync();
-  }
+  await writeStreamParts(join(dir, 'days'), FILES, ROWS_PER_FILE, true);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,6 @@ import { resolveTrainingConfig } from '../../src/api/resolve-config.js';
 import { trainAndEvaluate } from '../../src/api/pipeline.js';
 import { shouldStream, trainAndEvaluateStreaming } from '../../src/api/stream-pipeline.js';
 import type { EsmmConfig } from '../../src/config/types.js';
-import { connectDuckDB, sqlString } from '../../src/data/duckdb.js';
 import { encodedBytesPerRow, planBuffer, rawBytesPerRow } from '../../src/data/memory-budget.js';
 import { readAll } from '../../src/data/reader.js';
 import { newTimings } from '../../src/data/train-stream.js';
@@ -15,25 +14,15 @@ import { fitFeaturesSql } from '../../src/features/fit-sql.js';
 import { FeatureSpec } from '../../src/features/spec.js';
 import { writeSynth } from '../../src/synth/index.js';
 import { runCli } from '../cli/helpers.js';
+import { writeStreamParts } from './stream-parts.js';
 
 let dir: string;
 const ROWS_PER_FILE = 7000;
 const FILES = 3;
 
-/** Three Parquet files of rows with a unique id column `rid` (a categorical feature, so every row has its own id). */
+/** Three Parquet files of rows with a unique id column `rid` (stream-parts.ts). */
 async function writeParts(): Promise<void> {
-  const con = await connectDuckDB();
-  try {
-    for (let f = 0; f < FILES; f++) {
-      const from = f * ROWS_PER_FILE;
-      const sql = `SELECT 'r' || i AS rid, 'u' || (i % 97) AS user_id,
-        (hash(i) % 4 = 0)::INT AS click, ((hash(i) % 4 = 0) AND (hash(i * 7) % 5 = 0))::INT AS buy,
-        (i % 13)::DOUBLE AS price FROM range(${from}, ${from + ROWS_PER_FILE}) t(i)`;
-      await con.run(`COPY (${sql}) TO ${sqlString(join(dir, 'days', `part-${f}.parquet`))} (FORMAT parquet, ROW_GROUP_SIZE 1000)`);
-    }
-  } finally {
-    con.closeSync();
-  }
+  await writeStreamParts(join(dir, 'days'), FILES, ROWS_PER_FILE);
 }
 
 /** Without data.valid the stream holds rows out (streaming-holdout.test.ts); these tests stream every row (holdout: 0). */
