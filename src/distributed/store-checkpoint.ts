@@ -4,9 +4,12 @@
  * waits at the epoch barrier: all pushes of the epoch have landed and worker 0 has just read
  * every row, so rows and dense parameters belong to the same round.
  *
- * OUT/store-checkpoint/: params.bin (dense, as a model's), emb/*.bin (every table with its
- * optimizer state, EmbeddingTable's save format), store-state.json (run, workers, round, epoch,
- * sha256 of every file; renamed last, so a half-written snapshot is never read).
+ * OUT/store-checkpoint/: params.bin (dense, as a model's), dense-optimizer.bin (the dense
+ * optimizer's buffers, e.g. Adam's moments, the same on every worker; its step count is in the
+ * manifest), emb/*.bin (every table with its optimizer state, EmbeddingTable's save format),
+ * store-state.json (run, workers, round, epoch, sha256 of every file; renamed last, so a
+ * half-written snapshot is never read). A snapshot without dense-optimizer.bin (written before
+ * it was kept) resumes with the dense moments at zero.
  * `--resume` against a store that has no state for the run restores it (store-sync + coordinator).
  */
 import { createHash } from 'node:crypto';
@@ -14,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EmbeddingStore } from '../embedding/embedding-store.js';
+import type { DenseOptimizerState } from '../optim/dense.js';
 import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from '../models/table-files.js';
 import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
 
@@ -28,6 +32,8 @@ export interface StoreCheckpoint {
   round: number;
   epoch: number;
   params: Map<string, Float32Array>;
+  /** The dense optimizer's state after `round` (undefined: a snapshot from before it was kept). */
+  optimizer?: DenseOptimizerState;
   tables: Map<string, EmbeddingStore[]>;
 }
 
@@ -38,6 +44,7 @@ interface Manifest {
   round: number;
   epoch: number;
   params: { name: string; offset: number; length: number }[];
+  optimizer?: { step: number; buffers: { name: string; offset: number; length: number }[] };
   tables: TableEntry[];
   sha256: Record<string, string>;
 }
@@ -57,8 +64,14 @@ export async function writeStoreCheckpoint(outDir: string, c: StoreCheckpoint): 
     };
     const params = packFloats(c.params);
     put('params.bin', params.bytes);
+    let optimizer: Manifest['optimizer'];
+    if (c.optimizer !== undefined) {
+      const moments = packFloats(c.optimizer.buffers.map((b, i): [string, Float32Array] => [String(i), b]));
+      put('dense-optimizer.bin', moments.bytes);
+      optimizer = { step: c.optimizer.step, buffers: moments.index };
+    }
     const tables = writeTables(c.tables, put);
-    const manifest: Manifest = { format: FORMAT, run: c.run, workers: c.workers, round: c.round, epoch: c.epoch, params: params.index, tables, sha256: sums };
+    const manifest: Manifest = { format: FORMAT, run: c.run, workers: c.workers, round: c.round, epoch: c.epoch, params: params.index, ...(optimizer !== undefined ? { optimizer } : {}), tables, sha256: sums };
     writeFileSync(join(stage, STATE), JSON.stringify(manifest));
   }, { label: 'store-checkpoint', previous, last: [STATE] });
 }
@@ -76,9 +89,12 @@ export function readStoreCheckpoint(outDir: string): StoreCheckpoint | undefined
     if (sha256(b) !== m.sha256[file]) throw new UserError('store checkpoint file does not match its checksum (damaged?)', { file: path });
     return b;
   };
+  const optimizer = m.optimizer === undefined ? undefined
+    : { step: m.optimizer.step, buffers: [...unpackFloats(read('dense-optimizer.bin'), m.optimizer.buffers, join(dir, 'dense-optimizer.bin')).values()] };
   return {
     run: m.run, workers: m.workers, round: m.round, epoch: m.epoch,
     params: unpackFloats(read('params.bin'), m.params, join(dir, 'params.bin')),
+    ...(optimizer !== undefined ? { optimizer } : {}),
     tables: readTables(m.tables, read),
   };
 }

@@ -5,19 +5,22 @@
  * - Data: every worker fits the same FeatureSpec on all training rows (deterministic), then trains
  *   on its partition, rows with index mod N == I, shuffled per epoch (seed, worker, epoch). With
  *   N = 1 the run is the single-process run exactly (same order, same bits: the test checks it).
- * - Rounds: every epoch has S = ceil(ceil(rows / N) / batch) rounds for every worker (a worker
- *   whose partition is shorter trains on 0 rows in its last round). Round r of a worker: pull the
- *   batch's rows from the store, run the step locally, push the rows' summed gradients (the store
- *   applies the sparse optimizer atomically), then add up the workers' dense updates
- *   (coordinator.ts; a barrier). Since every push of round r lands before the barrier, every
- *   pull of round r+1 sees all updates of rounds <= r: sparse reads are at most one round stale.
+ * - Rounds: one round trains ONE batch of the config's batch_size, split over the N workers
+ *   (round-plan.ts: with batch 1024 and 2 workers, 512 rows each), and every epoch has the same
+ *   number of rounds for every worker (a worker whose partition is shorter trains on 0 rows in its
+ *   last round). Round r of a worker: pull the batch's rows from the store, run the step locally
+ *   with its gradients weighted by its share of the round's rows, push the rows' summed gradients
+ *   (the store applies the sparse optimizer atomically), then merge the workers' dense gradients
+ *   and step the dense optimizer, the same on every worker (coordinator.ts; a barrier). Since
+ *   every push of round r lands before the barrier, every pull of round r+1 sees all updates of
+ *   rounds <= r: sparse reads are at most one round stale.
  * - Epoch end: worker 0 reads every stored row into its local tables and validates (the others
  *   wait at a barrier). Early stopping is NOT applied with a store: all epochs run and validation
  *   is reported per epoch.
  * - The end: worker 0's model (all rows synced) is a normal model; the caller saves it as today.
  * - Resume: a restarted worker (`--resume`) continues after the last completed round: its dense
- *   parameters are that round's result (base and blobs stay in the store until the next round completes),
- *   its dense optimizer moments restart from zero, and the batch order of its epoch is regenerated.
+ *   parameters AND dense optimizer state are that round's result (the coordinator keeps them until
+ *   the next round completes), and the batch order of its epoch is regenerated.
  */
 import type { EncodedChunk } from '../data/batch.js';
 import type { EsmmConfig } from '../config/types.js';
@@ -38,6 +41,9 @@ import { pullBatch, pushPending, storeBackTables, syncAll } from './store-sync.j
 import { withRetry } from './retry.js';
 import { readStoreCheckpoint, STORE_CHECKPOINT_DIR, writeStoreCheckpoint } from './store-checkpoint.js';
 import type { StoreTables } from './store-sync.js';
+import { modPartitionSizes, roundPlan, roundRows } from './round-plan.js';
+import { TrainStep, type DenseOptimizerHandle } from '../train/step.js';
+import { parallelUnsupported } from '../train/parallel/unsupported.js';
 
 export interface WorkerOptions {
   /** redis://host:port of a node of the cluster. */
@@ -81,10 +87,22 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
   const log = wo.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const part = partitionRows(train, wo.worker, wo.workers);
   if (part.rows === 0) throw new UserError(`worker ${wo.worker}/${wo.workers} has no training rows (${train.rows} rows for ${wo.workers} workers)`);
-  // One batch size for all workers: the config's, capped by the smallest partition.
-  const smallest = Math.floor(train.rows / wo.workers);
-  const cfg: EsmmConfig = { ...config, train: { ...tc, batch_size: Math.min(tc.batch_size, Math.max(1, smallest)) } };
-  const run = await startRun(cfg, features, part);
+  // One round trains one batch of the config's batch_size over all workers (round-plan.ts).
+  const plan = roundPlan(tc.batch_size, modPartitionSizes(train.rows, wo.workers));
+  const cfg: EsmmConfig = { ...config, train: { ...tc, batch_size: plan.batch[wo.worker]! } };
+  // N >= 2: the step outputs its dense gradient and the coordinator merges them (one optimizer
+  // step on the round's gradient, the same on every worker); N = 1 keeps the in-graph update.
+  const merged = wo.workers > 1;
+  const run = await startRun(cfg, features, part, '', { externalDense: merged });
+  if (!(run.step instanceof TrainStep)) throw new Error('a store worker trains with one TrainStep');
+  const step = run.step;
+  if (merged) {
+    const why = parallelUnsupported(step.mg, config);
+    if (why !== undefined) {
+      await step.release();
+      throw new UserError(`${wo.workers} store workers (--worker) cannot train ${why}; train it with one worker`);
+    }
+  }
   const st = storeBackTables(run.embeddings);
   const store = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, log, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) });
   let coord: Coordinator | undefined;
@@ -97,15 +115,19 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       throw new UserError(`run '${wo.runId}' already has state in the store (round ${done + 1} of a run); pass --resume to continue it, or another --run-id`);
     }
     const params = [...run.params.values()];
-    if (wo.resume === true && done < 0) done = await restoreLostRun(wo, st, store, coord, params, log);
-    const base = params.map((p) => new Float32Array(p.length));
+    const opt = step.optimizer;
+    if (wo.resume === true && done < 0) done = await restoreLostRun(wo, st, store, coord, params, opt, log);
+    const gradShapes = step.mg.paramGrads.map((p) => run.params.get(p.param)!.length);
+    const sum = gradShapes.map((n) => new Float32Array(n));
+    const noGrads = gradShapes.map((n) => new Float32Array(n));
     const batch = run.batchSize;
-    const perWorker = Math.ceil(train.rows / wo.workers);
-    const rounds = Math.ceil(perWorker / batch);
+    const rounds = plan.rounds;
     let round = 0;
     if (done >= 0) {
-      // Resume: the dense parameters after the last completed round; continue with the next one.
-      await coord.restore(done, params);
+      // Resume: the dense parameters and optimizer state after the last completed round; continue with the next one.
+      const r = await coord.restore(done, params, opt.state(), sum);
+      opt.restore(r.state);
+      if (r.applySum) step.applyDense(sum);
       round = done + 1;
       log(`worker ${wo.worker}: resuming at round ${round} (epoch ${Math.floor(round / rounds) + 1}, batch ${(round % rounds) + 1} of ${rounds})`);
     }
@@ -130,14 +152,17 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
         const start = b * batch;
         const end = Math.min(part.rows, start + batch);
         let rows = 0;
-        for (let i = 0; i < params.length; i++) base[i]!.set(params[i]!);
+        const n = roundRows(plan, b);
+        if (merged && round % wo.workers === wo.worker) await coord.publishState(round, params, opt.state());
         if (start < end) {
           const bt = run.assembler.assemble(start, end, order);
           let t = performance.now();
           await pullBatch(store, st, nCat, bt);
           timings.pull += (performance.now() - t) / 1000;
           t = performance.now();
-          const losses = await run.step.run(bt);
+          // This worker's share of the round's rows: its gradients add up with the others' to the round's.
+          step.gradScale = merged ? (end - start) / n : 1;
+          const losses = await step.run(bt);
           timings.step += (performance.now() - t) / 1000;
           await checkStepLoss(run, losses.loss!);
           t = performance.now();
@@ -149,7 +174,12 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
           rows = end - start;
         }
         const t = performance.now();
-        await coord.average(round, rows, base, params);
+        if (merged) {
+          await coord.syncGradients(round, rows, n, rows > 0 ? step.denseGradients : noGrads, sum);
+          step.applyDense(sum);
+        } else {
+          await coord.commitRound(round, params, opt.state());
+        }
         timings.barrier += (performance.now() - t) / 1000;
         timings.rounds++;
         timings.rows += rows;
@@ -157,7 +187,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
         pos.epochSeconds = (performance.now() - t0) / 1000;
         wo.onProgress?.({ epoch, epochs: tc.epochs, step: b + 1, stepsPerEpoch: rounds, samplesPerSecond: Math.min(part.rows, end) / Math.max(1e-9, pos.epochSeconds), losses: means(pos.sums, stepsDone) });
         if (wo.shouldStop?.() === true && b + 1 < rounds) {
-          await run.step.release();
+          await step.release();
           log(`worker ${wo.worker}/${wo.workers}: stopped after round ${round}; the run's state is in the store: restart this worker with --resume (the others wait for it)`);
           return finishRun(run, { stoppedEarly: false, interrupted: true, resumedFromStep: 0 });
         }
@@ -166,7 +196,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       if (wo.worker === 0) {
         await withRetry(store.cluster, 'reading every row', () => syncAll(store, st), log);
         if (wo.checkpointDir !== undefined && epoch < tc.epochs) {
-          await writeStoreCheckpoint(wo.checkpointDir, { run: wo.runId, workers: wo.workers, round: round - 1, epoch, params: run.params, tables: run.embeddings.tables });
+          await writeStoreCheckpoint(wo.checkpointDir, { run: wo.runId, workers: wo.workers, round: round - 1, epoch, params: run.params, optimizer: opt.state(), tables: run.embeddings.tables });
         }
         const record: EpochRecord = { epoch, steps: rounds, seconds: pos.epochSeconds, samplesPerSecond: part.rows / Math.max(1e-9, pos.epochSeconds), train: means(pos.sums, stepsDone) };
         const v = await validateEpoch(run.model, valid, tc);
@@ -176,7 +206,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       }
       await coord.barrier(`epoch${epoch}`);
     }
-    await run.step.release();
+    await step.release();
     const trained = timings.pull + timings.step + timings.push + timings.barrier;
     const perRound = (x: number): string => `${((1000 * x) / Math.max(1, timings.rounds)).toFixed(1)} ms`;
     log(
@@ -195,7 +225,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
  * and the dense parameters of its last epoch-end snapshot back, the others wait for it. Returns
  * the restored round.
  */
-async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTableStore, coord: Coordinator, params: Float32Array[], log: (line: string) => void): Promise<number> {
+async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTableStore, coord: Coordinator, params: Float32Array[], opt: DenseOptimizerHandle, log: (line: string) => void): Promise<number> {
   if (wo.worker !== 0) {
     log(`worker ${wo.worker}: run '${wo.runId}' has no state in the store; waiting for worker 0 to restore it from its snapshot`);
     const t0 = Date.now();
@@ -234,7 +264,9 @@ async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTa
   if (restored.length !== params.length || restored.some((p, i) => p.length !== params[i]!.length)) {
     throw new UserError(`the store snapshot in ${wo.checkpointDir} has other dense parameters than this config's model`);
   }
-  await coord.restoreRound(snap.round, restored);
+  // A snapshot written before the optimizer state was kept restarts the dense moments from zero.
+  const optimizer = snap.optimizer ?? opt.state();
+  await coord.restoreRound(snap.round, restored, optimizer);
   log(`worker 0: restored run '${wo.runId}' from its epoch-${snap.epoch} snapshot (${rows.toLocaleString('en-US')} rows, round ${snap.round})`);
   return snap.round;
 }

@@ -31,8 +31,22 @@ export function denseConfig(tc: EsmmConfig['train']): DenseOptimizerConfig & { c
   return { type: tc.optimizer, lr: tc.learning_rate, weightDecay: tc.weight_decay, ...(tc.clip_norm !== undefined ? { clipNorm: tc.clip_norm } : {}) };
 }
 
-/** The dense update: in the graph (Adam/AdamW without clipping) or in JavaScript (SGD, clipping). */
-type Dense = { kind: 'graph'; adam: GraphAdamState } | { kind: 'js'; opt: DenseOptimizer; grads: Float32Array[] };
+/**
+ * The dense update: in the graph (Adam/AdamW without clipping) or in JavaScript (SGD, clipping,
+ * and `externalDense`, where `deferred` leaves the step to the caller's `applyDense`).
+ */
+type Dense = { kind: 'graph'; adam: GraphAdamState } | { kind: 'js'; opt: DenseOptimizer; grads: Float32Array[]; deferred: boolean };
+
+/** What a TrainStep can do beyond the config (the store workers' gradient sync, src/distributed). */
+export interface TrainStepOptions {
+  /**
+   * The step computes the dense gradients (`denseGradients`, after `gradScale`) but does not apply
+   * them: the caller merges them with other processes' and calls `applyDense` with the merged
+   * gradient, which steps the config's dense optimizer (DenseOptimizer: Adam, AdamW or SGD, with
+   * clip_norm) exactly as the JS path of a single process does.
+   */
+  externalDense?: boolean;
+}
 
 /**
  * One training step of a model graph: gather embeddings, run forward + backward in ORT, apply the
@@ -99,7 +113,7 @@ export class TrainStep {
    * With Adam or AdamW (and no clip_norm) this adds the in-graph update to `mg.graph` (once per
    * graph; a second TrainStep on the same graph reuses it).
    */
-  static async create(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number): Promise<TrainStep> {
+  static async create(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number, opts: TrainStepOptions = {}): Promise<TrainStep> {
     const tc = config.train;
     const cfg = denseConfig(tc);
     new DenseOptimizer([], cfg); // validates the settings (lr, betas, ...) with the JS optimizer's messages
@@ -111,13 +125,13 @@ export class TrainStep {
     const base = ['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...(mg.gradNorms ?? []).map((x) => x.output), ...mg.embGrads.map((e) => e.output), ...mg.seqGrads.map((e) => e.output)];
     let dense: Dense;
     let fetch: string[];
-    if ((cfg.type === 'adam' || cfg.type === 'adamw') && cfg.clipNorm === undefined) {
+    if ((cfg.type === 'adam' || cfg.type === 'adamw') && cfg.clipNorm === undefined && opts.externalDense !== true) {
       const adamCfg = { type: cfg.type, lr: cfg.lr, beta1: cfg.beta1 ?? 0.9, beta2: cfg.beta2 ?? 0.999, eps: cfg.eps ?? 1e-8, weightDecay: cfg.weightDecay ?? (cfg.type === 'adamw' ? 0.01 : 0) };
       fetch = [...base, ...addGraphAdam(mg.graph, mg.paramGrads, adamCfg)];
       dense = { kind: 'graph', adam: new GraphAdamState(mg.paramGrads.map((p) => p.param), paramArrays, adamCfg) };
     } else {
       fetch = [...base, ...mg.paramGrads.map((p) => p.output)];
-      dense = { kind: 'js', opt: new DenseOptimizer(paramArrays, cfg), grads: paramArrays.map((p) => new Float32Array(p.length)) };
+      dense = { kind: 'js', opt: new DenseOptimizer(paramArrays, cfg), grads: paramArrays.map((p) => new Float32Array(p.length)), deferred: opts.externalDense === true };
     }
     const session = await GraphSession.create(encodeModel(mg.graph, { paramsAs: 'inputs', outputs: fetch }), threadOpts(tc.threads));
     return new TrainStep(mg, session, params, embeddings, config, maxBatch, dense);
@@ -126,6 +140,27 @@ export class TrainStep {
   /** Dense optimizer (step count, learning rate, state for checkpoints). */
   get optimizer(): DenseOptimizerHandle {
     return this.dense.kind === 'graph' ? this.dense.adam : this.dense.opt;
+  }
+
+  /**
+   * Multiplies this step's gradients (dense and embedding) before they are used: a process that
+   * trains n_k of a round's n rows sets n_k / n, so that the processes' gradients add up to the
+   * gradient of the round's mean loss (every loss term is a mean over the batch's rows, as the
+   * sharded step's slices use: train/parallel/sharded-step.ts). Needs the dense gradients out of
+   * the graph (not the in-graph Adam); 1 leaves every bit as it was.
+   */
+  gradScale = 1;
+
+  /** The last step's dense gradients (after gradScale), in `mg.paramGrads` order; only with `externalDense`. */
+  get denseGradients(): Float32Array[] {
+    if (this.dense.kind !== 'js' || !this.dense.deferred) throw new Error('denseGradients needs a TrainStep created with externalDense');
+    return this.dense.grads;
+  }
+
+  /** externalDense: one step of the dense optimizer on `grads` (clipped in place with clip_norm). */
+  applyDense(grads: Float32Array[]): void {
+    if (this.dense.kind !== 'js' || !this.dense.deferred) throw new Error('applyDense needs a TrainStep created with externalDense');
+    this.dense.opt.step(grads);
   }
 
   /** True when the dense update runs inside the ORT graph. */
@@ -181,14 +216,26 @@ export class TrainStep {
     tm.ort += t2 - t1;
     if (!Number.isFinite(losses.loss!)) return losses; // the caller stops; weights stay as they were
     if (this.gradNorm !== undefined) this.updateLossWeights(losses);
+    if (this.gradScale !== 1) this.scaleGradients(n, this.gradScale);
     if (this.dense.kind === 'graph') this.dense.adam.commit();
-    else this.dense.opt.step(this.dense.grads);
+    else if (!this.dense.deferred) this.dense.opt.step(this.dense.grads);
     const t3 = performance.now();
     this.mg.embGrads.forEach((e, i) => this.embeddings.update(e.group, batch, this.embGradOut[i]!));
     this.mg.seqGrads.forEach((e, i) => this.embeddings.updateSequence(e.group, e.field, batch, this.mg.seqInputs[i]!.maxLen, this.seqGradOut[i]!));
     tm.dense += t3 - t2;
     tm.sparse += performance.now() - t3;
     return losses;
+  }
+
+  /** Scales the step's gradients by w in place (float32, as the sharded step's workers do). */
+  private scaleGradients(n: number, w: number): void {
+    if (this.dense.kind === 'graph') throw new Error('gradScale needs the dense gradients out of the graph (externalDense)');
+    const scale = (a: Float32Array): void => {
+      for (let i = 0; i < a.length; i++) a[i] = w * a[i]!;
+    };
+    this.dense.grads.forEach(scale);
+    this.embGradOut.forEach((g, i) => scale(g.subarray(0, n * this.mg.embInputs[i]!.width)));
+    this.seqGradOut.forEach((g, i) => scale(g.subarray(0, n * this.mg.seqInputs[i]!.maxLen * this.mg.layout.dim)));
   }
 
   /** GradNorm: read this step's task losses and gradient norms, update the weights fed next step. */

@@ -11,7 +11,7 @@ import { funnelSpec } from '../models/registry.js';
 import { embeddingGroups } from '../models/funnel-spec.js';
 import { fingerprintOf, type LoopPosition } from './checkpoint.js';
 import type { ModelSnapshot } from './snapshot.js';
-import { sparseOptimizerConfig } from './step.js';
+import { sparseOptimizerConfig, type TrainStepOptions } from './step.js';
 import { createTrainingStep, type TrainingStep } from './parallel/training-step.js';
 import { initOutputBiases } from './prior-bias.js';
 import { LossSpikeWatch } from './guard.js';
@@ -43,7 +43,7 @@ export interface TrainingRun {
 }
 
 /** A fresh run at step 0: training graph, initial weights (seeded), embeddings and training step. */
-export async function startRun(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, dataFingerprint = ''): Promise<TrainingRun> {
+export async function startRun(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, dataFingerprint = '', stepOptions: TrainStepOptions = {}): Promise<TrainingRun> {
   const spec = funnelSpec(config.model.name, config.schema);
   const layout = layoutOf(features, config.model.embedding_dim);
   const tc = config.train;
@@ -57,7 +57,7 @@ export async function startRun(config: EsmmConfig, features: FeatureSpec, train:
 
   const batchSize = Math.min(tc.batch_size, train.rows);
   const assembler = new BatchAssembler(train, batchSize, mg.labelInputs.map((l) => l.key));
-  const step = await createTrainingStep(mg, params, embeddings, config, batchSize);
+  const step = await createTrainingStep(mg, params, embeddings, config, batchSize, stepOptions);
   const shuffleRng = new Rng(tc.seed);
   const order = new Int32Array(train.rows);
   const stepsPerEpoch = Math.ceil(train.rows / batchSize);

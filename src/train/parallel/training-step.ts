@@ -5,7 +5,7 @@ import type { EmbeddingSet } from '../../models/embeddings.js';
 import type { Rng } from '../../util/random.js';
 import type { GradNormState } from '../gradnorm.js';
 import type { DenseOptimizerHandle } from '../graph-adam.js';
-import { TrainStep, type StepLosses } from '../step.js';
+import { TrainStep, type StepLosses, type TrainStepOptions } from '../step.js';
 import type { StepTimings } from '../step-timings.js';
 import { ShardedTrainStep } from './sharded-step.js';
 
@@ -25,8 +25,9 @@ export interface TrainingStep {
  * The step for `train.workers`: 1 (the default) is today's TrainStep, untouched (bit-identical);
  * N > 1 the data-parallel step with row-sharded shared-memory tables (sharded-step.ts).
  */
-export async function createTrainingStep(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number): Promise<TrainingStep> {
+export async function createTrainingStep(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number, opts: TrainStepOptions = {}): Promise<TrainingStep> {
   const workers = config.train.workers ?? 1;
-  if (workers <= 1) return TrainStep.create(mg, params, embeddings, config, maxBatch);
+  if (workers <= 1) return TrainStep.create(mg, params, embeddings, config, maxBatch, opts);
+  if (opts.externalDense === true) throw new Error('externalDense is a TrainStep option (one worker thread)');
   return ShardedTrainStep.create(mg, params, embeddings, config, maxBatch, workers);
 }
