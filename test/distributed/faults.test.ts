@@ -17,21 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, redisAvailable } from '../../src/distributed/local-cluster.js';
 import { connectCluster } from '../../src/distributed/redis-store.js';
 import { runCli, tempDir } from '../cli/helpers.js';
-import { metrics, startBin, synthConfig } from './helpers.js';
+import { metrics, startBin, synthConfig, waitForRound } from './helpers.js';
 
 const haveRedis = await redisAvailable();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until the run has completed `round` rounds (the coordinator's done key). */
-async function waitForRound(client: Cluster, run: string, round: number): Promise<void> {
-  const until = Date.now() + 120_000;
-  for (;;) {
-    const v = await client.get(`{esmm:${run}:coord}:done`).catch(() => null);
-    if (v !== null && Number(v) >= round) return;
-    if (Date.now() > until) throw new Error(`run ${run} did not reach round ${round}`);
-    await sleep(200);
-  }
-}
 
 describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-server)', () => {
   let cluster: LocalCluster;

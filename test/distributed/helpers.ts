@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Cluster } from 'ioredis';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'esmm.js');
 
@@ -41,4 +42,17 @@ export function startBin(args: string[]): Proc {
 
 export async function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return startBin(args).done;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the run has completed `round` rounds (the coordinator's done key). */
+export async function waitForRound(client: Cluster, run: string, round: number): Promise<void> {
+  const until = Date.now() + 120_000;
+  for (;;) {
+    const v = await client.get(`{esmm:${run}:coord}:done`).catch(() => null);
+    if (v !== null && Number(v) >= round) return;
+    if (Date.now() > until) throw new Error(`run ${run} did not reach round ${round}`);
+    await sleep(100);
+  }
 }

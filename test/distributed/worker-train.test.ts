@@ -14,7 +14,9 @@ import { LocalCluster, freePorts, redisAvailable } from '../../src/distributed/l
 import { readTables } from '../../src/models/table-files.js';
 import type { EmbeddingTable } from '../../src/embedding/table.js';
 import { runCli, tempDir } from '../cli/helpers.js';
-import { metrics, runBin, synthConfig } from './helpers.js';
+import { metrics, runBin, startBin, synthConfig, waitForRound } from './helpers.js';
+import { connectCluster } from '../../src/distributed/redis-store.js';
+import type { Cluster } from 'ioredis';
 
 const haveRedis = await redisAvailable();
 
@@ -37,10 +39,13 @@ describe('esmm train --store: unreachable store', () => {
 
 describe.skipIf(!haveRedis)('esmm train --store on a 3-master + 3-replica loopback cluster (skipped without redis-server)', () => {
   let cluster: LocalCluster;
+  let client: Cluster;
   beforeAll(async () => {
     cluster = await LocalCluster.start(3, 1);
+    client = await connectCluster(cluster.url);
   });
   afterAll(async () => {
+    client?.disconnect();
     await cluster?.stop();
   });
 
@@ -65,6 +70,26 @@ describe.skipIf(!haveRedis)('esmm train --store on a 3-master + 3-replica loopba
       });
     }
     expect(rows).toBeGreaterThan(100);
+  });
+
+  it('one worker stopped with SIGINT mid-epoch and resumed with --resume still trains the in-process model bit for bit (the dense Adam moments resume too)', async () => {
+    const dir = tempDir();
+    const cfg = synthConfig(dir, 20_000, 2);
+    const local = await runCli(['train', '--config', cfg, '--out', join(dir, 'local'), '--quiet']);
+    expect(local.code, local.stderr).toBe(0);
+    const args = ['train', '--config', cfg, '--out', join(dir, 'store'), '--quiet', '--store', cluster.url, '--run-id', 'sigint'];
+    const first = startBin(args);
+    await waitForRound(client, 'sigint', 8);
+    first.child.kill('SIGINT');
+    const stopped = await first.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const again = await runBin([...args, '--resume']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/worker 0: resuming at round \d+ \(epoch 1,/);
+    expect(readFileSync(join(dir, 'store', 'params.bin')).equals(readFileSync(join(dir, 'local', 'params.bin')))).toBe(true);
+    const a = modelTables(join(dir, 'local'));
+    const b = modelTables(join(dir, 'store'));
+    for (const [group, ts] of a) ts.forEach((t, i) => expect(new Int32Array(b.get(group)![i]!.denseWeights().buffer)).toEqual(new Int32Array(t.denseWeights().buffer)));
   });
 
   it('a second run under the same --run-id is refused without --resume (one line)', async () => {
