@@ -6,9 +6,16 @@
  *   with --resume and the job finishes;
  * - the store loses the run (every worker killed after epoch 1, every master flushed): --resume
  *   writes worker 0's epoch-end snapshot back and the job finishes.
- * Either way the model reaches the uninterrupted single-process AUC within 0.02 (the run-to-run
- * spread of CTCVR AUC on this data is ~0.01, see worker-train.test.ts); the exact losses are
- * not expected to match, since a restarted worker's dense Adam moments start from zero.
+ * Either way the model is compared with an UNINTERRUPTED 2-worker run on the same cluster (same
+ * partitions, same batch order): a restarted worker gets the dense parameters and Adam moments of
+ * the last completed round back exactly (coordinator.ts), so what differs is only the round that
+ * was cut off (its pushes skipped or repeated, rows pulled again), the order in which the two
+ * workers' pushes of a row land, and after a failover the last pushes the dead master had not
+ * replicated. Measured on this data (two runs of this file): the six faulted runs within 0.002 CTR
+ * AUC of the clean run, but 0.000-0.017 CTCVR AUC below it (CTCVR AUC rests on a few dozen buys
+ * of the 30k rows, and such small perturbations move it that much). Tolerances: 0.005 CTR, 0.03
+ * CTCVR (were 0.02 and 0.04 against the single process), and a floor of 0.6 (a broken run sits
+ * near 0.5).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,8 +23,8 @@ import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, redisAvailable } from '../../src/distributed/local-cluster.js';
 import { connectCluster } from '../../src/distributed/redis-store.js';
-import { runCli, tempDir } from '../cli/helpers.js';
-import { metrics, startBin, synthConfig, waitForRound } from './helpers.js';
+import { tempDir } from '../cli/helpers.js';
+import { metrics, runBin, startBin, synthConfig, waitForRound } from './helpers.js';
 
 const haveRedis = await redisAvailable();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -27,28 +34,25 @@ describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-ser
   let client: Cluster;
   let dir: string;
   let cfg: string;
-  let single: Record<string, number>;
+  let clean: Record<string, number>;
   beforeAll(async () => {
     cluster = await LocalCluster.start(3, 1);
     client = await connectCluster(cluster.url);
     dir = tempDir();
     cfg = synthConfig(dir, 30_000, 2);
-    const r = await runCli(['train', '--config', cfg, '--out', join(dir, 'single'), '--quiet']);
+    const r = await runBin(['launch', '--workers', '2', '--store', cluster.url, '--run-id', 'clean', '--config', cfg, '--out', join(dir, 'clean'), '--quiet']);
     expect(r.code, r.stderr).toBe(0);
-    single = metrics(join(dir, 'single'));
+    clean = metrics(join(dir, 'clean'));
   });
   afterAll(async () => {
     client?.disconnect();
     await cluster?.stop();
   });
 
-  function expectNearSingle(out: string): void {
+  function expectNearClean(out: string): void {
     const m = metrics(out);
-    expect(Math.abs(m.auc_ctr! - single.auc_ctr!), `ctr ${m.auc_ctr} vs ${single.auc_ctr}`).toBeLessThan(0.02);
-    // CTCVR AUC rests on the few buys of 30k rows: two clean 2-worker runs already differ from the
-    // single process by up to 0.011, and a failover may drop the last asynchronously replicated
-    // pushes. 0.04 keeps the check meaningful (a broken run sits near 0.5) without flaking.
-    expect(Math.abs(m.auc_ctcvr! - single.auc_ctcvr!), `ctcvr ${m.auc_ctcvr} vs ${single.auc_ctcvr}`).toBeLessThan(0.04);
+    expect(Math.abs(m.auc_ctr! - clean.auc_ctr!), `ctr ${m.auc_ctr} vs ${clean.auc_ctr}`).toBeLessThan(0.005);
+    expect(Math.abs(m.auc_ctcvr! - clean.auc_ctcvr!), `ctcvr ${m.auc_ctcvr} vs ${clean.auc_ctcvr}`).toBeLessThan(0.03);
     expect(m.auc_ctcvr!, 'the faulted run learned the CTCVR task').toBeGreaterThan(0.6);
   }
 
@@ -68,7 +72,7 @@ describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-ser
     expect(r1.code, r1.stderr).toBe(0);
     expect(r1.stderr).toMatch(/worker 1: resuming at round \d+ \(epoch 1,/);
     expect(r0.code, r0.stderr).toBe(0);
-    expectNearSingle(out);
+    expectNearClean(out);
   });
 
   it('the store loses the run (all workers killed, cluster flushed): --resume restores the epoch-end snapshot', async () => {
@@ -89,7 +93,7 @@ describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-ser
     expect(r0.code, r0.stderr).toBe(0);
     expect(r1.code, r1.stderr).toBe(0);
     expect(r0.stderr).toMatch(/worker 0: restored run 'lost' from its epoch-1 snapshot \([\d,]+ rows, round \d+\)/);
-    expectNearSingle(out);
+    expectNearClean(out);
   });
 
   it('a master SIGKILLed mid-run (replica promoted): the workers reconnect and the job finishes', async () => {
@@ -106,6 +110,6 @@ describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-ser
     const after = await cluster.masterPorts();
     expect(after).not.toContain(victim);
     expect(after).toHaveLength(3);
-    expectNearSingle(out);
+    expectNearClean(out);
   });
 });
