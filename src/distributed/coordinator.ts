@@ -110,6 +110,26 @@ export class Coordinator {
   }
 
   /**
+   * N >= 2, before round 0 on every worker but 0: the dense state worker 0 starts from, so that
+   * every worker starts from the same bits (a worker's own init may differ: output_bias_init:
+   * prior is fitted on its own partition). Waits for it (worker 0 may start later).
+   */
+  async adoptState(round: number, params: Float32Array[], template: DenseOptimizerState): Promise<DenseOptimizerState> {
+    const t0 = Date.now();
+    let said = 0;
+    for (;;) {
+      const b = await this.retry('reading the dense state', () => this.cluster.getBuffer(this.k(`state:${round}`)));
+      if (b !== null) return unpackState(b, params, template);
+      await new Promise((r) => setTimeout(r, 100));
+      const waited = (Date.now() - t0) / 1000;
+      if (waited > 10 * (said + 1)) {
+        said++;
+        this.log(`worker ${this.worker}: waiting ${Math.round(waited)} s for worker ${round % this.workers}'s dense state of round ${round}`);
+      }
+    }
+  }
+
+  /**
    * N >= 2, round `round`: publish this worker's weighted dense gradient (`rows` of the round's
    * `roundRows` rows; zeros when it had none), wait for every worker, then write the round's
    * summed gradient into `sum` (the same bits on every worker).

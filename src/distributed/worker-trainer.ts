@@ -154,6 +154,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
         let rows = 0;
         const n = roundRows(plan, b);
         if (merged && round % wo.workers === wo.worker) await coord.publishState(round, params, opt.state());
+        else if (merged && round === 0) opt.restore(await coord.adoptState(0, params, opt.state()));
         if (start < end) {
           const bt = run.assembler.assemble(start, end, order);
           let t = performance.now();
