@@ -92,6 +92,7 @@ describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-ser
     const [r0, r1] = await Promise.all([startBin([...args(0), '--resume']).done, startBin([...args(1), '--resume']).done]);
     expect(r0.code, r0.stderr).toBe(0);
     expect(r1.code, r1.stderr).toBe(0);
+    expect(existsSync(join(out, 'store-checkpoint', 'dense-optimizer.bin')), 'the snapshot keeps the dense Adam moments').toBe(true);
     expect(r0.stderr).toMatch(/worker 0: restored run 'lost' from its epoch-1 snapshot \([\d,]+ rows, round \d+\)/);
     expectNearClean(out);
   });

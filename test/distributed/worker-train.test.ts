@@ -104,6 +104,17 @@ describe.skipIf(!haveRedis)('esmm train --store on a 3-master + 3-replica loopba
     expect(again.stderr.trim().split('\n').at(-1)).toMatch(/^esmm train: error: run 'reused' already has state in the store .*pass --resume to continue it, or another --run-id$/);
   });
 
+  it('2 workers refuse, in one line, a model whose loss is not a mean over the batch rows (gradients cannot be weighted by row share)', async () => {
+    const dir = tempDir();
+    const cfg = synthConfig(dir, 2000, 1);
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('name: esmm', 'name: naive_cvr'));
+    const r = await runCli(['train', '--config', cfg, '--out', join(dir, 'm'), '--quiet', '--store', cluster.url, '--run-id', 'refused', '--worker', '0/2']);
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^esmm train: error: 2 store workers \(--worker\) cannot train model 'naive_cvr' \(its loss 'cvr' is a mean over the batch's clicked rows.*\); train it with one worker$/);
+  });
+
   it('2 workers (esmm launch) reach the single-process AUC on 100k simulated rows', async () => {
     const dir = tempDir();
     const cfg = synthConfig(dir, 100_000, 1);

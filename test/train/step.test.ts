@@ -12,7 +12,7 @@ import { EmbeddingSet } from '../../src/models/embeddings.js';
 import type { FeatureLayout } from '../../src/models/layout.js';
 import { funnelSpec } from '../../src/models/registry.js';
 import { BatchAssembler } from '../../src/data/batch-assembler.js';
-import { TrainStep } from '../../src/train/step.js';
+import { TrainStep, type TrainStepOptions } from '../../src/train/step.js';
 import { Rng } from '../../src/util/random.js';
 
 const FIELDS = 3;
@@ -56,12 +56,12 @@ interface Setup {
   assembler: BatchAssembler;
 }
 
-async function setup(cfg: EsmmConfig): Promise<Setup> {
+async function setup(cfg: EsmmConfig, opts: TrainStepOptions = {}): Promise<Setup> {
   const spec = funnelSpec('esmm', cfg.schema);
   const mg = buildModelGraph(spec, layout, cfg.model, { training: true, seed: cfg.train.seed });
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
   const embeddings = EmbeddingSet.create(layout, ['shared'], { type: 'sgd', lr: 0.05 }, 3, 'sum');
-  const step = await TrainStep.create(mg, params, embeddings, cfg, BATCH);
+  const step = await TrainStep.create(mg, params, embeddings, cfg, BATCH, opts);
   return { mg, params, embeddings, step, assembler: new BatchAssembler(data(), BATCH, mg.labelInputs.map((l) => l.key)) };
 }
 
@@ -144,5 +144,56 @@ describe('TrainStep dense optimizer', () => {
     expect(mean(losses.slice(-6))).toBeLessThan(mean(losses.slice(0, 6)));
     expect(s.step.timings.steps).toBe(30);
     await s.step.release();
+  });
+});
+
+describe('TrainStep with externalDense (the store workers\' gradient sync)', () => {
+  const bits = (a: Float32Array): number[] => Array.from(new Int32Array(a.buffer, a.byteOffset, a.length));
+  const rows = (s: Setup): Float32Array => (s.embeddings.tables.get('shared')![0] as unknown as { denseWeights(): Float32Array }).denseWeights();
+
+  it('applying its own gradients is the JS optimizer\'s step, bit for bit; gradScale scales every gradient', async () => {
+    const cfg = config({ clip_norm: 1e6 }); // the JS DenseOptimizer path, never clipping
+    const js = await setup(cfg);
+    const ext = await setup(cfg, { externalDense: true });
+    const half = await setup(cfg, { externalDense: true });
+    half.step.gradScale = 0.5;
+    try {
+      for (let k = 0; k < 4; k++) {
+        const start = (k % 3) * BATCH;
+        const batch = js.assembler.assemble(start, Math.min(ROWS, start + BATCH));
+        const before = [...ext.params.values()].map((p) => p.slice());
+        const rowsBefore = rows(ext);
+        await js.step.run(batch);
+        await ext.step.run(batch);
+        if (k === 0) await half.step.run(batch);
+        // Not applied yet: the parameters are untouched until applyDense.
+        expect([...ext.params.values()].flatMap(bits)).toEqual(before.flatMap(bits));
+        if (k === 0) {
+          // The same first batch at gradScale 0.5: dense gradients exactly halved, rows moved half as far (SGD).
+          ext.step.denseGradients.forEach((g, i) => expect(bits(half.step.denseGradients[i]!)).toEqual(bits(g.map((x) => 0.5 * x))));
+          const moved = rows(ext).map((w, i) => w - rowsBefore[i]!);
+          const movedHalf = rows(half).map((w, i) => w - rowsBefore[i]!);
+          expect(maxAbsDiff(movedHalf, moved.map((x) => 0.5 * x))).toBeLessThan(1e-6);
+          expect(maxAbsDiff(moved, new Float32Array(moved.length))).toBeGreaterThan(0);
+        }
+        ext.step.applyDense(ext.step.denseGradients);
+        expect([...ext.params.values()].flatMap(bits)).toEqual([...js.params.values()].flatMap(bits));
+        expect(bits(rows(ext))).toEqual(bits(rows(js)));
+      }
+      expect(ext.step.optimizer.steps).toBe(4);
+      await expect(js.step.run(js.assembler.assemble(0, BATCH)).then(() => js.step.denseGradients)).rejects.toThrow(/externalDense/);
+    } finally {
+      await Promise.all([js.step.release(), ext.step.release(), half.step.release()]);
+    }
+  });
+
+  it('gradScale is refused with the in-graph Adam (its update has run before the scale could apply)', async () => {
+    const s = await setup(config({}));
+    try {
+      s.step.gradScale = 0.5;
+      await expect(s.step.run(s.assembler.assemble(0, BATCH))).rejects.toThrow(/gradScale needs the dense gradients out of the graph/);
+    } finally {
+      await s.step.release();
+    }
   });
 });
