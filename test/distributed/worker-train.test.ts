@@ -9,7 +9,7 @@
  * - 2 worker processes reach the single-process AUC on the simulator;
  * - an unreachable store stops `esmm train` in one line before any data is read.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, freePorts, redisAvailable } from '../../src/distributed/local-cluster.js';
@@ -91,6 +91,32 @@ describe.skipIf(!haveRedis)('esmm train --store on a 3-master + 3-replica loopba
     expect(readFileSync(join(dir, 'store', 'params.bin')).equals(readFileSync(join(dir, 'local', 'params.bin')))).toBe(true);
     const a = modelTables(join(dir, 'local'));
     const b = modelTables(join(dir, 'store'));
+    for (const [group, ts] of a) ts.forEach((t, i) => expect(new Int32Array(b.get(group)![i]!.denseWeights().buffer)).toEqual(new Int32Array(t.denseWeights().buffer)));
+  });
+
+  it('one worker SIGKILLed after its epoch-1 snapshot, the store flushed, resumed from the snapshot: still the in-process model bit for bit (moments in the snapshot)', async () => {
+    const dir = tempDir();
+    const cfg = synthConfig(dir, 20_000, 2);
+    const local = await runCli(['train', '--config', cfg, '--out', join(dir, 'local'), '--quiet']);
+    expect(local.code, local.stderr).toBe(0);
+    const out = join(dir, 'store');
+    const args = ['train', '--config', cfg, '--out', out, '--quiet', '--store', cluster.url, '--run-id', 'snap-one'];
+    const first = startBin(args);
+    const snapshot = join(out, 'store-checkpoint', 'store-state.json');
+    const until = Date.now() + 120_000;
+    while (!existsSync(snapshot)) {
+      if (Date.now() > until) throw new Error('no store snapshot was written after epoch 1');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    await Promise.all(client.nodes('master').map((n) => n.flushall()));
+    const again = await runBin([...args, '--resume']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/worker 0: restored run 'snap-one' from its epoch-1 snapshot/);
+    expect(readFileSync(join(out, 'params.bin')).equals(readFileSync(join(dir, 'local', 'params.bin')))).toBe(true);
+    const a = modelTables(join(dir, 'local'));
+    const b = modelTables(out);
     for (const [group, ts] of a) ts.forEach((t, i) => expect(new Int32Array(b.get(group)![i]!.denseWeights().buffer)).toEqual(new Int32Array(t.denseWeights().buffer)));
   });
 
