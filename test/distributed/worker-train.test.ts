@@ -5,7 +5,9 @@
  *   parameters and every table row bit-identical): the pull / gather / record / push path and the
  *   Lua optimizer together change nothing;
  * - one worker stopped with Ctrl-C and resumed with --resume still trains that model bit for bit
- *   (the dense parameters AND Adam moments of the last round come back from the store);
+ *   (the dense parameters AND Adam moments of the last round come back from the store), and so
+ *   does one resumed from its epoch-end snapshot after the store was flushed;
+ * - 2 workers refuse a model whose gradients cannot be weighted by row share, in one line;
  * - 2 worker processes reach the single-process AUC on the simulator;
  * - an unreachable store stops `esmm train` in one line before any data is read.
  */
