@@ -14,7 +14,7 @@
  * --batch, Adam for towers and embeddings at 0.001, one epoch, no hold-out, early stopping off,
  * esmm's default threads): reads both files, fits the features, trains, evaluates on the test
  * file and writes the model. Theirs: bench/torch_e2e.py with --threads T does the same work in
- * PyTorch (see its docstring). Each run is timed by /usr/bin/time (wall, user + sys CPU of the
+ * PyTorch (see its docstring), saving its model with torch.save. Each run is timed by /usr/bin/time (wall, user + sys CPU of the
  * child and everything it waits for, peak RSS); runs are interleaved per round (ours, torch at
  * each thread count, ...), so slow minutes on a shared machine hit every engine alike.
  *
@@ -125,7 +125,7 @@ const WAIT4_WRAPPER = [
 ].join('\n');
 
 const load1 = (): number => +loadavg()[0]!.toFixed(2);
-const r3 = (x: number | undefined | null): number | null => (x === undefined || x === null ? null : +x.toFixed(3));
+const r3 = (x: number | undefined | null, digits = 3): number | null => (x === undefined || x === null ? null : +x.toFixed(digits));
 
 interface RunLine {
   bench: 'e2e';
@@ -137,7 +137,7 @@ interface RunLine {
   cpu_s: number | null;
   cpu_s_per_1k_rows: number | null;
   max_rss_mb: number | null;
-  /** Seconds: start to end of ingest (process start-up included), the training, the rest (eval, writing). */
+  /** Seconds: start to end of ingest (process start-up included), the training, the rest (eval, saving the model). */
   split: { ingest_s: number | null; train_s: number | null; rest_s: number | null; epoch_s?: number | null };
   epoch_loss: number | null;
   last_step_loss: number | null;
@@ -154,7 +154,7 @@ function runLine(round: number, engine: string, load: number, c: ChildRun): Omit
     wall_s: r3(c.wallS)!,
     rows_per_s: Math.round(ROWS / c.wallS),
     cpu_s: r3(c.cpuS),
-    cpu_s_per_1k_rows: c.cpuS === undefined ? null : r3((c.cpuS * 1000) / ROWS),
+    cpu_s_per_1k_rows: c.cpuS === undefined ? null : r3((c.cpuS * 1000) / ROWS, 5),
     max_rss_mb: c.maxRssMb === undefined ? null : Math.round(c.maxRssMb),
   };
 }
@@ -180,10 +180,10 @@ async function ours(round: number, dir: string, config: string): Promise<RunLine
       rest_s: epochEnd !== undefined ? r3(c.wallS - epochEnd) : null,
       epoch_s: r3(epoch?.seconds),
     },
-    epoch_loss: r3(epoch?.train.loss),
-    last_step_loss: r3(history.step_loss[history.step_loss.length - 1]),
-    auc_ctr: r3(metrics.auc_ctr),
-    auc_ctcvr: r3(metrics.auc_ctcvr),
+    epoch_loss: r3(epoch?.train.loss, 5),
+    last_step_loss: r3(history.step_loss[history.step_loss.length - 1], 5),
+    auc_ctr: r3(metrics.auc_ctr, 4),
+    auc_ctcvr: r3(metrics.auc_ctcvr, 4),
   };
 }
 
@@ -202,18 +202,20 @@ interface TorchLine {
 /** One bench/torch_e2e.py process; its split is its own clock, start-up (python, import torch) folded into ingest. */
 async function theirs(round: number, dir: string, train: string, test: string, threads: number): Promise<RunLine & { torch: string; steps: number }> {
   const load = load1();
-  const args = [TORCH_E2E, '--train', train, '--test', test, '--threads', String(threads), '--batch', String(BATCH), '--dim', String(DIM), '--tower', TOWER.join(','), '--lr', String(LR), '--seed', String(SEED)];
+  const model = join(dir, `torch-model-${threads}-${round}.pt`);
+  const args = [TORCH_E2E, '--train', train, '--test', test, '--out', model, '--threads', String(threads), '--batch', String(BATCH), '--dim', String(DIM), '--tower', TOWER.join(','), '--lr', String(LR), '--seed', String(SEED)];
   const c = await timed(PYTHON, args, join(dir, `time-torch-${threads}-${round}.txt`));
   const text = c.stdout.trim().split('\n').pop() ?? '';
   const t = JSON.parse(text) as TorchLine;
+  rmSync(model, { force: true }); // written by this bench's own torch_e2e.py
   const startup = c.wallS - (t.ingest_s + t.train_s + t.eval_s);
   return {
     ...runLine(round, `torch_${threads}t`, load, c),
     split: { ingest_s: r3(startup + t.ingest_s), train_s: r3(t.train_s), rest_s: r3(t.eval_s) },
-    epoch_loss: r3(t.epoch_loss),
-    last_step_loss: r3(t.last_step_loss),
-    auc_ctr: r3(t.auc_ctr),
-    auc_ctcvr: r3(t.auc_ctcvr),
+    epoch_loss: r3(t.epoch_loss, 5),
+    last_step_loss: r3(t.last_step_loss, 5),
+    auc_ctr: r3(t.auc_ctr, 4),
+    auc_ctcvr: r3(t.auc_ctcvr, 4),
     torch: t.torch,
     steps: t.steps,
   };
@@ -299,7 +301,7 @@ async function main(): Promise<void> {
         ingest_s: spread(nums((r) => r.split.ingest_s), 2),
         train_s: spread(nums((r) => r.split.train_s), 2),
         rest_s: spread(nums((r) => r.split.rest_s), 2),
-        epoch_loss: spread(nums((r) => r.epoch_loss), 4),
+        epoch_loss: spread(nums((r) => r.epoch_loss), 5),
         auc_ctr: spread(nums((r) => r.auc_ctr), 4),
         auc_ctcvr: spread(nums((r) => r.auc_ctcvr), 4),
       };

@@ -10,11 +10,12 @@ The model is ../shared/bench/torch_esmm_bench.py's ESMM sized like esmm's: embed
 pCTCVR = pCTR * pCVR, loss = BCE(click, pCTR) + BCE(buy, pCTCVR), towers Adam, Glorot-uniform
 weights, zero biases except the output biases at the training base rates' log-odds (esmm's
 model.output_bias_init: prior). One epoch over a seeded shuffle, every batch (the last partial
-one too), then pCTR / pCTCVR AUC on the test file.
+one too), then pCTR / pCTCVR AUC on the test file; with --out, the weights and the vocabularies
+are saved there (torch.save), as esmm train writes its model.
 
 usage: torch_e2e.py --train F --test F [--threads 1] [--batch 2048] [--dim 18] [--tower 360,200,80]
-                    [--lr 0.001] [--seed 1]
-Prints one JSON line: seconds of ingest (read + fit + encode), train (the epoch), eval, and the
+                    [--lr 0.001] [--seed 1] [--out FILE]
+Prints one JSON line: seconds of ingest (read + fit + encode), train (the epoch), eval (+ save), and the
 epoch's mean loss, the last step's loss and the test AUCs.
 """
 import argparse, csv, json, math, sys, time
@@ -173,6 +174,7 @@ def main():
     ap.add_argument("--tower", default="360,200,80")
     ap.add_argument("--lr", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", help="save the model (state_dict, vocabularies, numeric fits) to this file")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -225,6 +227,8 @@ def main():
             pctcvr.append(q.numpy())
     pctr, pctcvr = np.concatenate(pctr), np.concatenate(pctcvr)
     auc_ctr, auc_ctcvr = auc(test.click.numpy(), pctr), auc(test.buy.numpy(), pctcvr)
+    if a.out:
+        torch.save({"model": model.state_dict(), "vocabs": vocabs, "multi_vocab": multi_vocab, "numeric": numeric_fit}, a.out)
     t_eval = time.perf_counter() - t2
 
     print(json.dumps({
