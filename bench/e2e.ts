@@ -3,7 +3,7 @@
  * whole process on the same CSV files, ingest included.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/e2e.js [--rows 1000000] [--rounds 3] [--torch-threads 1,2]
- *        [--batch 2048] [--keep] [--data DIR] [--no-torch]
+ *        [--batch 2048] [--esmm-threads auto,1] [--keep] [--data DIR] [--no-torch]
  *
  * Data: `esmm synth` (the ground-truth funnel simulator) writes --rows training rows and rows/10
  * test rows as CSV (the simulator's own format; Debian's python3 has no pandas/pyarrow, so the
@@ -12,7 +12,8 @@
  *
  * Ours: `node bin/esmm.js train --config CFG --out DIR` (ESMM, dim 18, towers 360-200-80, batch
  * --batch, Adam for towers and embeddings at 0.001, one epoch, no hold-out, early stopping off,
- * esmm's default threads): reads both files, fits the features, trains, evaluates on the test
+ * esmm's default threads, or each of --esmm-threads: `auto` = the default, N = train.threads N,
+ * engine esmm_Nt): reads both files, fits the features, trains, evaluates on the test
  * file and writes the model. Theirs: bench/torch_e2e.py with --threads T does the same work in
  * PyTorch (see its docstring), saving its model with torch.save. Each run is timed by /usr/bin/time (wall, user + sys CPU of the
  * child and everything it waits for, peak RSS); runs are interleaved per round (ours, torch at
@@ -22,7 +23,7 @@
  * 1-minute load average when it started), then a summary: per engine median [min, max] of wall
  * seconds, rows/s (training rows over the whole process's wall time) and CPU seconds per 1k
  * training rows, and the per-round ratio ours over PyTorch's best that round (rows/s, > 1: esmm
- * faster). The losses and AUCs are a sanity check that both trained the same model, not a race.
+ * faster; key ENGINE_over_torch_best_rows_per_s per esmm engine). The losses and AUCs are a sanity check that both trained the same model, not a race.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean' },
     data: { type: 'string' },
     'no-torch': { type: 'boolean' },
+    'esmm-threads': { type: 'string' },
   },
 });
 const ROWS = Number(values.rows ?? 1_000_000);
@@ -48,7 +50,9 @@ const TEST_ROWS = Math.round(ROWS / 10);
 const ROUNDS = Number(values.rounds ?? 3);
 const BATCH = Number(values.batch ?? 2048);
 const TORCH_THREADS = (values['torch-threads'] ?? '1,2').split(',').map(Number);
-for (const [name, v] of [['rows', ROWS], ['rounds', ROUNDS], ['batch', BATCH], ...TORCH_THREADS.map((t) => ['torch-threads', t] as const)] as const) {
+/** undefined: esmm's default ORT threads (the machine's cores), else train.threads. */
+const ESMM_THREADS = (values['esmm-threads'] ?? 'auto').split(',').map((t) => (t === 'auto' ? undefined : Number(t)));
+for (const [name, v] of [['rows', ROWS], ['rounds', ROUNDS], ['batch', BATCH], ...TORCH_THREADS.map((t) => ['torch-threads', t] as const), ...ESMM_THREADS.filter((t) => t !== undefined).map((t) => ['esmm-threads', t] as const)] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} takes positive integers, got ${String(v)}`);
 }
 const DIM = 18;
@@ -160,10 +164,11 @@ function runLine(round: number, engine: string, load: number, c: ChildRun): Omit
 }
 
 /** One `esmm train` process on the files; the split comes from the times its log lines arrived. */
-async function ours(round: number, dir: string, config: string): Promise<RunLine> {
-  const out = join(dir, `esmm-run-${round}`);
+async function ours(round: number, dir: string, config: string, threads: number | undefined): Promise<RunLine> {
+  const engine = threads === undefined ? 'esmm' : `esmm_${threads}t`;
+  const out = join(dir, `${engine}-run-${round}`);
   const load = load1();
-  const c = await timed(process.execPath, [ESMM_BIN, 'train', '--config', config, '--out', out], join(dir, `time-esmm-${round}.txt`));
+  const c = await timed(process.execPath, [ESMM_BIN, 'train', '--config', config, '--out', out], join(dir, `time-${engine}-${round}.txt`));
   // "features fitted on N train rows, M rows encoded in S s" ends ingest; "epoch 1/1 ..." ends training.
   const at = (re: RegExp): number | undefined => c.lines.find((l) => re.test(l.text))?.t;
   const ingestEnd = at(/^features fitted/);
@@ -173,7 +178,7 @@ async function ours(round: number, dir: string, config: string): Promise<RunLine
   rmSync(out, { recursive: true, force: true }); // written by this bench's own esmm train
   const epoch = history.history[0];
   return {
-    ...runLine(round, 'esmm', load, c),
+    ...runLine(round, engine, load, c),
     split: {
       ingest_s: r3(ingestEnd),
       train_s: ingestEnd !== undefined && epochEnd !== undefined ? r3(epochEnd - ingestEnd) : null,
@@ -257,28 +262,27 @@ async function main(): Promise<void> {
         ...(files.seconds !== undefined ? { synth_s: +files.seconds.toFixed(2) } : {}),
       }),
     );
-    const config = join(dir, 'e2e.yaml');
-    // JSON is YAML: the config esmm train reads, the same settings torch_e2e.py gets as flags.
-    writeFileSync(
-      config,
-      JSON.stringify(
-        {
-          data: { train: files.train, test: files.test, holdout: { fraction: 0 } },
-          schema: 'synth',
-          model: { name: 'esmm', embedding_dim: DIM, tower: TOWER },
-          train: { epochs: 1, batch_size: BATCH, learning_rate: LR, embedding_optimizer: 'adam', embedding_learning_rate: LR, optimizer: 'adam', seed: SEED, early_stopping: false },
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    /** One config per --esmm-threads entry; JSON is YAML: the settings torch_e2e.py gets as flags. */
+    const configFor = (threads: number | undefined): string => {
+      const config = join(dir, `e2e-${threads ?? 'auto'}.yaml`);
+      const train = { epochs: 1, batch_size: BATCH, learning_rate: LR, embedding_optimizer: 'adam', embedding_learning_rate: LR, optimizer: 'adam', seed: SEED, early_stopping: false, ...(threads !== undefined ? { threads } : {}) };
+      const cfg = { data: { train: files.train, test: files.test, holdout: { fraction: 0 } }, schema: 'synth', model: { name: 'esmm', embedding_dim: DIM, tower: TOWER }, train };
+      writeFileSync(config, JSON.stringify(cfg, null, 2) + '\n');
+      return config;
+    };
+    const configs = ESMM_THREADS.map((t) => ({ threads: t, config: configFor(t) }));
 
     const runs: RunLine[] = [];
-    const ratios: number[] = [];
+    /** Per esmm engine: its rows/s over PyTorch's best rows/s, one per round. */
+    const ratios = new Map<string, number[]>();
     for (let round = 1; round <= ROUNDS; round++) {
-      const o = await ours(round, dir, config);
-      runs.push(o);
-      console.log(JSON.stringify(o));
+      const oursRuns: RunLine[] = [];
+      for (const { threads, config } of configs) {
+        const o = await ours(round, dir, config, threads);
+        runs.push(o);
+        oursRuns.push(o);
+        console.log(JSON.stringify(o));
+      }
       if (missing !== undefined) continue;
       let best = 0;
       for (const t of TORCH_THREADS) {
@@ -287,7 +291,7 @@ async function main(): Promise<void> {
         best = Math.max(best, r.rows_per_s);
         console.log(JSON.stringify(r));
       }
-      ratios.push(o.rows_per_s / best);
+      for (const o of oursRuns) ratios.set(o.engine, [...(ratios.get(o.engine) ?? []), o.rows_per_s / best]);
     }
 
     const summary: Record<string, unknown> = { bench: 'e2e_summary', train_rows: ROWS, test_rows: TEST_ROWS, rounds: ROUNDS, batch: BATCH, load_1m: spread(runs.map((r) => r.load_1m), 2) };
@@ -297,7 +301,7 @@ async function main(): Promise<void> {
       summary[engine] = {
         wall_s: spread(nums((r) => r.wall_s), 2),
         rows_per_s: spread(nums((r) => r.rows_per_s), 0),
-        cpu_s_per_1k_rows: spread(nums((r) => r.cpu_s_per_1k_rows), 4),
+        cpu_s_per_1k_rows: spread(nums((r) => r.cpu_s_per_1k_rows), 5),
         ingest_s: spread(nums((r) => r.split.ingest_s), 2),
         train_s: spread(nums((r) => r.split.train_s), 2),
         rest_s: spread(nums((r) => r.split.rest_s), 2),
@@ -306,9 +310,9 @@ async function main(): Promise<void> {
         auc_ctcvr: spread(nums((r) => r.auc_ctcvr), 4),
       };
     }
-    if (ratios.length > 0) {
-      summary.ours_over_torch_best_rows_per_s = spread(ratios, 3);
-      summary.per_round_ratio = ratios.map((x) => +x.toFixed(3));
+    for (const [engine, rs] of ratios) {
+      summary[`${engine}_over_torch_best_rows_per_s`] = spread(rs, 3);
+      summary[`${engine}_per_round_ratio`] = rs.map((x) => +x.toFixed(3));
     }
     console.log(JSON.stringify(summary));
   } finally {
