@@ -253,6 +253,7 @@ async function main(): Promise<void> {
       files = { train: join(values.data, 'train.csv'), test: join(values.data, 'test.csv') };
       for (const f of [files.train, files.test]) if (!existsSync(f)) throw new Error(`--data: ${f} not found (a folder kept by --keep holds data/train.csv and data/test.csv)`);
     } else {
+      process.stderr.write(`writing ${ROWS} training and ${TEST_ROWS} test rows with esmm synth ...\n`);
       files = await generate(dir);
     }
     console.log(
@@ -278,6 +279,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const oursRuns: RunLine[] = [];
       for (const { threads, config } of configs) {
+        process.stderr.write(`round ${round}/${ROUNDS}: esmm train${threads === undefined ? '' : ` (train.threads ${threads})`} ...\n`);
         const o = await ours(round, dir, config, threads);
         runs.push(o);
         oursRuns.push(o);
@@ -286,6 +288,7 @@ async function main(): Promise<void> {
       if (missing !== undefined) continue;
       let best = 0;
       for (const t of TORCH_THREADS) {
+        process.stderr.write(`round ${round}/${ROUNDS}: torch_e2e.py --threads ${t} ...\n`);
         const r = await theirs(round, dir, files.train, files.test, t);
         runs.push(r);
         best = Math.max(best, r.rows_per_s);
