@@ -78,7 +78,7 @@ export async function shouldStream(config: EsmmConfig, log?: (line: string) => v
 }
 
 /** The held-out rows kept for validation, encoded chunk by chunk (the raw rows are never all held). */
-async function readHoldout(files: string[], readOpts: ReadOptions, holdout: HoldoutPlan, spec: FeatureSpec): Promise<{ chunk: EncodedChunk | undefined; stats: ReadStats; oov: Record<string, number> }> {
+export async function readHoldout(files: string[], readOpts: ReadOptions, holdout: HoldoutPlan, spec: FeatureSpec): Promise<{ chunk: EncodedChunk | undefined; stats: ReadStats; oov: Record<string, number> }> {
   const parts: EncodedChunk[] = [];
   const oov: Record<string, number> = {};
   const stats: ReadStats = { rows: 0, kept: 0, skipped: 0, skippedByReason: {}, skippedExamples: [] };
