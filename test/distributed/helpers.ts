@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'esmm.js');
 
-/** A small esmm config on simulated data; early stopping off (it is not applied with a store). */
+/** A small esmm config on simulated data; early stopping off (the tests compare runs of a fixed number of epochs). */
 export function synthConfig(dir: string, rows: number, epochs: number): string {
   const file = join(dir, `synth-${rows}-${epochs}.yaml`);
   writeFileSync(file, [
