@@ -1,9 +1,10 @@
 /**
  * The data of store worker I of N when the training data are files (`esmm train --store ...
  * --worker I/N`, N > 1): the worker reads only its own share of the training files
- * (distributed/partition-files.ts), and every worker fits the same FeatureSpec out of core with
- * DuckDB aggregates over all files (features/fit-sql.ts), so no worker holds rows of another's
- * share. Worker 0 alone reads the validation and test splits (it validates and evaluates).
+ * (distributed/partition-files.ts); worker 0 fits the FeatureSpec out of core with DuckDB
+ * aggregates over all files (features/fit-sql.ts) and shares it through the store
+ * (distributed/spec-share.ts), so no worker holds rows of another's share and all encode alike.
+ * Worker 0 alone reads the validation and test splits (it validates and evaluates).
  *
  * Without a validation file, the hold-out is the streaming trainer's row-by-row rule
  * (data/stream-holdout.ts: a seeded hash of file name and row number, or the latest rows by a
@@ -19,6 +20,8 @@ import { DEFAULT_HOLDOUT } from '../data/holdout.js';
 import { readAll, type ReadOptions, type ReadStats } from '../data/reader.js';
 import { planStreamHoldout } from '../data/stream-holdout.js';
 import { fitFeaturesSql } from '../features/fit-sql.js';
+import { FeatureSpec, type FeatureSpecJSON } from '../features/spec.js';
+import { specKey, type SpecExchange } from '../distributed/spec-share.js';
 import { guardLeakage } from '../features/leakage-guard.js';
 import { UserError } from '../errors.js';
 import { describeFiles, describePieces, planPartitions, type PartPiece } from '../distributed/partition-files.js';
@@ -40,15 +43,31 @@ export function readsOwnPartition(config: EsmmConfig, workers: number): boolean 
   return workers > 1 && config.data.synth === undefined && config.data.train !== undefined;
 }
 
-export async function loadPartition(config: EsmmConfig, worker: number, workers: number, log: (line: string) => void = () => {}): Promise<WorkerData> {
+/**
+ * Worker `worker` of `workers`: its own training rows, the run's FeatureSpec (fitted by worker 0
+ * and shared through `exchange`; without one, fitted here) and, on worker 0, the validation and
+ * test splits.
+ */
+export async function loadPartition(config: EsmmConfig, worker: number, workers: number, log: (line: string) => void = () => {}, exchange?: SpecExchange): Promise<WorkerData> {
   const who = `worker ${worker}/${workers}`;
   const files = await dataFiles(config.data, { baseDir: config.baseDir, log, ...(config.source !== undefined ? { source: config.source } : {}) });
   const trainFiles = await expandFiles(files.train);
   const readOpts = readOptionsOf(config);
   let t0 = performance.now();
-  const fit = await fitFeaturesSql(trainFiles, readOpts, config.features);
-  const spec = fit.spec;
-  log(`${who}: features fitted with DuckDB on all ${fit.rows.toLocaleString('en-US')} rows of ${trainFiles.length} training file${trainFiles.length > 1 ? 's' : ''} in ${sec(t0)} (the same spec on every worker)`);
+  let fitted = false;
+  const fitNow = async (): Promise<string> => {
+    fitted = true;
+    const f = await fitFeaturesSql(trainFiles, readOpts, config.features);
+    return JSON.stringify({ spec: f.spec.toJSON(), rows: f.rows });
+  };
+  const { schema, features: featureCfg } = config;
+  const { format, skip_invalid, header, columns } = config.data;
+  const payload = exchange !== undefined ? await exchange.share(specKey(trainFiles, { schema, featureCfg, format, skip_invalid, header, columns }), fitNow) : await fitNow();
+  const shared = JSON.parse(payload) as { spec: FeatureSpecJSON; rows: number };
+  const spec = FeatureSpec.fromJSON(shared.spec);
+  const fit = { rows: shared.rows };
+  const what = `all ${fit.rows.toLocaleString('en-US')} rows of ${trainFiles.length} training file${trainFiles.length > 1 ? 's' : ''}`;
+  log(fitted ? `${who}: features fitted with DuckDB on ${what} in ${sec(t0)}${exchange !== undefined ? ' (shared with the other workers through the store)' : ''}` : `${who}: feature spec from worker 0 (fitted on ${what}), waited ${sec(t0)}`);
   const holdout = files.valid === undefined ? await planStreamHoldout(trainFiles, readOpts, config.data.holdout ?? DEFAULT_HOLDOUT, fit.rows, fit.rows) : undefined;
   const trainOpts: ReadOptions = holdout !== undefined ? { ...readOpts, split: { rule: holdout.rule, side: 'train' } } : readOpts;
 

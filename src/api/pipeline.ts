@@ -20,6 +20,7 @@ import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
 import { shouldStream, trainAndEvaluateStreaming } from './stream-pipeline.js';
 import { partitionRows, trainWorker, type WorkerOptions } from '../distributed/worker-trainer.js';
 import { loadPartition, readsOwnPartition } from './load-partition.js';
+import { storeSpecExchange } from '../distributed/spec-share.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -54,13 +55,17 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
-  if (opts.prepared === undefined && (await shouldStream(config, opts.log))) {
-    if (opts.distributed !== undefined) throw new UserError('streaming training (train.streaming / a memory budget) cannot be combined with --store yet; give the workers in-memory data');
+  // A store worker reading its own share of the files holds 1/N of the rows: the memory budget is judged on that.
+  const shares = opts.distributed !== undefined && readsOwnPartition(config, opts.distributed.workers) ? opts.distributed.workers : 1;
+  if (opts.prepared === undefined && (await shouldStream(config, opts.log, shares))) {
+    if (opts.distributed !== undefined) {
+      throw new UserError("streaming training cannot be combined with --store yet; each worker holds its own share of the training files in memory: drop train.streaming, or raise train.memory_budget or the number of workers", { key: config.train.streaming !== undefined ? 'train.streaming' : 'train.memory_budget' });
+    }
     return trainAndEvaluateStreaming(config, opts);
   }
   const dist = opts.distributed;
   // A store worker of N > 1 on files reads only its own share of them (load-partition.ts).
-  const own = dist !== undefined && opts.prepared === undefined && readsOwnPartition(config, dist.workers) ? await loadPartition(config, dist.worker, dist.workers, opts.log) : undefined;
+  const own = dist !== undefined && opts.prepared === undefined && readsOwnPartition(config, dist.workers) ? await loadPartition(config, dist.worker, dist.workers, opts.log, storeSpecExchange(dist.store, dist.runId, dist.worker, opts.log ?? (() => {}))) : undefined;
   const data = own?.data ?? opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
   // A feature that is a label in disguise stops training here, before anything is fitted.
   if (own === undefined) guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});

@@ -4,7 +4,7 @@
  *   (scanned rows = file A's), with one Parquet file of 4 row groups each worker scans only its 2
  *   groups, with one CSV file each keeps the rows mod 2 (DuckDB scans it all); the union of the
  *   partitions is every training row exactly once, held-out rows excluded (and read by worker 0
- *   alone to validate on), and every worker fits the same FeatureSpec;
+ *   alone to validate on), and worker 1 uses the FeatureSpec worker 0 fitted on all rows;
  * - on a real loopback cluster, 2 worker processes read their own file, stop early after the
  *   same epoch (train.early_stopping) and the saved model is the best epoch's.
  */
@@ -13,9 +13,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/api/load-config.js';
 import { loadPartition } from '../../src/api/load-partition.js';
+import { trainAndEvaluate } from '../../src/api/pipeline.js';
+import { shouldStream } from '../../src/api/stream-pipeline.js';
+import { rawBytesPerRow } from '../../src/data/memory-budget.js';
 import type { EsmmConfig } from '../../src/config/types.js';
 import { connectDuckDB, sqlString } from '../../src/data/duckdb.js';
 import { parquetCuts, planPartitions, type FileInfo } from '../../src/distributed/partition-files.js';
+import type { SpecExchange } from '../../src/distributed/spec-share.js';
 import { LocalCluster, redisAvailable } from '../../src/distributed/local-cluster.js';
 import { tempDir } from '../cli/helpers.js';
 import { writeStreamParts } from '../train/stream-parts.js';
@@ -43,9 +47,12 @@ async function partitions(cfg: EsmmConfig): Promise<{ ids: string[][]; scanned: 
   const logs: string[] = [];
   const specs: string[] = [];
   let validRows = 0;
+  // The store's exchange in memory: worker 0 fits and publishes, worker 1 takes what it published.
+  const published = new Map<string, string>();
+  const exchange: SpecExchange = { share: async (key, fit) => published.get(key) ?? published.set(key, await fit()).get(key)! };
   for (const w of [0, 1]) {
     const lines: string[] = [];
-    const r = await loadPartition(cfg, w, 2, (l) => lines.push(l));
+    const r = await loadPartition(cfg, w, 2, (l) => lines.push(l), exchange);
     ids.push([...r.data.train.categorical.get('rid')!]);
     scanned.push(r.data.stats.train.rows);
     logs.push(lines.join('\n'));
@@ -98,6 +105,8 @@ describe('each store worker reads only its own share of the training files', () 
     expect(p.scanned).toEqual([3000, 3000]);
     expect(p.ids[0]!.every((id) => Number(id.slice(1)) < 3000)).toBe(true);
     expectEveryRowOnce([...p.ids[0]!, ...p.ids[1]!], 6000);
+    expect(p.logs[0]).toContain('worker 0/2: features fitted with DuckDB on all 6,000 rows of 2 training files');
+    expect(p.logs[1]).toContain('worker 1/2: feature spec from worker 0 (fitted on all 6,000 rows of 2 training files)');
     expect(p.specs[1]).toBe(p.specs[0]);
     // The spec is fitted on all rows: worker 1 knows the ids only worker 0 reads.
     expect(p.specs[1]).toContain('"r0"');
@@ -120,6 +129,18 @@ describe('each store worker reads only its own share of the training files', () 
     expect(p.scanned).toEqual([6000, 6000]);
     expect(p.ids[0]).toHaveLength(3000);
     expectEveryRowOnce([...p.ids[0]!, ...p.ids[1]!], 6000);
+  });
+
+  it("train.memory_budget is judged on a worker's share of the files, and streaming with --store is refused in one line", async () => {
+    const bytes = 6000 * rawBytesPerRow(config(dir, 'two/*.parquet').schema, 0);
+    const budget = { memory_budget: Math.round(bytes * 0.75) };
+    const cfg = config(dir, 'two/*.parquet', { holdout: 0 }, budget);
+    expect(await shouldStream(cfg)).toBe(true);
+    expect(await shouldStream(cfg, undefined, 2)).toBe(false);
+    const streaming = config(dir, 'two/*.parquet', { holdout: 0 }, { streaming: true });
+    await expect(trainAndEvaluate(streaming, { distributed: { store: 'redis://127.0.0.1:1', worker: 0, workers: 2, runId: 'x' } })).rejects.toThrow(
+      /^key 'train.streaming': streaming training cannot be combined with --store yet; each worker holds its own share/,
+    );
   });
 
   it('without a validation file: held-out rows are trained on by nobody and validated on by worker 0', async () => {
@@ -163,6 +184,7 @@ describe.skipIf(!haveRedis)('2 store workers on 2 Parquet files (skipped without
     expect(r1.code, r1.stderr).toBe(0);
     expect(r0.stderr).toContain('worker 0/2: reading its share of the training data: part-0.parquet\n');
     expect(r1.stderr).toContain('worker 1/2: reading its share of the training data: part-1.parquet\n');
+    expect(r1.stderr).toContain('worker 1/2: feature spec from worker 0 (fitted on all 6,000 rows of 2 training files)');
     expect(r0.stderr).toContain('worker 0/2: read 3,000 training rows of its partition (3,000 rows scanned');
 
     const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as {
