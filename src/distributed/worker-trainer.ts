@@ -3,8 +3,9 @@
  * (`esmm train --store redis://host:port --worker I/N`).
  *
  * - Data: the worker trains on `part`, its own rows, shuffled per epoch (seed, worker, epoch).
- *   Training files with N > 1: each worker reads only its share of them and all fit the same
- *   FeatureSpec with DuckDB over every file (api/load-partition.ts, partition-files.ts).
+ *   Training files with N > 1: each worker reads only its share of them; worker 0 fits the
+ *   FeatureSpec with DuckDB over every file and shares it (api/load-partition.ts,
+ *   partition-files.ts, spec-share.ts).
  *   Simulated data or N = 1: every worker fits the spec on all rows and keeps rows with index mod
  *   N == I (partitionRows); with N = 1 the run is the single-process run exactly (same order,
  *   same bits: the test checks it).
