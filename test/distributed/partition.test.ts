@@ -87,7 +87,7 @@ describe('each store worker reads only its own share of the training files', () 
   let dir: string;
   beforeAll(async () => {
     dir = tempDir('esmm-partition-');
-    for (const d of ['two', 'one', 'csv']) mkdirSync(join(dir, d));
+    for (const d of ['two', 'one', 'csv', 'timed']) mkdirSync(join(dir, d));
     await writeStreamParts(join(dir, 'two'), 2, 3000); // part-0, part-1: rows r0..r5999, row groups of 1000
     await writeStreamParts(join(dir, 'one'), 1, 8192); // 4 row groups of 2048 (DuckDB rounds 1000 up to its vector size)
     const con = await connectDuckDB();
@@ -141,6 +141,25 @@ describe('each store worker reads only its own share of the training files', () 
     await expect(trainAndEvaluate(streaming, { distributed: { store: 'redis://127.0.0.1:1', worker: 0, workers: 2, runId: 'x' } })).rejects.toThrow(
       /^key 'train.streaming': streaming training cannot be combined with --store yet; each worker holds its own share/,
     );
+  });
+
+  it('a hold-out by time: every worker leaves out the same latest rows', async () => {
+    await writeStreamParts(join(dir, 'timed'), 2, 3000, true);
+    const cfg = parseConfig(
+      {
+        data: { train: 'timed/*.parquet', holdout: { fraction: 0.2, seed: 1, time_column: 'ts' } },
+        schema: { labels: { click: 'click', buy: 'buy' }, categorical: ['rid', 'user_id'], numeric: ['price', 'ts'] },
+        model: { name: 'esmm', embedding_dim: 4, tower: [8] },
+        train: { epochs: 1, batch_size: 128, seed: 3 },
+      },
+      'test',
+      dir,
+    );
+    const p = await partitions(cfg);
+    const trained = [...p.ids[0]!, ...p.ids[1]!];
+    expect(new Set(trained).size).toBe(trained.length);
+    expect(p.validRows).toBeGreaterThanOrEqual(1200);
+    expect(trained.length + p.validRows).toBe(6000);
   });
 
   it('without a validation file: held-out rows are trained on by nobody and validated on by worker 0', async () => {
