@@ -26,6 +26,11 @@ const ROWS = Number(values.rows);
 const N = Number(values.workers);
 const REPEATS = Number(values.repeats);
 
+function stats(xs: number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${s[Math.floor(s.length / 2)]!.toFixed(2)} s (${s[0]!.toFixed(2)}-${s[s.length - 1]!.toFixed(2)})`;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'esmm-partition-bench-'));
 for (const d of ['many', 'one', 'csv']) mkdirSync(join(dir, d));
 const rowsSql = (from: number, to: number): string =>
@@ -37,7 +42,22 @@ for (let f = 0; f < 4; f++) {
 }
 await con.run(`COPY (${rowsSql(0, ROWS)}) TO ${sqlString(join(dir, 'one', 'all.parquet'))} (FORMAT parquet, ROW_GROUP_SIZE ${Math.ceil(ROWS / 8)})`);
 await con.run(`COPY (${rowsSql(0, ROWS)}) TO ${sqlString(join(dir, 'csv', 'all.csv'))} (HEADER)`);
-const groups = (await (await con.run(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata(${sqlString(join(dir, 'one', 'all.parquet'))})`)).getRows())[0]![0];
+const one = sqlString(join(dir, 'one', 'all.parquet'));
+const groups = (await (await con.run(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata(${one})`)).getRows())[0]![0];
+// Does a file_row_number range skip the other row groups? One group's rows vs the whole file vs rows mod 8.
+const firstGroup = Number((await (await con.run(`SELECT row_group_num_rows FROM parquet_metadata(${one}) WHERE row_group_id = 1 LIMIT 1`)).getRows())[0]![0]);
+const scan = async (where: string): Promise<string> => {
+  const ts: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    await (await con.run(`SELECT max(length(rid)), max(length(item_id)), sum(price) FROM read_parquet(${one}, file_row_number=true) ${where}`)).getRows();
+    ts.push((performance.now() - t0) / 1000);
+  }
+  return stats(ts.map((t) => t * 1000)).replaceAll(' s', ' ms');
+};
+console.log(`DuckDB scan of ${ROWS.toLocaleString('en-US')} rows in ${groups} row groups (5 runs): whole file ${await scan('')}; ` +
+  `one row group by a file_row_number range ${await scan(`WHERE file_row_number >= ${firstGroup} AND file_row_number < ${2 * firstGroup}`)}; ` +
+  `file_row_number % 8 = 1 ${await scan('WHERE file_row_number % 8 = 1')}`);
 con.closeSync();
 
 function config(train: string): EsmmConfig {
@@ -68,11 +88,6 @@ async function newPath(cfg: EsmmConfig): Promise<number> {
     if (/features fitted|read [\d,]+ training rows/.test(l)) last.push(l.replace(/^worker \d+\/\d+: /, '').replace(/ \(the same spec.*/, ''));
   });
   return r.data.train.rows;
-}
-
-function stats(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[Math.floor(s.length / 2)]!.toFixed(2)} s (${s[0]!.toFixed(2)}-${s[s.length - 1]!.toFixed(2)})`;
 }
 
 console.log(`${ROWS.toLocaleString('en-US')} rows, worker 0 of ${N}, ${REPEATS} interleaved repeats, load ${loadavg().map((l) => l.toFixed(1)).join(' ')} (a machine shared with other agents)`);
