@@ -3,16 +3,18 @@
  * worker computes the same plan from the sorted file list and cheap metadata, then reads only its
  * own pieces (load-partition.ts).
  *
- * - As many files as workers or more: whole files, balanced by weight (Parquet: rows from the
- *   footer; text files: bytes on disk), largest first onto the least loaded worker (ties: the
- *   lower file index, the lower worker). A worker reads only its files.
- * - Fewer files than workers: each file is split N ways. Parquet: N contiguous row ranges cut at
- *   row-group boundaries when the file has at least N row groups (DuckDB then skips the other
- *   groups: a range filter on file_row_number prunes row groups, measured in docs/distributed.md),
- *   else N equal row ranges (each worker decodes the row group but materialises only its rows).
- *   CSV / TSV / JSONL: rows whose 0-based number mod N == I; DuckDB has to parse the whole text
- *   file anyway (there is no seeking into a CSV by row), but only the worker's rows are converted
- *   to JavaScript, validated and encoded.
+ * - Parquet files: the files, in sorted order, are one sequence of rows cut into N contiguous
+ *   ranges of equal size (row counts from the footers). A file a range covers is read whole; one
+ *   it covers in part is read by a file_row_number range, which DuckDB turns into row-group
+ *   pruning (measured in docs/distributed.md); a row group cut between two workers is decoded by
+ *   both. So 2 equal files for 2 workers are one file each, and 3 for 2 are 1.5 each (whole
+ *   files would leave one worker idle for a third of every epoch's rounds).
+ * - CSV / TSV / JSONL (or a mix), as many files as workers or more: whole files, balanced by bytes
+ *   on disk, largest first onto the least loaded worker (ties: the lower file index, the lower
+ *   worker). Fewer files than workers: rows whose 0-based number mod N == I of every file; DuckDB
+ *   has to parse the whole text file anyway (there is no seeking into a CSV by row), but only the
+ *   worker's rows are converted to JavaScript, validated and encoded. (A Parquet file in such a
+ *   mix is cut into N ranges.)
  */
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -63,18 +65,17 @@ function parquetRows(f: FileInfo): number {
 /** The pieces of every worker (index = worker). Deterministic: every worker computes the same plan. */
 export function planPartitions(infos: FileInfo[], workers: number): PartPiece[][] {
   const plan: PartPiece[][] = Array.from({ length: workers }, () => []);
+  if (infos.every((f) => f.parquet)) return parquetPlan(infos, workers);
   if (infos.length >= workers) {
-    // Rows are comparable only when every file is Parquet; otherwise bytes for all.
-    const allParquet = infos.every((f) => f.parquet);
-    const weight = infos.map((f) => (allParquet ? parquetRows(f) : f.bytes));
-    const order = infos.map((_, i) => i).sort((a, b) => weight[b]! - weight[a]! || a - b);
+    // Text files cannot be cut cheaply: whole files, balanced by bytes, largest first onto the least loaded worker.
+    const order = infos.map((_, i) => i).sort((a, b) => infos[b]!.bytes - infos[a]!.bytes || a - b);
     const load = new Array<number>(workers).fill(0);
     const owner = new Array<number>(infos.length).fill(0);
     for (const i of order) {
       let w = 0;
       for (let k = 1; k < workers; k++) if (load[k]! < load[w]!) w = k;
       owner[i] = w;
-      load[w]! += weight[i]!;
+      load[w]! += infos[i]!.bytes;
     }
     // Each worker reads its files in file-list order.
     infos.forEach((f, i) => plan[owner[i]!]!.push({ file: f.file, kind: 'whole' }));
@@ -85,34 +86,33 @@ export function planPartitions(infos: FileInfo[], workers: number): PartPiece[][
       for (let w = 0; w < workers; w++) plan[w]!.push({ file: f.file, kind: 'modulo', of: workers, is: w });
       continue;
     }
-    const cuts = parquetCuts(f.rowGroups ?? [], workers);
-    for (let w = 0; w < workers; w++) if (cuts[w + 1]! > cuts[w]!) plan[w]!.push({ file: f.file, kind: 'range', start: cuts[w]!, end: cuts[w + 1]! });
+    parquetPlan([f], workers).forEach((pieces, w) => plan[w]!.push(...pieces));
   }
   return plan;
 }
 
 /**
- * N + 1 row numbers cutting a Parquet file into N contiguous ranges: at the row-group boundary
- * nearest to k·rows/N when there are at least N row groups (every range gets one group or
- * more), else at k·rows/N.
+ * Parquet files, taken in order as one sequence of rows, cut into N contiguous ranges of
+ * floor(k·rows/N): a file a range covers is read whole, a file it covers in part is read by a
+ * file_row_number range (DuckDB skips the row groups outside it; a row group cut between two
+ * workers is decoded by both, which costs one row group per cut).
  */
-export function parquetCuts(rowGroups: number[], workers: number): number[] {
-  const total = rowGroups.reduce((a, b) => a + b, 0);
-  const even = Array.from({ length: workers + 1 }, (_, k) => Math.floor((k * total) / workers));
-  if (rowGroups.length < workers) return even;
-  const bounds = [0];
-  for (const n of rowGroups) bounds.push(bounds[bounds.length - 1]! + n);
-  const cuts = [0];
-  for (let k = 1; k < workers; k++) {
-    // Boundary index j in [k, G - (N - k)] (leaves a group for every range), nearest to the target.
-    const lo = Math.max(k, bounds.indexOf(cuts[k - 1]!) + 1);
-    const hi = rowGroups.length - (workers - k);
-    let best = lo;
-    for (let j = lo; j <= hi; j++) if (Math.abs(bounds[j]! - even[k]!) < Math.abs(bounds[best]! - even[k]!)) best = j;
-    cuts.push(bounds[best]!);
+function parquetPlan(infos: FileInfo[], workers: number): PartPiece[][] {
+  const plan: PartPiece[][] = Array.from({ length: workers }, () => []);
+  const total = infos.reduce((s, f) => s + parquetRows(f), 0);
+  const cut = (k: number): number => Math.floor((k * total) / workers);
+  let offset = 0;
+  for (const f of infos) {
+    const rows = parquetRows(f);
+    for (let w = 0; w < workers; w++) {
+      const start = Math.max(cut(w), offset) - offset;
+      const end = Math.min(cut(w + 1), offset + rows) - offset;
+      if (end <= start) continue;
+      plan[w]!.push(start === 0 && end === rows ? { file: f.file, kind: 'whole' } : { file: f.file, kind: 'range', start, end });
+    }
+    offset += rows;
   }
-  cuts.push(total);
-  return cuts;
+  return plan;
 }
 
 /** "a.parquet; b.parquet rows 0-99,999; c.csv rows mod 2 = 1" for the log line. */

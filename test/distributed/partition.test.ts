@@ -18,7 +18,7 @@ import { shouldStream } from '../../src/api/stream-pipeline.js';
 import { rawBytesPerRow } from '../../src/data/memory-budget.js';
 import type { EsmmConfig } from '../../src/config/types.js';
 import { connectDuckDB, sqlString } from '../../src/data/duckdb.js';
-import { parquetCuts, planPartitions, type FileInfo } from '../../src/distributed/partition-files.js';
+import { planPartitions, type FileInfo } from '../../src/distributed/partition-files.js';
 import type { SpecExchange } from '../../src/distributed/spec-share.js';
 import { LocalCluster, redisAvailable } from '../../src/distributed/local-cluster.js';
 import { tempDir } from '../cli/helpers.js';
@@ -70,16 +70,21 @@ function expectEveryRowOnce(got: string[], rows: number): void {
 }
 
 describe('planning the partitions', () => {
-  it('assigns whole files, largest first onto the least loaded worker', () => {
-    const f = (file: string, rows: number): FileInfo => ({ file, parquet: true, bytes: 0, rowGroups: [rows] });
-    const plan = planPartitions([f('a', 100), f('b', 50), f('c', 60)], 2);
-    expect(plan.map((p) => p.map((x) => x.file))).toEqual([['a'], ['b', 'c']]);
+  const pq = (file: string, ...rowGroups: number[]): FileInfo => ({ file, parquet: true, bytes: 0, rowGroups });
+  const show = (plan: ReturnType<typeof planPartitions>): string[] =>
+    plan.map((ps) => ps.map((p) => (p.kind === 'whole' ? p.file : p.kind === 'range' ? `${p.file}[${p.start},${p.end})` : `${p.file}%${p.of}=${p.is}`)).join(' '));
+
+  it('Parquet: the files as one sequence of rows in equal contiguous ranges, whole files where a range covers one', () => {
+    expect(show(planPartitions([pq('a', 1000, 1000), pq('b', 2000)], 2))).toEqual(['a', 'b']);
+    expect(show(planPartitions([pq('a', 100), pq('b', 100), pq('c', 100)], 2))).toEqual(['a b[0,50)', 'b[50,100) c']);
+    expect(show(planPartitions([pq('a', 2048, 2048, 2048, 2048)], 2))).toEqual(['a[0,4096)', 'a[4096,8192)']);
+    expect(show(planPartitions([pq('a', 100)], 3))).toEqual(['a[0,33)', 'a[33,66)', 'a[66,100)']);
   });
 
-  it('cuts one Parquet file at row-group boundaries, or evenly when it has fewer groups than workers', () => {
-    expect(parquetCuts([1000, 1000, 1000, 1000], 2)).toEqual([0, 2000, 4000]);
-    expect(parquetCuts([1000, 1000, 1000], 2)).toEqual([0, 1000, 3000]);
-    expect(parquetCuts([100], 3)).toEqual([0, 33, 66, 100]);
+  it('text files: whole files balanced by bytes, or rows mod N when there are fewer files than workers', () => {
+    const txt = (file: string, bytes: number): FileInfo => ({ file, parquet: false, bytes });
+    expect(show(planPartitions([txt('a', 100), txt('b', 50), txt('c', 60)], 2))).toEqual(['a', 'b c']);
+    expect(show(planPartitions([txt('a', 100)], 2))).toEqual(['a%2=0', 'a%2=1']);
   });
 });
 
