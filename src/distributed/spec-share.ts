@@ -12,7 +12,6 @@
 import { statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-import { UserError } from '../errors.js';
 import { connectCluster } from './redis-store.js';
 import { withRetry } from './retry.js';
 
@@ -54,11 +53,11 @@ export function storeSpecExchange(url: string, run: string, worker: number, log:
         for (;;) {
           const json = await withRetry(cluster, 'reading the feature spec', () => cluster.get(k), log);
           if (json !== null) return json;
+          // No time limit: on a billion rows the fit takes long. Said after 10 s, then every minute.
           const waited = (Date.now() - t0) / 1000;
-          if (waited > 600) throw new UserError(`run '${run}': worker 0 published no feature spec for this data within 10 minutes (is it running, with the same config and files?)`);
-          if (waited > 10 * (said + 1)) {
+          if (waited > (said === 0 ? 10 : 60 * said)) {
             said++;
-            log(`worker ${worker}: waiting ${Math.round(waited)} s for worker 0's feature spec`);
+            log(`worker ${worker}: waiting ${Math.round(waited)} s for worker 0's feature spec (worker 0 fits it on all training files; it must run the same config on the same files)`);
           }
           await new Promise((r) => setTimeout(r, 250));
         }
