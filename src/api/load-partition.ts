@@ -38,7 +38,7 @@ export interface WorkerData {
   trainRows: number;
 }
 
-/** Whether worker `workers` reads its own share of the training files (else: all rows, then partitionRows). */
+/** Whether each of `workers` store workers reads only its own share of the training files (else: all rows, then partitionRows). */
 export function readsOwnPartition(config: EsmmConfig, workers: number): boolean {
   return workers > 1 && config.data.synth === undefined && config.data.train !== undefined;
 }
@@ -72,7 +72,7 @@ export async function loadPartition(config: EsmmConfig, worker: number, workers:
   const trainOpts: ReadOptions = holdout !== undefined ? { ...readOpts, split: { rule: holdout.rule, side: 'train' } } : readOpts;
 
   const pieces = planPartitions(await describeFiles(trainFiles, config.data.format), workers)[worker]!;
-  if (pieces.length === 0) throw new UserError(`${who} has no share of the ${trainFiles.length} training files: use at most ${trainFiles.length} workers, or files with more rows`, { key: 'data.train' });
+  if (pieces.length === 0) throw new UserError(`${who} has no share of the training data (${fit.rows.toLocaleString('en-US')} rows in ${trainFiles.length} file${trainFiles.length > 1 ? 's' : ''} for ${workers} workers): use fewer workers`, { key: 'data.train' });
   log(`${who}: reading its share of the training data: ${describePieces(pieces)}`);
   t0 = performance.now();
   const parts: RawChunk[] = [];
