@@ -18,7 +18,9 @@ import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
 import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
 import { shouldStream, trainAndEvaluateStreaming } from './stream-pipeline.js';
-import { trainWorker, type WorkerOptions } from '../distributed/worker-trainer.js';
+import { partitionRows, trainWorker, type WorkerOptions } from '../distributed/worker-trainer.js';
+import { loadPartition, readsOwnPartition } from './load-partition.js';
+import { storeSpecExchange } from '../distributed/spec-share.js';
 
 export interface RunOptions {
   /** Save the model (and metrics.json, history.json) here. */
@@ -53,19 +55,28 @@ export interface RunResult {
 
 /** The whole workflow: load data, prepare features, train, evaluate, optionally save. */
 export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}): Promise<RunResult> {
-  if (opts.prepared === undefined && (await shouldStream(config, opts.log))) {
-    if (opts.distributed !== undefined) throw new UserError('streaming training (train.streaming / a memory budget) cannot be combined with --store yet; give the workers in-memory data');
+  // A store worker reading its own share of the files holds 1/N of the rows: the memory budget is judged on that.
+  const shares = opts.distributed !== undefined && readsOwnPartition(config, opts.distributed.workers) ? opts.distributed.workers : 1;
+  if (opts.prepared === undefined && (await shouldStream(config, opts.log, shares))) {
+    if (opts.distributed !== undefined) {
+      throw new UserError("streaming training cannot be combined with --store yet; each worker holds its own share of the training files in memory: drop train.streaming, or raise train.memory_budget or the number of workers", { key: config.train.streaming !== undefined ? 'train.streaming' : 'train.memory_budget' });
+    }
     return trainAndEvaluateStreaming(config, opts);
   }
-  const data = opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
-  // A feature that is a label in disguise stops training here, before anything is fitted.
-  guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
-  const features = opts.prepared?.features ?? prepareLogged(config, data, opts.log);
-  requireCalibrationSplit(config, features);
-  opts.log?.(describeOptimizers(config));
   const dist = opts.distributed;
+  // A store worker of N > 1 on files reads only its own share of them (load-partition.ts).
+  const own = dist !== undefined && opts.prepared === undefined && readsOwnPartition(config, dist.workers) ? await loadPartition(config, dist.worker, dist.workers, opts.log, storeSpecExchange(dist.store, dist.runId, dist.worker, opts.log ?? (() => {}))) : undefined;
+  const data = own?.data ?? opts.prepared?.data ?? (await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source, ...(opts.log !== undefined ? { log: opts.log } : {}) }));
+  // A feature that is a label in disguise stops training here, before anything is fitted.
+  if (own === undefined) guardLeakage(config.schema, data.train, opts.log !== undefined ? { log: opts.log } : {});
+  const features = own?.features ?? opts.prepared?.features ?? prepareLogged(config, data, opts.log);
+  // Only worker 0 validates and evaluates (the others have no validation split).
+  if (dist === undefined || dist.worker === 0) requireCalibrationSplit(config, features);
+  opts.log?.(describeOptimizers(config));
+  // The worker's training rows: its own share read, or (simulated data, one worker) rows with index mod N == I.
+  const part = dist === undefined ? undefined : own !== undefined ? features.train : partitionRows(features.train, dist.worker, dist.workers);
   const result = dist !== undefined
-    ? await trainWorker(config, features.spec, features.train, features.valid, {
+    ? await trainWorker(config, features.spec, part!, features.valid, {
       ...dist,
       ...(opts.outDir !== undefined && dist.worker === 0 ? { checkpointDir: opts.outDir } : {}),
       ...(opts.log !== undefined ? { log: opts.log } : {}),
@@ -112,7 +123,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     stopped_early: result.stoppedEarly,
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
     oov: features.oov,
-    rows: { train: features.train.rows, valid: features.valid?.rows, test: features.test?.rows },
+    rows: { train: own?.trainRows ?? features.train.rows, valid: features.valid?.rows, test: features.test?.rows },
+    ...(part !== undefined ? { partition_rows: part.rows } : {}),
     train_seconds: result.history.reduce((s, r) => s + r.seconds, 0),
     history: result.history,
     warnings,

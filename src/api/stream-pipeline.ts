@@ -51,9 +51,10 @@ export function readOptionsOf(config: EsmmConfig): ReadOptions {
 /**
  * Whether to stream: train.streaming when set; otherwise only when train.memory_budget is set and
  * the training rows would take more than that in memory (Parquet: row count from the metadata
- * times a per-row estimate; text files: three times their size on disk).
+ * times a per-row estimate; text files: three times their size on disk). `shares`: store workers
+ * that each hold only their share of the files (api/load-partition.ts) need 1/shares of it.
  */
-export async function shouldStream(config: EsmmConfig, log?: (line: string) => void): Promise<boolean> {
+export async function shouldStream(config: EsmmConfig, log?: (line: string) => void, shares = 1): Promise<boolean> {
   const tc = config.train;
   if (tc.streaming !== undefined) return tc.streaming;
   if (tc.memory_budget === undefined || config.data.synth !== undefined || config.data.train === undefined) return false;
@@ -72,13 +73,14 @@ export async function shouldStream(config: EsmmConfig, log?: (line: string) => v
   } finally {
     con.closeSync();
   }
+  estimate /= shares;
   const stream = estimate > tc.memory_budget;
-  if (stream) log?.(`the training data needs about ${mb(estimate)} in memory, over train.memory_budget ${mb(tc.memory_budget)}: streaming it`);
+  if (stream) log?.(`${shares > 1 ? "a worker's share of " : ''}the training data needs about ${mb(estimate)} in memory, over train.memory_budget ${mb(tc.memory_budget)}: streaming it`);
   return stream;
 }
 
 /** The held-out rows kept for validation, encoded chunk by chunk (the raw rows are never all held). */
-async function readHoldout(files: string[], readOpts: ReadOptions, holdout: HoldoutPlan, spec: FeatureSpec): Promise<{ chunk: EncodedChunk | undefined; stats: ReadStats; oov: Record<string, number> }> {
+export async function readHoldout(files: string[], readOpts: ReadOptions, holdout: HoldoutPlan, spec: FeatureSpec): Promise<{ chunk: EncodedChunk | undefined; stats: ReadStats; oov: Record<string, number> }> {
   const parts: EncodedChunk[] = [];
   const oov: Record<string, number> = {};
   const stats: ReadStats = { rows: 0, kept: 0, skipped: 0, skippedByReason: {}, skippedExamples: [] };

@@ -59,6 +59,12 @@ export interface ReadOptions {
   rowRange?: { start: number; end: number };
   /** Keep only the training or the held-out side of a streaming hold-out (stream-holdout.ts). */
   split?: RowSplit;
+  /**
+   * Keep only rows whose 0-based file row number mod `of` is `is` (a store worker's share of a
+   * text file, distributed/partition-files.ts). DuckDB still parses every row; the others are
+   * neither converted, validated nor counted as kept or skipped (ReadStats.rows counts them all).
+   */
+  rowModulo?: { of: number; is: number };
 }
 
 export interface SkippedRow {
@@ -192,6 +198,7 @@ async function* convertRows(result: DuckDBResult, file: string, plan: ReadPlan, 
   const hasGroup = plan.group !== undefined ? 1 : 0;
   const problemIndex = L + C + M + N + T + hasGroup;
   const inSide = opts.split !== undefined ? splitFilter(opts.split, file, plan) : undefined;
+  const mod = opts.rowModulo;
   let keep = new Int32Array(2048);
   let all = Int32Array.from({ length: 2048 }, (_, i) => i);
   const problems: string[] = [];
@@ -211,6 +218,7 @@ async function* convertRows(result: DuckDBResult, file: string, plan: ReadPlan, 
     const side = inSide?.(chunk, base, n);
     let kept = 0;
     for (let i = 0; i < n; i++) {
+      if (mod !== undefined && (base + i) % mod.of !== mod.is) continue;
       const problem = problems[i]!;
       if (problem !== '') recordProblem(problem, file, base + i + 1, opts, stats);
       else if (side === undefined || side[i] === 1) keep[kept++] = i;

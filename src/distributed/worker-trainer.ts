@@ -2,21 +2,27 @@
  * Worker I of N of one training run whose embedding tables live in a Redis Cluster
  * (`esmm train --store redis://host:port --worker I/N`).
  *
- * - Data: every worker fits the same FeatureSpec on all training rows (deterministic), then trains
- *   on its partition, rows with index mod N == I, shuffled per epoch (seed, worker, epoch). With
- *   N = 1 the run is the single-process run exactly (same order, same bits: the test checks it).
- * - Rounds: one round trains ONE batch of the config's batch_size, split over the N workers
- *   (round-plan.ts: with batch 1024 and 2 workers, 512 rows each), and every epoch has the same
- *   number of rounds for every worker (a worker whose partition is shorter trains on 0 rows in its
- *   last round). Round r of a worker: pull the batch's rows from the store, run the step locally
- *   with its gradients weighted by its share of the round's rows, push the rows' summed gradients
- *   (the store applies the sparse optimizer atomically), then merge the workers' dense gradients
- *   and step the dense optimizer, the same on every worker (coordinator.ts; a barrier). Since
- *   every push of round r lands before the barrier, every pull of round r+1 sees all updates of
- *   rounds <= r: sparse reads are at most one round stale.
- * - Epoch end: worker 0 reads every stored row into its local tables and validates (the others
- *   wait at a barrier). Early stopping is NOT applied with a store: all epochs run and validation
- *   is reported per epoch.
+ * - Data: the worker trains on `part`, its own rows, shuffled per epoch (seed, worker, epoch).
+ *   Training files with N > 1: each worker reads only its share of them; worker 0 fits the
+ *   FeatureSpec with DuckDB over every file and shares it (api/load-partition.ts,
+ *   partition-files.ts, spec-share.ts).
+ *   Simulated data or N = 1: every worker fits the spec on all rows and keeps rows with index mod
+ *   N == I (partitionRows); with N = 1 the run is the single-process run exactly (same order,
+ *   same bits: the test checks it).
+ * - Rounds: the workers exchange their partitions' row counts (run-decisions.ts); one round trains
+ *   ONE batch of the config's batch_size, split over the N workers (round-plan.ts: with batch 1024
+ *   and 2 workers, 512 rows each), and every epoch has the same number of rounds for every worker
+ *   (a worker whose partition is shorter trains on 0 rows in its last rounds). Round r of a
+ *   worker: pull the batch's rows from the store, run the step locally with its gradients weighted
+ *   by its share of the round's rows, push the rows' summed gradients (the store applies the
+ *   sparse optimizer atomically), then merge the workers' dense gradients and step the dense
+ *   optimizer, the same on every worker (coordinator.ts; a barrier). Since every push of round r
+ *   lands before the barrier, every pull of round r+1 sees all updates of rounds <= r: sparse
+ *   reads are at most one round stale.
+ * - Epoch end: worker 0 reads every stored row into its local tables, validates and applies
+ *   train.early_stopping as the single-process trainer does (a better epoch's synced tables and
+ *   dense parameters are snapshotted and restored at the end); it publishes its stop / go-on
+ *   decision before the epoch barrier and the others read it after, so all stop after the same epoch.
  * - The end: worker 0's model (all rows synced) is a normal model; the caller saves it as today.
  * - Resume: a restarted worker (`--resume`) continues after the last completed round: its dense
  *   parameters AND dense optimizer state are that round's result (the coordinator keeps them until
@@ -35,13 +41,15 @@ import { startRun } from '../train/training-run.js';
 import { finishRun, type TrainResult } from '../train/trainer.js';
 import { checkStepLoss, recordStepLoss } from '../train/epoch.js';
 import { validateEpoch } from '../train/validation.js';
+import { earlyStop } from '../train/early-stopping.js';
 import { Coordinator } from './coordinator.js';
 import { RedisTableStore } from './redis-store.js';
 import { pullBatch, pushPending, storeBackTables, syncAll } from './store-sync.js';
 import { withRetry } from './retry.js';
+import { RunDecisions } from './run-decisions.js';
 import { readStoreCheckpoint, STORE_CHECKPOINT_DIR, writeStoreCheckpoint } from './store-checkpoint.js';
 import type { StoreTables } from './store-sync.js';
-import { modPartitionSizes, roundPlan, roundRows } from './round-plan.js';
+import { roundPlan, roundRows } from './round-plan.js';
 import { TrainStep, type DenseOptimizerHandle } from '../train/step.js';
 import { parallelUnsupported } from '../train/parallel/unsupported.js';
 
@@ -81,39 +89,47 @@ export function partitionRows(chunk: EncodedChunk, worker: number, workers: numb
   return takeEncodedRows(chunk, idx);
 }
 
-export async function trainWorker(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, valid: EncodedChunk | undefined, wo: WorkerOptions): Promise<TrainResult> {
+/**
+ * Trains worker `wo.worker` of `wo.workers` on `part`, its own training rows (load-partition.ts
+ * reads a worker's share of the files; partitionRows picks rows of in-memory data).
+ */
+export async function trainWorker(config: EsmmConfig, features: FeatureSpec, part: EncodedChunk, valid: EncodedChunk | undefined, wo: WorkerOptions): Promise<TrainResult> {
   const tc = config.train;
   if ((tc.workers ?? 1) > 1) throw new UserError('train.workers (threads of one process) cannot be combined with --worker (processes sharing a store); use one of them', { key: 'train.workers' });
   const log = wo.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const part = partitionRows(train, wo.worker, wo.workers);
-  if (part.rows === 0) throw new UserError(`worker ${wo.worker}/${wo.workers} has no training rows (${train.rows} rows for ${wo.workers} workers)`);
-  // One round trains one batch of the config's batch_size over all workers (round-plan.ts).
-  const plan = roundPlan(tc.batch_size, modPartitionSizes(train.rows, wo.workers));
-  const cfg: EsmmConfig = { ...config, train: { ...tc, batch_size: plan.batch[wo.worker]! } };
-  // N >= 2: the step outputs its dense gradient and the coordinator merges them (one optimizer
-  // step on the round's gradient, the same on every worker); N = 1 keeps the in-graph update.
-  const merged = wo.workers > 1;
-  const run = await startRun(cfg, features, part, '', { externalDense: merged });
-  if (!(run.step instanceof TrainStep)) throw new Error('a store worker trains with one TrainStep');
-  const step = run.step;
-  if (merged) {
-    const why = parallelUnsupported(step.mg, config);
-    if (why !== undefined) {
-      await step.release();
-      throw new UserError(`${wo.workers} store workers (--worker) cannot train ${why}; train it with one worker`);
-    }
-  }
-  const st = storeBackTables(run.embeddings);
-  const store = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, log, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) });
-  let coord: Coordinator | undefined;
+  const coord = await Coordinator.open(wo.store, wo.runId, wo.worker, wo.workers, log);
+  let decisions: RunDecisions | undefined;
+  let opened: RedisTableStore | undefined;
   try {
-    coord = await Coordinator.open(wo.store, wo.runId, wo.worker, wo.workers, log);
     await coord.checkWorkers();
     let done = await coord.lastDone();
     // `done` appears only once every worker has passed round 0, so a fresh run always sees -1 here.
     if (wo.resume !== true && done >= 0) {
       throw new UserError(`run '${wo.runId}' already has state in the store (round ${done + 1} of a run); pass --resume to continue it, or another --run-id`);
     }
+    // Every worker learns every partition's size: the same batch size and rounds per epoch for all.
+    decisions = await RunDecisions.open(wo.store, coord, log);
+    const counts = await decisions.shareCount('partition-rows', part.rows);
+    const empty = counts.findIndex((n) => n === 0);
+    if (empty >= 0) throw new UserError(`worker ${empty}/${wo.workers} has no training rows (partitions: ${counts.join(', ')} rows)`);
+    // One round trains one batch of the config's batch_size over all workers (round-plan.ts).
+    const plan = roundPlan(tc.batch_size, counts);
+    const cfg: EsmmConfig = { ...config, train: { ...tc, batch_size: plan.batch[wo.worker]! } };
+    // N >= 2: the step outputs its dense gradient and the coordinator merges them (one optimizer
+    // step on the round's gradient, the same on every worker); N = 1 keeps the in-graph update.
+    const merged = wo.workers > 1;
+    const run = await startRun(cfg, features, part, '', { externalDense: merged });
+    if (!(run.step instanceof TrainStep)) throw new Error('a store worker trains with one TrainStep');
+    const step = run.step;
+    if (merged) {
+      const why = parallelUnsupported(step.mg, config);
+      if (why !== undefined) {
+        await step.release();
+        throw new UserError(`${wo.workers} store workers (--worker) cannot train ${why}; train it with one worker`);
+      }
+    }
+    const st = storeBackTables(run.embeddings);
+    const store = (opened = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, log, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) }));
     const params = [...run.params.values()];
     const opt = step.optimizer;
     if (wo.resume === true && done < 0) done = await restoreLostRun(wo, st, store, coord, params, opt, log);
@@ -136,6 +152,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
     const timings = { pull: 0, step: 0, push: 0, barrier: 0, rounds: 0, rows: 0 };
     const order = new Int32Array(part.rows);
     const { pos } = run;
+    let stoppedEarly = false;
     for (let epoch = Math.floor(round / rounds) + 1; epoch <= tc.epochs; epoch++) {
       pos.epoch = epoch;
       // The order of epoch e is the e-th shuffle of one Rng per worker (worker 0's is the single-process
@@ -193,7 +210,10 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
           return finishRun(run, { stoppedEarly: false, interrupted: true, resumedFromStep: 0 });
         }
       }
-      // Epoch end: worker 0 reads every row, snapshots the run and validates while the others wait.
+      // Epoch end: worker 0 reads every row, snapshots the run, validates and decides whether to
+      // stop (train.early_stopping, as the single-process trainer); the others wait at the barrier
+      // and then read its decision, so every worker stops after the same epoch.
+      let stop = false;
       if (wo.worker === 0) {
         await withRetry(store.cluster, 'reading every row', () => syncAll(store, st), log);
         if (wo.checkpointDir !== undefined && epoch < tc.epochs) {
@@ -204,8 +224,17 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
         if (v !== undefined) record.valid = v;
         pos.history.push(record);
         await wo.onEpoch?.(record, run.model);
+        // A better epoch is snapshotted (the synced tables and the dense parameters): finishRun restores it.
+        stop = earlyStop(run, record) && epoch < tc.epochs;
+        await decisions.publishStop(epoch, stop);
       }
       await coord.barrier(`epoch${epoch}`);
+      if (wo.worker !== 0) stop = await decisions.readStop(epoch);
+      if (stop) {
+        stoppedEarly = true;
+        log(`worker ${wo.worker}/${wo.workers}: early stop after epoch ${epoch} of ${tc.epochs}${wo.worker === 0 ? '' : ' (decided by worker 0)'}`);
+        break;
+      }
     }
     await step.release();
     const trained = timings.pull + timings.step + timings.push + timings.barrier;
@@ -214,10 +243,11 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, tra
       `worker ${wo.worker}/${wo.workers}: ${timings.rows.toLocaleString('en-US')} rows in ${trained.toFixed(1)} s (${Math.round(timings.rows / Math.max(trained, 1e-9)).toLocaleString('en-US')} rows/s); ` +
       `per round: pull ${perRound(timings.pull)}, step ${perRound(timings.step)}, push ${perRound(timings.push)}, barrier ${perRound(timings.barrier)}`,
     );
-    return finishRun(run, { stoppedEarly: false, interrupted: false, resumedFromStep: 0 });
+    return finishRun(run, { stoppedEarly, interrupted: false, resumedFromStep: 0 });
   } finally {
-    await coord?.close();
-    await store.close();
+    await decisions?.close();
+    await coord.close();
+    await opened?.close();
   }
 }
 

@@ -5,7 +5,7 @@ import type { Cluster } from 'ioredis';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'esmm.js');
 
-/** A small esmm config on simulated data; early stopping off (it is not applied with a store). */
+/** A small esmm config on simulated data; early stopping off (the tests compare runs of a fixed number of epochs). */
 export function synthConfig(dir: string, rows: number, epochs: number): string {
   const file = join(dir, `synth-${rows}-${epochs}.yaml`);
   writeFileSync(file, [

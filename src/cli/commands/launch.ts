@@ -18,7 +18,7 @@ export const LAUNCH_SPEC = defineCommand({
     'Runs `esmm train --worker I/N` for I = 0..N-1 as local processes over one store. Worker 0 writes the model to --out. ' +
     'Every other option is passed to each worker as given (see `esmm train --help`). On several hosts, run `esmm train --store ... --worker I/N` on each instead.',
   flags: {
-    workers: { type: 'string', value: 'N', default: 'required', help: 'worker processes to start (each trains on rows with index mod N == I)' },
+    workers: { type: 'string', value: 'N', default: 'required', help: 'worker processes to start (each reads and trains on its own share of the training files)' },
     store: { type: 'string', value: 'URL', default: 'required', help: 'redis://host:port of a node of the Redis Cluster' },
   },
   examples: ['launch --workers 2 --store redis://127.0.0.1:7000 --config esmm --out runs/esmm-2w --rows 50000'],

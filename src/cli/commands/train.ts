@@ -40,7 +40,7 @@ export const TRAIN_SPEC = defineCommand({
     resume: { type: 'boolean', help: 'continue from the checkpoint in --out' },
     force: { type: 'boolean', help: 'write into a non-empty folder that is not an esmm model (files esmm did not write are never replaced or deleted)' },
     store: { type: 'string', value: 'URL', default: 'none (tables in this process)', help: 'keep the embedding tables in a Redis Cluster (redis://host:port of any node); with --worker, several processes or hosts train one model (docs/distributed.md)' },
-    worker: { type: 'string', value: 'I/N', default: '0/1', help: 'with --store: this process is worker I of N; it trains on rows with index mod N == I; worker 0 writes the model' },
+    worker: { type: 'string', value: 'I/N', default: '0/1', help: 'with --store: this process is worker I of N; it reads and trains on its own share of the training files (simulated data: rows with index mod N == I); worker 0 writes the model' },
     'run-id': { type: 'string', value: 'NAME', default: 'the model name', help: 'with --store: names this run\'s keys in the store (all workers of a run share it)' },
   },
   examples: ['train --config esmm --out runs/esmm --epochs 1 --rows 50000', 'train --preset adult --train adult.data --test adult.test --out runs/adult'],
