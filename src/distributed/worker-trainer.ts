@@ -52,6 +52,9 @@ import type { StoreTables } from './store-sync.js';
 import { roundPlan, roundRows } from './round-plan.js';
 import { TrainStep, type DenseOptimizerHandle } from '../train/step.js';
 import { parallelUnsupported } from '../train/parallel/unsupported.js';
+import { buildModelGraph } from '../models/build-graph.js';
+import { layoutOf } from '../models/layout-of.js';
+import { funnelSpec } from '../models/registry.js';
 
 export interface WorkerOptions {
   /** redis://host:port of a node of the cluster. */
@@ -107,6 +110,12 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
     if (wo.resume !== true && done >= 0) {
       throw new UserError(`run '${wo.runId}' already has state in the store (round ${done + 1} of a run); pass --resume to continue it, or another --run-id`);
     }
+    // Refused before the partition sizes are exchanged: that exchange waits for every worker.
+    if (wo.workers > 1) {
+      const mg = buildModelGraph(funnelSpec(config.model.name, config.schema), layoutOf(features, config.model.embedding_dim), config.model, { training: true, seed: tc.seed });
+      const why = parallelUnsupported(mg, config);
+      if (why !== undefined) throw new UserError(`${wo.workers} store workers (--worker) cannot train ${why}; train it with one worker`);
+    }
     // Every worker learns every partition's size: the same batch size and rounds per epoch for all.
     decisions = await RunDecisions.open(wo.store, coord, log);
     const counts = await decisions.shareCount('partition-rows', part.rows);
@@ -121,13 +130,6 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
     const run = await startRun(cfg, features, part, '', { externalDense: merged });
     if (!(run.step instanceof TrainStep)) throw new Error('a store worker trains with one TrainStep');
     const step = run.step;
-    if (merged) {
-      const why = parallelUnsupported(step.mg, config);
-      if (why !== undefined) {
-        await step.release();
-        throw new UserError(`${wo.workers} store workers (--worker) cannot train ${why}; train it with one worker`);
-      }
-    }
     const st = storeBackTables(run.embeddings);
     const store = (opened = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, log, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) }));
     const params = [...run.params.values()];
