@@ -132,6 +132,33 @@ function towerCtcvrRule(patience: number, maxEpochs: number): Rule {
   };
 }
 
+/**
+ * Global early stopping on validation logloss_cvr_clicked when the validation split holds at least
+ * `minBuys` conversions, else on logloss_ctcvr (a click-space loss on a dozen conversions is noise).
+ */
+function hybridRule(minBuys: number, patience: number, maxEpochs: number): Rule {
+  return {
+    name: `es:cvr_clicked-if-${minBuys}-buys-else-ctcvr:p${patience}:e${maxEpochs}`,
+    pick: (v, cell, valid) => {
+      const buys = valid.buy.reduce((a, b) => a + b, 0);
+      return esRule(buys >= minBuys ? 'logloss_cvr_clicked' : 'logloss_ctcvr', patience, maxEpochs).pick(v, cell, valid);
+    },
+  };
+}
+
+/** tower:pP:eE, with the pCVR tower judged on logloss_ctcvr (as a global epoch) when validation has fewer than `minBuys` conversions. */
+function hybridTowerRule(minBuys: number, patience: number, maxEpochs: number): Rule {
+  return {
+    name: `tower-if-${minBuys}-buys:p${patience}:e${maxEpochs}`,
+    pick: (v, cell, valid) => {
+      const buys = valid.buy.reduce((a, b) => a + b, 0);
+      const cvrKey: keyof ValidScores = buys >= minBuys ? 'logloss_cvr_clicked' : 'logloss_ctcvr';
+      const r = patienceRun([v.map((x) => x.logloss_ctr), v.map((x) => x[cvrKey])], patience, maxEpochs, [true, true]);
+      return { ctr: r.best[0]!, cvr: r.best[1]!, run: r.run };
+    },
+  };
+}
+
 const RULES: Rule[] = [
   esRule('logloss_ctcvr', 1, 2), // today's default: built-in configs train 2 epochs, logloss_ctcvr, patience 1
   esRule('logloss_ctcvr', 1, 5),
@@ -139,12 +166,19 @@ const RULES: Rule[] = [
   esRule('logloss_cvr_clicked', 1, 2),
   esRule('logloss_cvr_clicked', 1, 5),
   esRule('logloss_cvr_clicked', 2, 5),
+  esRule('logloss_cvr_clicked', 5, 5), // no early stop: 5 epochs, the best by validation kept
   esRule('auc_ctcvr', 1, 5),
   towerRule(1, 2),
   towerRule(1, 5),
   towerRule(2, 5),
+  towerRule(5, 5),
   towerCtcvrRule(1, 5),
   towerCtcvrRule(2, 5),
+  hybridRule(30, 1, 2),
+  hybridRule(30, 1, 5),
+  hybridRule(30, 2, 5),
+  hybridTowerRule(30, 1, 2),
+  hybridTowerRule(30, 2, 5),
 ];
 
 interface Scored { rule: string; cell: Cell; pick: Pick; cvr: number; ctr: number; ctcvr: number; own: number; ownEpoch: number; gap: number }
