@@ -8,7 +8,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EsmmConfig } from '../src/config/types.js';
+import type { EarlyStoppingConfig, EsmmConfig } from '../src/config/types.js';
+import { stoppingMetric } from '../src/train/early-stopping.js';
 import type { EncodedChunk } from '../src/data/batch.js';
 import type { Predictions } from '../src/models/model.js';
 import { higherIsBetter, evaluatePredictions, type FlatMetrics } from '../src/eval/evaluate.js';
@@ -87,15 +88,16 @@ function dumpPredictions(dir: string, prefix: string, p: Predictions): void {
  * per-epoch validation metrics exactly as train/early-stopping.ts judges them (first best wins;
  * `patience` epochs without a better score stop the run). Without early stopping: the last epoch.
  */
-export function replayKeptEpoch(history: EpochScores[], epochs: number, es: { metric: string; patience: number } | undefined): number {
+export function replayKeptEpoch(history: EpochScores[], epochs: number, es: EarlyStoppingConfig | undefined): number {
   const n = Math.min(epochs, history.length);
   if (es === undefined) return n;
   let best: { epoch: number; score: number } | null = null;
   let since = 0;
   for (const h of history.slice(0, n)) {
-    const score = h.valid[es.metric];
-    if (score === undefined) throw new Error(`no validation ${es.metric} in epoch ${h.epoch}`);
-    const better = best === null || (higherIsBetter(es.metric) ? score > best.score : score < best.score);
+    const metric = stoppingMetric(es, h.valid);
+    const score = h.valid[metric];
+    if (score === undefined) throw new Error(`no validation ${metric} in epoch ${h.epoch}`);
+    const better = best === null || (higherIsBetter(metric) ? score > best.score : score < best.score);
     if (better) {
       best = { epoch: h.epoch, score };
       since = 0;
