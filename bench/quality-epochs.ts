@@ -6,7 +6,12 @@
  * schedule that depends on the number of epochs (there is none), epochs 1..E of the N-epoch run are
  * the default E-epoch run's epochs, so its kept epoch's test metrics are the default's.
  */
-import type { EsmmConfig } from '../src/config/types.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EarlyStoppingConfig, EsmmConfig } from '../src/config/types.js';
+import { stoppingMetric } from '../src/train/early-stopping.js';
+import type { EncodedChunk } from '../src/data/batch.js';
+import type { Predictions } from '../src/models/model.js';
 import { higherIsBetter, evaluatePredictions, type FlatMetrics } from '../src/eval/evaluate.js';
 import { loadData } from '../src/api/load-data.js';
 import { prepareLogged, trainAndEvaluate } from '../src/api/pipeline.js';
@@ -23,12 +28,24 @@ export interface ModelEpochs {
   seconds: number;
 }
 
-/** Train every model for `epochs` epochs (no early stopping) on the same rows, scoring test after each epoch. */
-export async function trainPerEpoch(config: EsmmConfig, models: string[], epochs: number): Promise<ModelEpochs[]> {
+/**
+ * Train every model for `epochs` epochs (no early stopping) on the same rows, scoring test after each epoch.
+ * With `dumpDir`, every epoch's validation and test predictions (pCTR, pCVR, pCTCVR) are written
+ * there as raw little-endian float32 files, with the splits' labels, so that stopping rules that
+ * combine towers from different epochs can be replayed offline (bench/quality-rules.ts).
+ */
+export async function trainPerEpoch(config: EsmmConfig, models: string[], epochs: number, dumpDir?: string): Promise<ModelEpochs[]> {
   const data = await loadData(config.data, config.schema, { baseDir: config.baseDir, source: config.source });
   const features = prepareLogged(config, data);
   const test = features.test;
   if (test === undefined) throw new Error('--per-epoch needs a test split');
+  const valid = features.valid;
+  if (dumpDir !== undefined) {
+    if (valid === undefined) throw new Error('--dump needs a validation split');
+    mkdirSync(dumpDir, { recursive: true });
+    dumpLabels(dumpDir, 'valid', valid);
+    dumpLabels(dumpDir, 'test', test);
+  }
   const out: ModelEpochs[] = [];
   for (const name of models) {
     const { early_stopping: _off, ...train } = config.train;
@@ -38,7 +55,12 @@ export async function trainPerEpoch(config: EsmmConfig, models: string[], epochs
     const r = await trainAndEvaluate(cfg, {
       prepared: { data, features },
       onEpoch: async (record, model) => {
-        scores.push({ epoch: record.epoch, valid: record.valid ?? {}, test: evaluatePredictions(test, await model.predictEncoded(test)) });
+        const testPred = await model.predictEncoded(test);
+        scores.push({ epoch: record.epoch, valid: record.valid ?? {}, test: evaluatePredictions(test, testPred) });
+        if (dumpDir !== undefined) {
+          dumpPredictions(dumpDir, `${name}-e${record.epoch}-test`, testPred);
+          dumpPredictions(dumpDir, `${name}-e${record.epoch}-valid`, await model.predictEncoded(valid!));
+        }
       },
     });
     await r.result.model.release();
@@ -47,20 +69,35 @@ export async function trainPerEpoch(config: EsmmConfig, models: string[], epochs
   return out;
 }
 
+function writeF32(path: string, a: Float32Array): void {
+  writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+}
+
+function dumpLabels(dir: string, split: string, chunk: EncodedChunk): void {
+  writeF32(join(dir, `${split}-click.f32`), chunk.labels.click);
+  writeF32(join(dir, `${split}-buy.f32`), chunk.labels.buy);
+  for (const [k, v] of chunk.truth) writeF32(join(dir, `${split}-${k}.f32`), v);
+}
+
+function dumpPredictions(dir: string, prefix: string, p: Predictions): void {
+  for (const k of ['pctr', 'pcvr', 'pctcvr'] as const) writeF32(join(dir, `${prefix}-${k}.f32`), p[k]);
+}
+
 /**
  * The epoch a run with train.epochs = `epochs` and this early-stopping rule keeps, replayed on
  * per-epoch validation metrics exactly as train/early-stopping.ts judges them (first best wins;
  * `patience` epochs without a better score stop the run). Without early stopping: the last epoch.
  */
-export function replayKeptEpoch(history: EpochScores[], epochs: number, es: { metric: string; patience: number } | undefined): number {
+export function replayKeptEpoch(history: EpochScores[], epochs: number, es: EarlyStoppingConfig | undefined): number {
   const n = Math.min(epochs, history.length);
   if (es === undefined) return n;
   let best: { epoch: number; score: number } | null = null;
   let since = 0;
   for (const h of history.slice(0, n)) {
-    const score = h.valid[es.metric];
-    if (score === undefined) throw new Error(`no validation ${es.metric} in epoch ${h.epoch}`);
-    const better = best === null || (higherIsBetter(es.metric) ? score > best.score : score < best.score);
+    const metric = stoppingMetric(es, h.valid);
+    const score = h.valid[metric];
+    if (score === undefined) throw new Error(`no validation ${metric} in epoch ${h.epoch}`);
+    const better = best === null || (higherIsBetter(metric) ? score > best.score : score < best.score);
     if (better) {
       best = { epoch: h.epoch, score };
       since = 0;

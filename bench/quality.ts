@@ -6,7 +6,7 @@
  *
  *   node dist/bench/quality.js [--regimes anticorr,sparse,aligned] [--sizes 200000,1000000,5000000]
  *     [--seeds 1,2,3] [--models esmm,esm2,naive_cvr,escm2_dr,aitm] [--tower 128,64] [--epochs N]
- *     [--set train.embedding_optimizer=adam ...] [--per-epoch 5]
+ *     [--set train.embedding_optimizer=adam ...] [--per-epoch 5 [--dump DIR]]
  *
  * Regimes (simulator options on top of its defaults):
  * - anticorr: click attractiveness and conversion quality anti-correlated (-0.7, the simulator's
@@ -31,7 +31,10 @@
  * default run is replayed from the same run (the config's epochs and early-stopping rule applied
  * to the per-epoch validation metrics, see quality-epochs.ts). It prints, per model, the default's
  * kept epoch and entire-space pCVR AUC, the best epoch and AUC over 1..N, and the gap.
+ * `--dump DIR` (with --per-epoch) also writes every epoch's validation and test predictions to
+ * DIR/REGIME-ROWS-SEED/ for the offline stopping-rule replay (bench/quality-rules.ts).
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/api/load-config.js';
 import type { EsmmConfig } from '../src/config/types.js';
@@ -65,6 +68,7 @@ const { values } = parseArgs({
     epochs: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     'per-epoch': { type: 'string' },
+    dump: { type: 'string' },
   },
 });
 
@@ -149,9 +153,10 @@ function printTable(header: string[], body: string[][]): void {
 /** One (regime, size, seed) in --per-epoch mode: the default's metrics replayed from an N-epoch run, plus the per-epoch record. */
 async function perEpochCell(config: EsmmConfig, regime: string, rows: number, seed: number, epochs: number, cells: Record<string, FlatMetrics[]>): Promise<void> {
   if (epochs < config.train.epochs) throw new Error(`--per-epoch ${epochs} is fewer than the default's ${config.train.epochs} epochs`);
-  const VALID_KEYS = ['logloss_ctr', 'logloss_ctcvr', 'logloss_cvr_clicked', 'auc_ctcvr', 'auc_cvr_clicked'];
-  const TEST_KEYS = ['auc_cvr_entire_space', 'auc_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'calibration_cvr_entire_space'];
-  for (const r of await trainPerEpoch(config, models, epochs)) {
+  const VALID_KEYS = ['logloss_ctr', 'logloss_ctcvr', 'logloss_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'auc_cvr_clicked', 'auc_macro'];
+  const TEST_KEYS = ['auc_cvr_entire_space', 'auc_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'calibration_cvr_entire_space', 'logloss_ctr', 'logloss_ctcvr'];
+  const dump = values.dump !== undefined ? join(values.dump, `${regime}-${rows}-${seed}`) : undefined;
+  for (const r of await trainPerEpoch(config, models, epochs, dump)) {
     const kept = replayKeptEpoch(r.epochs, config.train.epochs, config.train.early_stopping);
     const best = bestEpochBy(r.epochs, 'auc_cvr_entire_space');
     const metrics = r.epochs[kept - 1]!.test;

@@ -8,8 +8,8 @@ import type { Schema } from '../data/schema.js';
 import { synthSchema } from '../synth/schema.js';
 import { TASK_NAME_KEYS } from '../data/task-names.js';
 import { ConfigChecker, TRAIN_LIMITS, type Obj } from '../config/check.js';
-import { DEFAULT_TRAIN } from '../config/defaults.js';
-import type { DataConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
+import { DEFAULT_EARLY_STOPPING, DEFAULT_TRAIN } from '../config/defaults.js';
+import type { DataConfig, EarlyStoppingConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
 import { checkModelFields, parseModel, type RegistryNames } from '../config/parse-model.js';
 import { MODEL_NAMES } from '../models/registry.js';
 import { parseBytes } from '../data/memory-budget.js';
@@ -261,11 +261,20 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.early_stopping === false || o.early_stopping === null) delete t.early_stopping;
   else if (o.early_stopping !== undefined) {
     const e = c.object(o.early_stopping, 'train.early_stopping');
-    c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience']);
-    t.early_stopping = {
-      metric: e.metric === undefined ? DEFAULT_TRAIN.early_stopping!.metric : c.string(e.metric, 'train.early_stopping.metric'),
-      patience: e.patience === undefined ? 1 : c.positiveInt(e.patience, 'train.early_stopping.patience'),
-    };
+    c.onlyKeys(e, 'train.early_stopping', ['metric', 'patience', 'fallback_metric', 'min_conversions']);
+    // Without `metric` the default rule (its fallback included); a metric of one's own has no
+    // fallback unless one is given.
+    const base: EarlyStoppingConfig = e.metric === undefined ? { ...DEFAULT_EARLY_STOPPING } : { metric: c.string(e.metric, 'train.early_stopping.metric'), patience: DEFAULT_EARLY_STOPPING.patience };
+    if (e.patience !== undefined) base.patience = c.positiveInt(e.patience, 'train.early_stopping.patience');
+    if (e.fallback_metric !== undefined) {
+      base.fallback_metric = c.string(e.fallback_metric, 'train.early_stopping.fallback_metric');
+      base.min_conversions ??= DEFAULT_EARLY_STOPPING.min_conversions;
+    }
+    if (e.min_conversions !== undefined) {
+      if (base.fallback_metric === undefined) c.fail('train.early_stopping.min_conversions', 'needs train.early_stopping.fallback_metric (the metric used below that many validation conversions)');
+      base.min_conversions = c.positiveInt(e.min_conversions, 'train.early_stopping.min_conversions');
+    }
+    t.early_stopping = base;
   }
   return t;
 }
@@ -284,10 +293,13 @@ export function earlyStoppingMetrics(schema: Schema): string[] {
 }
 
 function checkEarlyStoppingMetric(c: ConfigChecker, t: TrainConfig, schema: Schema): void {
-  const metric = t.early_stopping?.metric;
-  if (metric === undefined) return;
+  const es = t.early_stopping;
+  if (es === undefined) return;
   const known = earlyStoppingMetrics(schema);
-  if (!known.includes(metric)) c.fail('train.early_stopping.metric', `unknown metric '${metric}' for this schema; one of ${known.join(', ')}`);
+  for (const key of ['metric', 'fallback_metric'] as const) {
+    const metric = es[key];
+    if (metric !== undefined && !known.includes(metric)) c.fail(`train.early_stopping.${key}`, `unknown metric '${metric}' for this schema; one of ${known.join(', ')}`);
+  }
 }
 
 function deepMerge(base: unknown, over: Obj): unknown {

@@ -12,6 +12,7 @@ import { evaluatePredictions } from '../eval/evaluate.js';
 import { guardLeakage } from '../features/leakage-guard.js';
 import { checkPredictions } from '../train/guard.js';
 import { sparseOptimizerConfig } from '../train/step.js';
+import { stoppingMetric } from '../train/early-stopping.js';
 import { UserError } from '../errors.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
@@ -119,6 +120,8 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
     best_epoch: result.bestEpoch ?? null,
     kept_epoch: result.keptEpoch,
     early_stopping: config.train.early_stopping ?? null,
+    // The metric early stopping judged on (the fallback when validation had too few conversions).
+    early_stopping_metric: config.train.early_stopping !== undefined && result.history[0]?.valid !== undefined ? stoppingMetric(config.train.early_stopping, result.history[0].valid) : null,
     resumed_from_step: result.resumedFromStep,
     stopped_early: result.stoppedEarly,
     skipped_rows: { train: data.stats.train.skippedByReason, valid: data.stats.valid?.skippedByReason, test: data.stats.test?.skippedByReason },
@@ -188,7 +191,9 @@ export function oovLine(oov: Record<string, number> | undefined, rows: number): 
 
 /** Say which epoch's weights were kept and why, when it was not simply the last. */
 export function logBestEpoch(config: EsmmConfig, result: TrainResult, log?: (line: string) => void): void {
-  const metric = config.train.early_stopping?.metric;
+  const es = config.train.early_stopping;
+  const valid = result.history[0]?.valid;
+  const metric = es === undefined ? undefined : valid === undefined ? es.metric : stoppingMetric(es, valid);
   const epochs = result.history.length;
   if (result.stoppedEarly) {
     log?.(`early stop after epoch ${epochs} of ${config.train.epochs}: valid ${metric ?? 'metric'} did not improve; kept the weights of epoch ${result.bestEpoch}`);

@@ -134,6 +134,18 @@ export interface ModelConfig {
   output_bias_init: 'prior' | 'zero';
 }
 
+/**
+ * train.early_stopping. With `fallback_metric`, a validation split holding fewer than
+ * `min_conversions` conversions (buy = 1) is judged on `fallback_metric` instead of `metric`
+ * (a click-space loss over a dozen conversions is noise); see train/early-stopping.ts.
+ */
+export interface EarlyStoppingConfig {
+  metric: string;
+  patience: number;
+  fallback_metric?: string;
+  min_conversions?: number;
+}
+
 export interface TrainConfig {
   epochs: number;
   batch_size: number;
@@ -150,7 +162,7 @@ export interface TrainConfig {
   clip_norm?: number;
   seed: number;
   /** Early stopping on a validation metric (higher is better for auc/gauc, lower for logloss). */
-  early_stopping?: { metric: string; patience: number };
+  early_stopping?: EarlyStoppingConfig;
   checkpoint_every?: number;
   /** onnxruntime intra-op threads; default: the machine's cores. */
   threads?: number;

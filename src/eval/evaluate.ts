@@ -62,6 +62,8 @@ export function evaluatePredictions(data: EncodedChunk, pred: Predictions): Flat
     cScore[k] = pred.pcvr[r]!;
   });
   m.clicked_rows = clicked.length;
+  // Conversions (buy = 1; every one is on a clicked row): early stopping's min_conversions reads it.
+  m.conversions = cBuy.reduce((s, y) => s + y, 0);
   m.auc_cvr_clicked = auc(cBuy, cScore);
   m.logloss_cvr_clicked = clicked.length > 0 ? logloss(cBuy, cScore) : Number.NaN;
   if (data.group !== undefined) {

@@ -1,8 +1,18 @@
 import { UserError } from '../errors.js';
-import { higherIsBetter } from '../eval/evaluate.js';
+import type { EarlyStoppingConfig } from '../config/types.js';
+import { higherIsBetter, type FlatMetrics } from '../eval/evaluate.js';
 import type { EpochRecord } from './epoch-record.js';
 import { snapshotModel } from './snapshot.js';
 import type { TrainingRun } from './training-run.js';
+
+/**
+ * The validation metric a run stops on: `metric`, or `fallback_metric` when the validation split
+ * holds fewer than `min_conversions` conversions (the same split every epoch, so one metric per run).
+ */
+export function stoppingMetric(es: EarlyStoppingConfig, valid: FlatMetrics): string {
+  if (es.fallback_metric === undefined) return es.metric;
+  return (valid.conversions ?? 0) < (es.min_conversions ?? 0) ? es.fallback_metric : es.metric;
+}
 
 /**
  * train.early_stopping after a validated epoch: a better score makes it the best epoch (its
@@ -12,10 +22,11 @@ import type { TrainingRun } from './training-run.js';
 export function earlyStop(run: TrainingRun, record: EpochRecord): boolean {
   const es = run.config.train.early_stopping;
   if (es === undefined || record.valid === undefined) return false;
-  const score = record.valid[es.metric];
+  const metric = stoppingMetric(es, record.valid);
+  const score = record.valid[metric];
   if (score === undefined) throw new UserError(`unknown early-stopping metric; available: ${Object.keys(record.valid).join(', ')}`, { key: 'train.early_stopping.metric' });
   const pos = run.pos;
-  const better = pos.best === null || (higherIsBetter(es.metric) ? score > pos.best.score : score < pos.best.score);
+  const better = pos.best === null || (higherIsBetter(metric) ? score > pos.best.score : score < pos.best.score);
   if (better) {
     pos.best = { epoch: record.epoch, score };
     // The last epoch's weights are the model's own: no snapshot (a second copy of every table,

@@ -48,4 +48,16 @@ describe('per-epoch scoring from one run', () => {
     const replayed = perEpoch!.epochs[kept - 1]!.test;
     for (const k of ['auc_cvr_entire_space', 'auc_ctr', 'auc_ctcvr', 'logloss_ctcvr']) expect(replayed[k]).toBeCloseTo(real.metrics[k]!, 6);
   }, 240_000);
+
+  it('replays a rule with a fallback metric exactly, on either side of min_conversions', async () => {
+    for (const min_conversions of [1, 1_000_000]) {
+      const es = { metric: 'logloss_cvr_clicked', patience: 1, fallback_metric: 'logloss_ctcvr', min_conversions };
+      const config = loadConfig('esmm', { ...SMALL, train: { ...SMALL.train, early_stopping: es } });
+      const real = await trainAndEvaluate(config);
+      const [perEpoch] = await trainPerEpoch(config, ['esmm'], 4);
+      const kept = replayKeptEpoch(perEpoch!.epochs, config.train.epochs, config.train.early_stopping);
+      expect(kept).toBe(real.result.keptEpoch);
+      expect(perEpoch!.epochs[kept - 1]!.test.auc_cvr_entire_space).toBeCloseTo(real.metrics.auc_cvr_entire_space!, 6);
+    }
+  }, 240_000);
 });

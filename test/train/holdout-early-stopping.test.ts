@@ -65,7 +65,9 @@ describe('holdout and early stopping by default', () => {
   });
 
   it('turns early stopping on by default, and off with early_stopping: false', () => {
-    expect(loadConfig('esmm').train.early_stopping).toEqual({ metric: 'logloss_ctcvr', patience: 1 });
+    const rule = { metric: 'logloss_cvr_clicked', patience: 1, fallback_metric: 'logloss_ctcvr', min_conversions: 30 };
+    expect(loadConfig('esmm').train.early_stopping).toEqual(rule);
+    for (const name of ['esm2', 'naive_cvr', 'escm2_dr', 'aitm', 'demo']) expect(loadConfig(name).train.early_stopping).toEqual(rule);
     expect(loadConfig('esmm', { train: { early_stopping: false } }).train.early_stopping).toBeUndefined();
   });
 
@@ -79,6 +81,56 @@ describe('holdout and early stopping by default', () => {
     // Metrics the schema cannot give are refused too (no simulator truth here).
     expect(() => loadConfig(file, { train: { early_stopping: { metric: 'auc_cvr_entire_space' } } })).toThrow(/unknown metric/);
   });
+
+  it('fills the default rule in around the keys given; a metric of one\'s own has no fallback', () => {
+    const own = config('own-rule', 'epochs: 2');
+    expect(loadConfig(own).train.early_stopping).toEqual({ metric: 'logloss_cvr_clicked', patience: 1, fallback_metric: 'logloss_ctcvr', min_conversions: 30 });
+    expect(loadConfig(own, { train: { early_stopping: { patience: 2 } } }).train.early_stopping)
+      .toEqual({ metric: 'logloss_cvr_clicked', patience: 2, fallback_metric: 'logloss_ctcvr', min_conversions: 30 });
+    expect(loadConfig(own, { train: { early_stopping: { metric: 'auc_ctcvr' } } }).train.early_stopping).toEqual({ metric: 'auc_ctcvr', patience: 1 });
+    expect(loadConfig(own, { train: { early_stopping: { metric: 'auc_ctr', fallback_metric: 'logloss_ctr' } } }).train.early_stopping)
+      .toEqual({ metric: 'auc_ctr', patience: 1, fallback_metric: 'logloss_ctr', min_conversions: 30 });
+  });
+
+  it('refuses an unknown fallback metric, and min_conversions without one, when the config is read', async () => {
+    const file = join(dir, 'fallback-typo.yaml');
+    writeFileSync(file, 'data: { train: does-not-exist.csv }\nschema: { labels: { click: click, buy: buy }, categorical: [user] }\ntrain: { early_stopping: { fallback_metric: logloss_ctcrv } }\n');
+    const r = await runCli(['train', '--config', file, '--out', join(dir, 'fallback-typo'), '--quiet']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/key 'train.early_stopping.fallback_metric': unknown metric 'logloss_ctcrv'/);
+    expect(r.stderr).not.toMatch(/does-not-exist/);
+    const own = config('own-rule', 'epochs: 2');
+    expect(() => loadConfig(own, { train: { early_stopping: { metric: 'auc_ctcvr', min_conversions: 5 } } })).toThrow(/min_conversions.*needs train.early_stopping.fallback_metric/);
+    expect(() => loadConfig(own, { train: { early_stopping: { min_conversions: 0 } } })).toThrow(/min_conversions/);
+  });
+
+  it('stops on the click-space CVR loss, or on the fallback when validation holds fewer than min_conversions conversions', async () => {
+    writeData(3000);
+    const run = async (name: string, minConversions: number) => {
+      const out = join(dir, name);
+      // patience 9: every epoch runs, then the best one by the judged metric is restored.
+      const r = await runCli(['train', '--config', config(name, `epochs: 4, batch_size: 64, learning_rate: 0.05, seed: 2, early_stopping: { metric: logloss_cvr_clicked, patience: 9, fallback_metric: logloss_ctcvr, min_conversions: ${minConversions} }`), '--out', out]);
+      expect(r.code).toBe(0);
+      return JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    };
+    const probe = await run('fallback-probe', 1);
+    const conversions: number = probe.history[0].valid.conversions;
+    expect(conversions).toBeGreaterThan(5); // the 300 held-out rows hold some conversions
+    const argmin = (m: { history: { valid: Record<string, number> }[] }, key: string): number => {
+      const xs = m.history.map((h) => h.valid[key]!);
+      return xs.indexOf(Math.min(...xs)) + 1;
+    };
+    // Exactly min_conversions: the main metric judges.
+    const main = await run('fallback-main', conversions);
+    expect(main.early_stopping_metric).toBe('logloss_cvr_clicked');
+    expect(main.best_epoch).toBe(argmin(main, 'logloss_cvr_clicked'));
+    expect(main.metrics.logloss_cvr_clicked).toBeCloseTo(main.history[main.best_epoch - 1].valid.logloss_cvr_clicked, 6);
+    // One short of it: the fallback judges.
+    const fb = await run('fallback-used', conversions + 1);
+    expect(fb.early_stopping_metric).toBe('logloss_ctcvr');
+    expect(fb.best_epoch).toBe(argmin(fb, 'logloss_ctcvr'));
+    expect(fb.metrics.logloss_ctcvr).toBeCloseTo(fb.history[fb.best_epoch - 1].valid.logloss_ctcvr, 6);
+  }, 120_000);
 
   it('validates on the holdout and reports the epoch whose weights it keeps', async () => {
     writeData(3000);

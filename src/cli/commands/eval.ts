@@ -42,8 +42,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   process.stdout.write(`${printTable({ [model.spec.name]: metrics }, names)}\n\n`);
   // Named tasks: say which metric keys below belong to which name.
   if (names.cvr !== DEFAULT_TASK_NAMES.cvr) process.stdout.write(`tasks: ${Object.entries(names).filter(([k]) => k !== 'action' || metrics.auc_action !== undefined).map(([k, n]) => `${k} = ${n}`).join(', ')}\n`);
-  // Counts (rows, groups_*, clicked_rows) print as integers, scores with six decimals.
-  const isCount = (k: string): boolean => k === 'rows' || k === 'clicked_rows' || k.startsWith('groups_');
+  // Counts (rows, groups_*, clicked_rows, conversions) print as integers, scores with six decimals.
+  const isCount = (k: string): boolean => k === 'rows' || k === 'clicked_rows' || k === 'conversions' || k.startsWith('groups_');
   process.stdout.write(`${Object.entries(metrics).map(([k, v]) => `${k.padEnd(30)} ${!Number.isFinite(v) ? 'n/a' : isCount(k) ? Math.round(v).toLocaleString('en-US') : v.toFixed(6)}`).join('\n')}\n`);
   if (values.json !== undefined) {
     writeFileAtomic(values.json, metricsJson({ ...metrics, ...(skipInvalid ? { skipped_rows: stats.skipped } : {}) }));
