@@ -68,6 +68,11 @@ export interface TowerConfig {
   cross_layers?: number;
   /** Add <u W_u, v W_v> over these user and item field slots to the tower's logit. */
   inner_product?: InnerProductSides;
+  /**
+   * Multiplies the dense optimizer's learning rate for this tower's parameters (its layers, head,
+   * inner-product and AITM transfer weights; not the shared embeddings). Default 1.
+   */
+  lr_scale?: number;
 }
 
 /** How a multi-valued field is pooled: sum/mean in the embedding gather, or DIN-style target attention. */
