@@ -69,8 +69,9 @@ export interface TowerConfig {
   /** Add <u W_u, v W_v> over these user and item field slots to the tower's logit. */
   inner_product?: InnerProductSides;
   /**
-   * Multiplies the dense optimizer's learning rate for this tower's parameters (its layers, head,
-   * inner-product and AITM transfer weights; not the shared embeddings). Default 1.
+   * This tower learns at lr_scale times the rate: the dense optimizer's step for its parameters
+   * (layers, head, inner-product and AITM transfer weights) and the gradient it sends into the
+   * shared bottom and embeddings are both multiplied by it. Default 1.
    */
   lr_scale?: number;
 }

@@ -1,7 +1,8 @@
 import type { ModelConfig } from '../config/types.js';
 
 /**
- * Per-parameter learning-rate multipliers from `model.towers.NAME.lr_scale`, in the order of
+ * Per-parameter learning-rate multipliers from `model.towers.NAME.lr_scale` (the dense half of it;
+ * build/tower-logits.ts scales the tower's gradient into the shared embeddings), in the order of
  * `paramNames` (the dense optimizer's parameter list), or undefined when every one is 1.
  *
  * Why a tower may need its own rate (issue 17): in ESCM2 the clicked-row risk sets the direction

@@ -1,7 +1,8 @@
 /**
  * model.towers.NAME.lr_scale (issue 17): the named tower's dense parameters take steps that many
  * times the learning rate, in the in-graph Adam, the JavaScript Adam and SGD; every other
- * parameter steps as before. A misspelt tower or key, or a scale out of range, is one config
+ * parameter steps as before; and the gradient the tower sends into the shared embeddings is
+ * scaled by it too. A misspelt tower or key, or a scale out of range, is one config
  * error naming the key, and the data-parallel step refuses the setting instead of ignoring it.
  */
 import { join } from 'node:path';
@@ -39,14 +40,17 @@ function data(): EncodedChunk {
   return { rows: ROWS, categorical, multiValued: [], numeric, labels: { click, buy, actions: new Map() }, truth: new Map() };
 }
 
-function config(model: string, train: Partial<EsmmConfig['train']>, cvrScale: number | undefined): EsmmConfig {
+function config(model: string, train: Partial<EsmmConfig['train']>, cvrScale: number | undefined, ctrScale?: number): EsmmConfig {
   return {
     data: {},
     schema: { labels: { click: 'click', buy: 'buy' }, categorical: layout.categorical.map((f) => f.name), numeric: ['x'] },
     features: {},
     model: {
       ...DEFAULT_MODEL, name: model, embedding_dim: layout.dim, tower: [8, 4],
-      towers: cvrScale === undefined ? {} : { cvr: { type: 'mlp', lr_scale: cvrScale } },
+      towers: {
+        ...(cvrScale === undefined ? {} : { cvr: { type: 'mlp', lr_scale: cvrScale } }),
+        ...(ctrScale === undefined ? {} : { ctr: { type: 'mlp', lr_scale: ctrScale } }),
+      },
     },
     train: { ...DEFAULT_TRAIN, batch_size: ROWS, learning_rate: 0.01, embedding_optimizer: 'sgd', embedding_learning_rate: 0.05, threads: 1, seed: 3, ...train },
     baseDir: '.',
@@ -55,17 +59,20 @@ function config(model: string, train: Partial<EsmmConfig['train']>, cvrScale: nu
 }
 
 /** Each dense parameter's change over one step from the same initial weights on the same batch. */
-async function oneStepDeltas(model: string, train: Partial<EsmmConfig['train']>, cvrScale: number | undefined): Promise<{ step: TrainStep; deltas: Map<string, Float64Array> }> {
-  const cfg = config(model, train, cvrScale);
+async function oneStepDeltas(model: string, train: Partial<EsmmConfig['train']>, cvrScale: number | undefined, ctrScale?: number): Promise<{ step: TrainStep; deltas: Map<string, Float64Array>; embeddingDeltas: Float64Array[] }> {
+  const cfg = config(model, train, cvrScale, ctrScale);
   const mg = buildModelGraph(funnelSpec(model, cfg.schema), layout, cfg.model, { training: true, seed: cfg.train.seed });
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
   const before = new Map([...params].map(([k, v]) => [k, Float64Array.from(v)]));
   const embeddings = EmbeddingSet.create(layout, ['shared'], { type: 'sgd', lr: 0.05 }, 3, 'sum');
+  const tables = (): Float32Array[] => [...embeddings.tables.values()].flat().map((t) => t.denseWeights());
+  const embBefore = tables();
   const step = await TrainStep.create(mg, params, embeddings, cfg, ROWS);
   await step.run(new BatchAssembler(data(), ROWS, mg.labelInputs.map((l) => l.key)).assemble(0, ROWS));
   const deltas = new Map([...params].map(([k, v]) => [k, Float64Array.from(v, (x, i) => x - before.get(k)![i]!)]));
+  const embeddingDeltas = tables().map((t, k) => Float64Array.from(t, (x, i) => x - embBefore[k]![i]!));
   await step.release();
-  return { step, deltas };
+  return { step, deltas, embeddingDeltas };
 }
 
 describe('model.towers.NAME.lr_scale', () => {
@@ -100,10 +107,27 @@ describe('model.towers.NAME.lr_scale', () => {
     });
   }
 
+  it('the gradient into the shared embeddings is scaled too (both towers at 0.25: SGD embedding steps 0.25 as far)', async () => {
+    const plain = await oneStepDeltas('esmm', { optimizer: 'adam' }, undefined);
+    const scaled = await oneStepDeltas('esmm', { optimizer: 'adam' }, 0.25, 0.25);
+    expect(plain.embeddingDeltas.length).toBeGreaterThan(0);
+    plain.embeddingDeltas.forEach((d, k) => {
+      const norm = Math.hypot(...d);
+      expect(norm).toBeGreaterThan(0);
+      expect(Math.hypot(...scaled.embeddingDeltas[k]!) / norm).toBeCloseTo(0.25, 3);
+    });
+    // One tower only: the embeddings still move, by less than with neither scaled.
+    const cvrOnly = await oneStepDeltas('esmm', { optimizer: 'adam' }, 0.25);
+    const r = Math.hypot(...cvrOnly.embeddingDeltas[0]!) / Math.hypot(...plain.embeddingDeltas[0]!);
+    expect(r).toBeGreaterThan(0.25);
+    expect(r).toBeLessThan(0.999);
+  });
+
   it('a scale of 1 leaves training exactly as without it', async () => {
     const plain = await oneStepDeltas('esmm', { optimizer: 'adam' }, undefined);
     const one = await oneStepDeltas('esmm', { optimizer: 'adam' }, 1);
     for (const [p, d] of plain.deltas) expect(Array.from(one.deltas.get(p)!)).toEqual(Array.from(d));
+    one.embeddingDeltas.forEach((d, k) => expect(Array.from(d)).toEqual(Array.from(plain.embeddingDeltas[k]!)));
   });
 
   it('is checked when the config is loaded: the tower must exist, the key be spelt right, the scale in (0, 100]', () => {
