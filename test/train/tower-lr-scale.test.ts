@@ -20,6 +20,7 @@ import { funnelSpec } from '../../src/models/registry.js';
 import { BatchAssembler } from '../../src/data/batch-assembler.js';
 import { TrainStep } from '../../src/train/step.js';
 import { parallelUnsupported } from '../../src/train/parallel/unsupported.js';
+import { describeOptimizers } from '../../src/api/pipeline.js';
 import { Rng } from '../../src/util/random.js';
 import { runCli, tempDir } from '../cli/helpers.js';
 
@@ -138,6 +139,9 @@ describe('model.towers.NAME.lr_scale', () => {
     expect(() => load({ cvr: { lr_scal: 0.3 } })).toThrow(/model\.towers\.cvr\.lr_scal.*unknown key/);
     expect(() => load({ cvr: { lr_scale: 0 } })).toThrow(/model\.towers\.cvr\.lr_scale/);
     expect(() => load({ cvr: { lr_scale: 'slow' } })).toThrow(/model\.towers\.cvr\.lr_scale/);
+    // The line printed when training starts says which towers learn at another rate.
+    expect(describeOptimizers(loadConfig('escm2_ipw', { model: { towers: { cvr: { lr_scale: 0.3 } } } }))).toMatch(/^optimizers: dense adam lr 0\.001 \(tower cvr x0\.3\); embeddings/);
+    expect(describeOptimizers(loadConfig('escm2_ipw'))).toMatch(/^optimizers: dense adam lr 0\.001; embeddings/);
   });
 
   it('a misspelt tower is one error line from the CLI, naming the key', async () => {
