@@ -33,7 +33,9 @@ export const DEFAULT_MODEL: ModelConfig = {
  * A slower CVR tower (model.towers.cvr.lr_scale 0.3, its dense step and its gradient into the
  * embeddings) is not the default: over 5 epochs (anticorr seeds 1, 2) it narrowed every drift
  * measure on seed 1 but widened the clicked-row one on seed 2 (ipw .52 -> .60, dr .33 -> .46),
- * and at the default 2 epochs it cost escm2_ipw pCVR AUC .031 / .026 / .001 (seeds 1-3).
+ * and at the default 2 epochs (bench/quality.ts, seeds 1-3) it moved entire-space pCVR AUC by
+ * -.031/-.026/-.001 (ipw) and -.010/+.008/-.006 (dr) on anticorr but +.025/+.036/+.007 and
+ * +.017/+.049/+.010 on sparse: it depends on the data, so it stays a setting.
  */
 export const DEFAULT_LOSS_WEIGHTS: Record<string, number> = { cvr_ipw: 0.3, cvr_dr: 0.3 };
 
