@@ -11,7 +11,7 @@ import { ConfigChecker, TRAIN_LIMITS, type Obj } from '../config/check.js';
 import { DEFAULT_EARLY_STOPPING, DEFAULT_TRAIN } from '../config/defaults.js';
 import type { DataConfig, EarlyStoppingConfig, EsmmConfig, FeaturesConfig, TrainConfig } from '../config/types.js';
 import { checkModelFields, parseModel, type RegistryNames } from '../config/parse-model.js';
-import { MODEL_NAMES } from '../models/registry.js';
+import { funnelSpec, MODEL_NAMES } from '../models/registry.js';
 import { parseBytes } from '../data/memory-budget.js';
 import { TOWER_TYPES } from '../models/towers/index.js';
 import { BOTTOM_TYPES } from '../models/bottoms/index.js';
@@ -94,10 +94,21 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
   const model = parseModel(c, root.model ?? {}, REGISTRY_NAMES);
   const train = parseTrain(c, root.train ?? {});
   checkModelFields(c, model, schema);
+  checkTowerLrScales(c, model, schema);
   checkEarlyStoppingMetric(c, train, schema);
   if (data.train === undefined && data.synth === undefined) c.fail('data.train', 'expected a training file (or data.synth for simulated data)');
   if (data.train !== undefined && data.synth !== undefined) c.fail('data.synth', 'give either data files (data.train) or data.synth, not both');
   return { data, schema, features, model, train, baseDir, source };
+}
+
+/** A `model.towers.NAME.lr_scale` must name a tower of the model (a misspelt tower would train at full rate). */
+function checkTowerLrScales(c: ConfigChecker, model: EsmmConfig['model'], schema: Schema): void {
+  const scaled = Object.entries(model.towers).filter(([, t]) => t.lr_scale !== undefined);
+  if (scaled.length === 0) return;
+  const towers = funnelSpec(model.name, schema).towers.map((t) => t.name);
+  for (const [name] of scaled) {
+    if (!towers.includes(name)) c.fail(`model.towers.${name}.lr_scale`, `model '${model.name}' has no tower '${name}'; its towers: ${towers.join(', ')}`);
+  }
 }
 
 function parseData(c: ConfigChecker, v: unknown): DataConfig {

@@ -86,7 +86,7 @@ function parseBottom(c: ConfigChecker, v: unknown, types: readonly string[]): Bo
 
 function parseTower(c: ConfigChecker, v: unknown, key: string, types: readonly string[]): TowerConfig {
   const o = c.object(v, key);
-  c.onlyKeys(o, key, ['type', 'sizes', 'activation', 'dropout', 'norm', 'cross_layers', 'inner_product']);
+  c.onlyKeys(o, key, ['type', 'sizes', 'activation', 'dropout', 'norm', 'cross_layers', 'inner_product', 'lr_scale']);
   if (o.cross_layers !== undefined && o.type !== 'dcn') c.fail(`${key}.cross_layers`, "only a tower of type 'dcn' has cross layers");
   const t: TowerConfig = { type: o.type === undefined ? 'mlp' : c.oneOf(o.type, `${key}.type`, types) };
   if (o.sizes !== undefined) t.sizes = c.intList(o.sizes, `${key}.sizes`);
@@ -94,6 +94,7 @@ function parseTower(c: ConfigChecker, v: unknown, key: string, types: readonly s
   if (o.inner_product !== undefined) t.inner_product = parseInnerProduct(c, o.inner_product, `${key}.inner_product`);
   if (o.activation !== undefined) t.activation = c.oneOf(o.activation, `${key}.activation`, ACTIVATIONS);
   if (o.dropout !== undefined) t.dropout = c.number(o.dropout, `${key}.dropout`, { min: 0, max: 0.95 });
+  if (o.lr_scale !== undefined) t.lr_scale = c.number(o.lr_scale, `${key}.lr_scale`, { min: 0, max: 100, exclusiveMin: true });
   if (o.norm !== undefined) {
     if (o.norm === 'batch') c.fail(`${key}.norm`, 'batch norm is not available (it needs running statistics at inference); use layer');
     t.norm = c.oneOf(o.norm, `${key}.norm`, ['none', 'layer'] as const);

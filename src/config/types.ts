@@ -68,6 +68,12 @@ export interface TowerConfig {
   cross_layers?: number;
   /** Add <u W_u, v W_v> over these user and item field slots to the tower's logit. */
   inner_product?: InnerProductSides;
+  /**
+   * This tower learns at lr_scale times the rate: the dense optimizer's step for its parameters
+   * (layers, head, inner-product and AITM transfer weights) and the gradient it sends into the
+   * shared bottom and embeddings are both multiplied by it. Default 1.
+   */
+  lr_scale?: number;
 }
 
 /** How a multi-valued field is pooled: sum/mean in the embedding gather, or DIN-style target attention. */

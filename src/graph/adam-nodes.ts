@@ -38,7 +38,7 @@ export function adamScalars(t: number, lr: number, hyper: AdamHyper = {}): { ste
   return { stepSize: lr / (1 - b1 ** t), invSqrtBias2: 1 / Math.sqrt(1 - b2 ** t) };
 }
 
-/** Emits one parameter's Adam update; m and v have the parameter's shape. */
+/** Emits one parameter's Adam update; m and v have the parameter's shape; lrScale multiplies its step size. */
 export function adamUpdateNodes(
   g: Graph,
   param: Value,
@@ -47,6 +47,7 @@ export function adamUpdateNodes(
   v: Value,
   step: AdamStepInputs,
   hyper: AdamHyper = {},
+  lrScale = 1,
 ): { param: Value; m: Value; v: Value } {
   const b1 = hyper.beta1 ?? 0.9;
   const b2 = hyper.beta2 ?? 0.999;
@@ -55,7 +56,9 @@ export function adamUpdateNodes(
   const mNew = g.add(g.mul(m, c(b1)), g.mul(grad, c(1 - b1)));
   const vNew = g.add(g.mul(v, c(b2)), g.mul(g.mul(grad, grad), c(1 - b2)));
   const denom = g.add(g.mul(g.sqrt(vNew), step.invSqrtBias2), c(eps));
-  const pNew = g.sub(param, g.mul(step.stepSize, g.div(mNew, denom)));
+  // lrScale (a tower's model.towers.NAME.lr_scale) multiplies this parameter's step size.
+  const stepSize = lrScale === 1 ? step.stepSize : g.mul(step.stepSize, c(lrScale));
+  const pNew = g.sub(param, g.mul(stepSize, g.div(mNew, denom)));
   return { param: pNew, m: mNew, v: vNew };
 }
 

@@ -4,6 +4,7 @@
  *   adamw: p *= 1 - lr * wd                  (decoupled weight decay)
  *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
  *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ * `lrScales[k]` (default 1) multiplies parameter k's lr (a tower's model.towers.NAME.lr_scale).
  */
 export interface AdamHyper {
   lr: number;
@@ -21,13 +22,15 @@ export function adamStep(
   v: Float32Array[],
   step: number,
   h: AdamHyper,
+  lrScales?: readonly number[],
 ): void {
-  const { lr, beta1, beta2, eps, weightDecay, decoupled } = h;
-  const stepSize = lr / (1 - Math.pow(beta1, step));
+  const { lr: baseLr, beta1, beta2, eps, weightDecay, decoupled } = h;
   const invSqrtBc2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
-  const decay = decoupled ? 1 - lr * weightDecay : 1;
   const l2 = decoupled ? 0 : weightDecay;
   for (let k = 0; k < params.length; k++) {
+    const lr = baseLr * (lrScales?.[k] ?? 1);
+    const stepSize = lr / (1 - Math.pow(beta1, step));
+    const decay = decoupled ? 1 - lr * weightDecay : 1;
     const p = params[k];
     const gk = grads[k];
     const mk = m[k];

@@ -34,10 +34,14 @@ export class DenseOptimizer {
   private readonly cfg: DenseHyper;
   private readonly clipNorm: number | undefined;
   private readonly buffers: Float32Array[];
+  /** Per-parameter multipliers of lr (model.towers.NAME.lr_scale), or undefined for all 1. */
+  private readonly lrScales: readonly number[] | undefined;
   private stepCount = 0;
 
-  constructor(params: Float32Array[], cfg: DenseOptimizerConfig & { clipNorm?: number }) {
+  constructor(params: Float32Array[], cfg: DenseOptimizerConfig & { clipNorm?: number }, lrScales?: readonly number[]) {
     this.params = params;
+    if (lrScales !== undefined && lrScales.length !== params.length) throw new RangeError(`DenseOptimizer: ${lrScales.length} lr scales for ${params.length} parameters`);
+    this.lrScales = lrScales;
     const lr = option(cfg.lr, NaN, 'lr', (v) => v >= 0, 'a finite number >= 0');
     if (cfg.clipNorm !== undefined) option(cfg.clipNorm, 0, 'clipNorm', (v) => v > 0, '> 0');
     this.clipNorm = cfg.clipNorm;
@@ -92,13 +96,13 @@ export class DenseOptimizer {
     this.stepCount++;
     const cfg = this.cfg;
     if (cfg.type === 'sgd') {
-      sgdStep(this.params, grads, this.buffers, cfg);
+      sgdStep(this.params, grads, this.buffers, cfg, this.lrScales);
     } else {
       const n = this.params.length;
       adamStep(this.params, grads, this.buffers.slice(0, n), this.buffers.slice(n), this.stepCount, {
         ...cfg,
         decoupled: cfg.type === 'adamw',
-      });
+      }, this.lrScales);
     }
   }
 

@@ -2,6 +2,7 @@
  * One SGD step (PyTorch's formulas, no dampening, no Nesterov):
  *   g += wd * p;  with momentum: buf = momentum * buf + g (buf starts at 0, so the first buf is g);
  *   p -= lr * (momentum ? buf : g)
+ * `lrScales[k]` (default 1) multiplies parameter k's lr.
  */
 export interface SgdHyper {
   lr: number;
@@ -9,9 +10,10 @@ export interface SgdHyper {
   weightDecay: number;
 }
 
-export function sgdStep(params: Float32Array[], grads: Float32Array[], momentumBuffers: Float32Array[], h: SgdHyper): void {
-  const { lr, momentum, weightDecay } = h;
+export function sgdStep(params: Float32Array[], grads: Float32Array[], momentumBuffers: Float32Array[], h: SgdHyper, lrScales?: readonly number[]): void {
+  const { momentum, weightDecay } = h;
   for (let k = 0; k < params.length; k++) {
+    const lr = h.lr * (lrScales?.[k] ?? 1);
     const p = params[k];
     const gk = grads[k];
     if (momentum > 0) {

@@ -36,9 +36,10 @@ export interface DenseOptimizerHandle {
 
 /**
  * Adds the Adam update of every parameter to `g` (once: a graph that already has the updates is
- * reused as is) and returns the names of the outputs a step fetches for them.
+ * reused as is) and returns the names of the outputs a step fetches for them. `lrScales[i]`
+ * (default 1) multiplies parameter i's learning rate, also in AdamW's decoupled decay.
  */
-export function addGraphAdam(g: Graph, grads: { param: string; output: string }[], cfg: GraphAdamConfig): string[] {
+export function addGraphAdam(g: Graph, grads: { param: string; output: string }[], cfg: GraphAdamConfig, lrScales?: readonly number[]): string[] {
   const outputs = new Map(g.outputs().map((o) => [o.name, o.value]));
   const names = grads.map((p) => adamNames(p.param));
   if (names.every((n) => outputs.has(n.paramOut))) return names.flatMap((n) => [n.paramOut, n.mOut, n.vOut]);
@@ -53,8 +54,11 @@ export function addGraphAdam(g: Graph, grads: { param: string; output: string }[
     const m = g.input(n.m, param.shape);
     const v = g.input(n.v, param.shape);
     const l2Grad: Value = cfg.type === 'adam' && cfg.weightDecay > 0 ? g.add(grad, g.mul(param, g.constant(cfg.weightDecay))) : grad;
-    const start = decay !== undefined ? g.mul(param, decay) : param;
-    const next = adamUpdateNodes(g, start, l2Grad, m, v, step, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps });
+    const scale = lrScales?.[i] ?? 1;
+    // AdamW: the fed decay is 1 - lr * wd; this parameter's is 1 - scale * lr * wd = (1 - scale) + scale * decay.
+    const scaledDecay = decay === undefined || scale === 1 ? decay : g.add(g.constant(1 - scale), g.mul(decay, g.constant(scale)));
+    const start = scaledDecay !== undefined ? g.mul(param, scaledDecay) : param;
+    const next = adamUpdateNodes(g, start, l2Grad, m, v, step, { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps }, scale);
     g.output(n.paramOut, next.param);
     g.output(n.mOut, next.m);
     g.output(n.vOut, next.v);

@@ -10,6 +10,7 @@ import { threadOpts } from '../models/model.js';
 import { Rng } from '../util/random.js';
 import type { Batch } from '../data/batch-assembler.js';
 import { addGraphAdam, GraphAdamState, type DenseOptimizerHandle } from './graph-adam.js';
+import { towerLrScales } from './lr-scales.js';
 import { emptyTimings, type StepTimings } from './step-timings.js';
 import { GradNorm, type GradNormState } from './gradnorm.js';
 import { DEFAULT_GRADNORM, DEFAULT_LOSS_WEIGHTS } from '../config/defaults.js';
@@ -122,16 +123,17 @@ export class TrainStep {
       if (v === undefined) throw new Error(`no value for parameter ${p.param}`);
       return v;
     });
+    const lrScales = towerLrScales(mg.paramGrads.map((p) => p.param), config.model);
     const base = ['loss', ...mg.lossNames.map((n) => `loss_${n}`), ...(mg.gradNorms ?? []).map((x) => x.output), ...mg.embGrads.map((e) => e.output), ...mg.seqGrads.map((e) => e.output)];
     let dense: Dense;
     let fetch: string[];
     if ((cfg.type === 'adam' || cfg.type === 'adamw') && cfg.clipNorm === undefined && opts.externalDense !== true) {
       const adamCfg = { type: cfg.type, lr: cfg.lr, beta1: cfg.beta1 ?? 0.9, beta2: cfg.beta2 ?? 0.999, eps: cfg.eps ?? 1e-8, weightDecay: cfg.weightDecay ?? (cfg.type === 'adamw' ? 0.01 : 0) };
-      fetch = [...base, ...addGraphAdam(mg.graph, mg.paramGrads, adamCfg)];
+      fetch = [...base, ...addGraphAdam(mg.graph, mg.paramGrads, adamCfg, lrScales)];
       dense = { kind: 'graph', adam: new GraphAdamState(mg.paramGrads.map((p) => p.param), paramArrays, adamCfg) };
     } else {
       fetch = [...base, ...mg.paramGrads.map((p) => p.output)];
-      dense = { kind: 'js', opt: new DenseOptimizer(paramArrays, cfg), grads: paramArrays.map((p) => new Float32Array(p.length)), deferred: opts.externalDense === true };
+      dense = { kind: 'js', opt: new DenseOptimizer(paramArrays, cfg, lrScales), grads: paramArrays.map((p) => new Float32Array(p.length)), deferred: opts.externalDense === true };
     }
     const session = await GraphSession.create(encodeModel(mg.graph, { paramsAs: 'inputs', outputs: fetch }), threadOpts(tc.threads));
     return new TrainStep(mg, session, params, embeddings, config, maxBatch, dense);

@@ -9,3 +9,12 @@ import type { Graph, Value } from '../../graph/graph.js';
 export function stopGradient(g: Graph, x: Value): Value {
   return g.cast(x, x.dtype);
 }
+
+/**
+ * The identity in the forward pass whose gradient is multiplied by `scale`:
+ * scale * x + (1 - scale) * stop_gradient(x).
+ */
+export function scaleGradient(g: Graph, x: Value, scale: number): Value {
+  if (scale === 1) return x;
+  return g.add(g.mul(x, g.constant(scale)), g.mul(stopGradient(g, x), g.constant(1 - scale)));
+}

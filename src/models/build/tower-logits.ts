@@ -7,6 +7,7 @@ import { aitModule } from '../blocks/ait.js';
 import { getTower } from '../towers/index.js';
 import { innerProductTerm } from '../blocks/inner-product.js';
 import type { ResolvedTower } from '../towers/types.js';
+import { scaleGradient } from '../blocks/stop-gradient.js';
 
 /** A tower's settings: model.towers.NAME over the model-wide tower, activation and dropout. */
 export function resolveTower(cfg: ModelConfig, name: string): ResolvedTower {
@@ -41,7 +42,12 @@ export function buildTowerLogits(
     const b = bottoms.get(t.embeddings)!;
     const tc = resolveTower(cfg, t.name);
     const tctx: BlockContext = { ...ctx, activation: tc.activation, dropout: training ? tc.dropout : 0 };
-    const out = getTower(tc.type)({ ctx: tctx, name: t.name, input: b.perTower.get(t.name)!, width: b.width, fields: b.fields, cfg: tc });
+    // model.towers.NAME.lr_scale also scales what the tower sends back into the shared bottom and
+    // embeddings (the dense step is scaled by the optimizer, train/lr-scales.ts): slowing only the
+    // tower's own weights left ESCM2's clicked-row risk memorising through the embeddings (issue 17).
+    const lrScale = cfg.towers[t.name]?.lr_scale ?? 1;
+    const input = training ? scaleGradient(ctx.g, b.perTower.get(t.name)!, lrScale) : b.perTower.get(t.name)!;
+    const out = getTower(tc.type)({ ctx: tctx, name: t.name, input, width: b.width, fields: b.fields, cfg: tc });
     let h = out.hidden;
     if (t.transferFrom !== undefined) {
       const prev = hidden.get(t.transferFrom);

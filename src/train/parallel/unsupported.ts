@@ -8,6 +8,8 @@
  *   is the batch's click count, so row shares are the wrong weights;
  * - ESCM2's self-normalised risks: divided by the batch's sum of inverse-propensity weights, for
  *   the same reason.
+ * Also refused: a tower's own learning rate (model.towers.NAME.lr_scale): the striped dense update
+ * has one learning rate for every parameter.
  */
 import type { EsmmConfig } from '../../config/types.js';
 import type { ModelGraph } from '../../models/build-graph.js';
@@ -21,5 +23,7 @@ export function parallelUnsupported(mg: ModelGraph, config: EsmmConfig): string 
   if (selfNormalized !== undefined && config.model.escm2.self_normalize) {
     return `model '${config.model.name}' with model.escm2.self_normalize (its risk divides by the batch's sum of propensity weights, which slices cannot weight by row share; set self_normalize: false)`;
   }
+  const scaled = Object.entries(config.model.towers).find(([, t]) => t.lr_scale !== undefined && t.lr_scale !== 1);
+  if (scaled !== undefined) return `model.towers.${scaled[0]}.lr_scale (the data-parallel dense update has one learning rate for every parameter)`;
   return undefined;
 }
