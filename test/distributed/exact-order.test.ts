@@ -63,11 +63,16 @@ function params(dir: string): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
+/** ||a - b|| / ||a|| over all values. */
+function relL2(a: Float32Array, b: Float32Array): number {
+  expect(b.length).toBe(a.length);
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i]! - b[i]!) ** 2;
+    n += a[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
 }
 
 describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the single process (skipped without redis-server)', () => {
@@ -79,25 +84,35 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
     await cluster?.stop();
   });
 
-  it('2 workers (esmm launch) train the single process\'s model on 100k simulated rows: AUCs within 0.005, dense parameters close', async () => {
+  // SGD embeddings and zero output biases keep the comparison exact: two workers' pushes of one
+  // row in one round then add up to the single process's update (Adagrad's accumulator, which is
+  // not additive, and worker 0's prior bias fitted on its own partition move the dense
+  // parameters by 9% and 6% relative L2 on this run; docs/distributed.md).
+  it('2 workers (esmm launch) train the single process\'s model on 100k simulated rows: same AUCs, dense parameters within 2% (exact batches)', async () => {
     const dir = tempDir();
     const cfg = synthConfig(dir, 100_000, 1);
     // batch_size 256 is a multiple of 2: every round is the single process's batch.
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false'));
+    writeFileSync(cfg, readFileSync(cfg, 'utf8')
+      .replace('tower: [16]', 'tower: [16], output_bias_init: zero')
+      .replace('early_stopping: false', 'early_stopping: false, shuffle: false, embedding_optimizer: sgd, embedding_learning_rate: 0.1'));
     const single = await runCli(['train', '--config', cfg, '--out', join(dir, 'single'), '--quiet']);
     expect(single.code, single.stderr).toBe(0);
     const two = await runBin(['launch', '--workers', '2', '--store', cluster.url, '--run-id', 'exact-order', '--config', cfg, '--out', join(dir, 'two'), '--quiet']);
     expect(two.code, two.stderr).toBe(0);
     const s = metrics(join(dir, 'single'));
     const t = metrics(join(dir, 'two'));
-    const dense = maxAbsDiff(params(join(dir, 'single')), params(join(dir, 'two')));
-    let rowDiff = 0;
+    const dense = relL2(params(join(dir, 'single')), params(join(dir, 'two')));
     const a = modelTables(join(dir, 'single'));
     const b = modelTables(join(dir, 'two'));
-    for (const [group, ts] of a) ts.forEach((tb, i) => (rowDiff = Math.max(rowDiff, maxAbsDiff(tb.denseWeights(), b.get(group)![i]!.denseWeights()))));
-    console.log(`exact order, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense max |diff| ${dense}, embedding max |diff| ${rowDiff}`);
-    expect(Math.abs(t.auc_ctr! - s.auc_ctr!), `ctr ${t.auc_ctr} vs ${s.auc_ctr}`).toBeLessThan(0.005);
-    expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!), `ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}`).toBeLessThan(0.005);
-    expect(dense).toBeLessThan(0.05);
+    const rows = [...a].flatMap(([group, ts]) => ts.map((tb, i) => relL2(tb.denseWeights(), b.get(group)![i]!.denseWeights())));
+    // Measured (store runs are not bit-reproducible: pushes of one row land in either order): AUC
+    // gaps under 0.0001 / 0.0002, dense 0.0011-0.0066, tables up to 0.0015. With worker 1
+    // shuffling its rows (other batches) the dense parameters moved 0.069 and the tables up to
+    // 0.074 while the AUCs stayed within 0.0012: the parameters are what tells the batches apart.
+    console.log(`exact order, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
+    expect(Math.abs(t.auc_ctr! - s.auc_ctr!), `ctr ${t.auc_ctr} vs ${s.auc_ctr}`).toBeLessThan(0.002);
+    expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!), `ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}`).toBeLessThan(0.002);
+    expect(dense).toBeLessThan(0.02);
+    expect(Math.max(...rows)).toBeLessThan(0.01);
   }, 300_000);
 });
