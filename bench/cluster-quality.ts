@@ -6,12 +6,18 @@
  * spread of the single-process AUC across seeds (the noise floor any gap must be read against).
  * Not a test: it prints.
  *
+ * `--no-shuffle` trains both with `train.shuffle: false`: every epoch in the rows' stored order, so
+ * round r of the workers (rows dealt by index mod N, each worker's slice of the round in order) is
+ * exactly the single process's batch r when the batch is a multiple of N. The gap then measures
+ * the store alone (a row touched by two workers in one round updated by two pushes, float
+ * summation order), not row-order noise.
+ *
  * `--orders K` adds the noise floor that matters for a store run: N workers necessarily see the
  * rows in another order than the single process (each shuffles its own partition), so it trains
  * the single process of the first seed K more times on the same rows in K other orders (the
  * train file's lines permuted; same seed, same init) and prints how far its AUCs move.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/cluster-quality.js [--rows 400000] [--seeds 1,2] [--workers 2 (0: no store runs)] [--epochs 2] [--batch 1024] [--orders 0]
+ *   npx tsc -p tsconfig.json && node dist/bench/cluster-quality.js [--rows 400000] [--seeds 1,2] [--workers 2 (0: no store runs)] [--epochs 2] [--batch 1024] [--orders 0] [--no-shuffle] [--set train.KEY=VALUE|model.KEY=VALUE ...]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +36,9 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '2' },
     batch: { type: 'string', default: '1024' },
     orders: { type: 'string', default: '0' },
+    'no-shuffle': { type: 'boolean', default: false },
+    // Extra config keys, e.g. --set train.embedding_optimizer=sgd --set model.output_bias_init=zero.
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
 const ROWS = Number(values.rows);
@@ -38,6 +47,14 @@ const WORKERS = Number(values.workers);
 const EPOCHS = Number(values.epochs);
 const BATCH = Number(values.batch);
 const ORDERS = Number(values.orders);
+const SETS = (values.set ?? []).map((kv) => {
+  const m = /^(train|model)\.(\w+)=(.+)$/.exec(kv);
+  if (m === null) throw new Error(`--set expects train.KEY=VALUE or model.KEY=VALUE, got '${kv}'`);
+  return { section: m[1]!, text: `, ${m[2]}: ${m[3]}` };
+});
+const extra = (section: string): string => SETS.filter((x) => x.section === section).map((x) => x.text).join('');
+const SHUFFLE = (values['no-shuffle'] === true ? ', shuffle: false' : '') + extra('train');
+const MODEL = `model: { name: esmm, embedding_dim: 8, tower: [16]${extra('model')} }`;
 const BIN = fileURLToPath(new URL('../../bin/esmm.js', import.meta.url));
 
 function run(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -56,7 +73,7 @@ function aucs(out: string): { ctr: number; ctcvr: number } {
 
 const dir = mkdtempSync(join(tmpdir(), 'esmm-bench-cluster-quality-'));
 const cluster = await LocalCluster.start(3, 1);
-console.log(`cluster quality: ${ROWS.toLocaleString('en-US')} simulated rows, ${EPOCHS} epochs, batch ${BATCH}, ${WORKERS} workers vs in-process; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`cluster quality: ${ROWS.toLocaleString('en-US')} simulated rows, ${EPOCHS} epochs, batch ${BATCH}, ${WORKERS} workers vs in-process${values['no-shuffle'] === true ? ', no shuffle (stored order)' : ''}${SETS.map((x) => x.text).join('')}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 console.log('seed | single ctr / ctcvr | store ctr / ctcvr | gap ctr / ctcvr');
 try {
   const singles: { ctr: number; ctcvr: number }[] = [];
@@ -65,8 +82,8 @@ try {
     writeFileSync(cfg, [
       `data: { synth: { rows: ${ROWS}, seed: 5 } }`,
       'schema: synth',
-      'model: { name: esmm, embedding_dim: 8, tower: [16] }',
-      `train: { epochs: ${EPOCHS}, batch_size: ${BATCH}, learning_rate: 0.003, seed: ${seed}, early_stopping: false }`,
+      MODEL,
+      `train: { epochs: ${EPOCHS}, batch_size: ${BATCH}, learning_rate: 0.003, seed: ${seed}, early_stopping: false${SHUFFLE} }`,
       '',
     ].join('\n'));
     const single = join(dir, `single${seed}`);
@@ -112,8 +129,8 @@ async function orderNoise(reference: { ctr: number; ctcvr: number }): Promise<vo
     writeFileSync(cfg, [
       `data: { train: ${train}, valid: ${join(data, 'valid.csv')}, test: ${join(data, 'test.csv')} }`,
       'schema: synth',
-      'model: { name: esmm, embedding_dim: 8, tower: [16] }',
-      `train: { epochs: ${EPOCHS}, batch_size: ${BATCH}, learning_rate: 0.003, seed: ${SEEDS[0]}, early_stopping: false }`,
+      MODEL,
+      `train: { epochs: ${EPOCHS}, batch_size: ${BATCH}, learning_rate: 0.003, seed: ${SEEDS[0]}, early_stopping: false${SHUFFLE} }`,
       '',
     ].join('\n'));
     const out = join(dir, `order${k}`);

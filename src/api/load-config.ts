@@ -243,7 +243,7 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict', 'streaming', 'memory_budget']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'shuffle', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict', 'streaming', 'memory_budget']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.number(o.epochs, 'train.epochs', { min: 1, integer: true, max: TRAIN_LIMITS.epochs });
   if (o.batch_size !== undefined) t.batch_size = c.number(o.batch_size, 'train.batch_size', { min: 1, integer: true, max: TRAIN_LIMITS.batch_size });
@@ -256,6 +256,7 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.weight_decay !== undefined) t.weight_decay = c.number(o.weight_decay, 'train.weight_decay', { min: 0, max: TRAIN_LIMITS.weight_decay });
   if (o.clip_norm !== undefined) t.clip_norm = c.number(o.clip_norm, 'train.clip_norm', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.clip_norm });
   if (o.seed !== undefined) t.seed = c.seed(o.seed, 'train.seed');
+  if (o.shuffle !== undefined) t.shuffle = c.boolean(o.shuffle, 'train.shuffle');
   if (o.checkpoint_every !== undefined) t.checkpoint_every = c.positiveInt(o.checkpoint_every, 'train.checkpoint_every');
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.workers !== undefined) t.workers = c.positiveInt(o.workers, 'train.workers');

@@ -167,6 +167,13 @@ export interface TrainConfig {
   weight_decay: number;
   clip_norm?: number;
   seed: number;
+  /**
+   * Shuffle the training rows every epoch (default true, seeded by `seed`). false: every epoch
+   * trains the rows in their stored order (time-ordered logs, curricula, reproducing a run across
+   * tools); store workers then cut their partitions in order too (docs/distributed.md), and
+   * streaming reads blocks in file order without a shuffle window.
+   */
+  shuffle?: boolean;
   /** Early stopping on a validation metric (higher is better for auc/gauc, lower for logloss). */
   early_stopping?: EarlyStoppingConfig;
   checkpoint_every?: number;

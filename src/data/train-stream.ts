@@ -7,7 +7,8 @@
  * their blocks in file order (text files can only be read front to back). Consecutive blocks are
  * gathered into windows of at most `windowRows` rows; a window is encoded, shuffled row by row
  * with its own seed and cut into batches. So at most one window (plus the block being read) is
- * held, and the same seed gives the same order.
+ * held, and the same seed gives the same order. With train.shuffle false the blocks come in file
+ * order and the windows' rows are not shuffled: the epoch reads the rows as stored.
  *
  * Parquet blocks are read on one DuckDB connection kept for the whole run (each file described
  * once, no count query per block: the row range is known), and the next block's query is started
@@ -101,9 +102,12 @@ export class TrainStream {
   }
 
   /** The epoch's windows, drawn from `rng` (the trainer's shuffle RNG, positioned at the epoch's state). */
-  planEpoch(rng: Rng): StreamWindow[] {
+  planEpoch(rng: Rng, shuffle = true): StreamWindow[] {
     let order: StreamBlock[];
-    if (this.parquet) {
+    // train.shuffle false: every block in file order (files in path order); the trainer does not
+    // shuffle the windows' rows either, so the epoch reads the rows as stored.
+    if (!shuffle) order = this.blocks;
+    else if (this.parquet) {
       const idx = Int32Array.from(this.blocks.keys());
       rng.shuffle(idx);
       order = [...idx].map((i) => this.blocks[i]!);

@@ -2,7 +2,8 @@
  * Worker I of N of one training run whose embedding tables live in a Redis Cluster
  * (`esmm train --store redis://host:port --worker I/N`).
  *
- * - Data: the worker trains on `part`, its own rows, shuffled per epoch (seed, worker, epoch).
+ * - Data: the worker trains on `part`, its own rows, shuffled per epoch (seed, worker, epoch), or
+ *   in their stored order with train.shuffle false.
  *   Training files with N > 1: each worker reads only its share of them; worker 0 fits the
  *   FeatureSpec with DuckDB over every file and shares it (api/load-partition.ts,
  *   partition-files.ts, spec-share.ts).
@@ -159,10 +160,17 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
       pos.epoch = epoch;
       // The order of epoch e is the e-th shuffle of one Rng per worker (worker 0's is the single-process
       // trainer's), regenerated from the seed so that a resumed worker gets the same order.
+      // train.shuffle false: the partition in its stored order. With rows dealt by index mod N and a
+      // batch_size that is a multiple of N, round r's rows of all workers are then exactly the
+      // single process's batch r (rows r*B..(r+1)*B-1): worker k trains rows r*B + k + N*j (see
+      // docs/distributed.md; test/distributed/round-order.test.ts checks the mapping).
       const rng = new Rng(tc.seed + wo.worker * 7919);
-      for (let e = 1; e <= epoch; e++) {
-        for (let i = 0; i < order.length; i++) order[i] = i;
-        rng.shuffle(order);
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      if (tc.shuffle !== false) {
+        for (let e = 1; e <= epoch; e++) {
+          for (let i = 0; i < order.length; i++) order[i] = i;
+          rng.shuffle(order);
+        }
       }
       const t0 = performance.now();
       pos.sums = {};

@@ -21,7 +21,8 @@ export function stepLimitReached(run: TrainingRun, maxSteps: number | undefined)
 
 /**
  * The steps of epoch `run.pos.epoch` from batch `run.pos.batchInEpoch` on: the epoch's shuffle
- * (regenerated from its saved RNG state, so a resumed run sees the same order), one TrainStep per
+ * (regenerated from its saved RNG state, so a resumed run sees the same order; none with
+ * train.shuffle false), one TrainStep per
  * batch, loss sums, progress, and the every-N-steps checkpoints (`checkpoint`).
  */
 export async function runEpochSteps(run: TrainingRun, hooks: StepHooks, checkpoint: () => Promise<void>): Promise<EpochEnd> {
@@ -30,7 +31,8 @@ export async function runEpochSteps(run: TrainingRun, hooks: StepHooks, checkpoi
   const epoch = pos.epoch;
   shuffleRng.setState(pos.epochShuffleState);
   for (let i = 0; i < order.length; i++) order[i] = i;
-  shuffleRng.shuffle(order);
+  // train.shuffle: false trains the rows in their stored order (the RNG is then never drawn from).
+  if (tc.shuffle !== false) shuffleRng.shuffle(order);
   const t0 = performance.now() - pos.epochSeconds * 1000;
   let lastReport = performance.now();
   for (let b = pos.batchInEpoch; b < stepsPerEpoch; b++) {

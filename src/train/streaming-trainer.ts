@@ -80,7 +80,8 @@ function estimatedSteps(stream: TrainStream, batchSize: number): number {
 
 /**
  * The steps of epoch `run.pos.epoch` from batch `run.pos.batchInEpoch` on. Each window's rows are
- * shuffled with the window's seed and cut into batches; the last batch of a window may be short.
+ * shuffled with the window's seed (kept in order with train.shuffle false) and cut into batches;
+ * the last batch of a window may be short.
  */
 async function runStreamEpoch(
   run: TrainingRun,
@@ -95,7 +96,8 @@ async function runStreamEpoch(
   const tc = run.config.train;
   const epoch = pos.epoch;
   shuffleRng.setState(pos.epochShuffleState);
-  const windows = stream.planEpoch(shuffleRng);
+  const shuffle = tc.shuffle !== false;
+  const windows = stream.planEpoch(shuffleRng, shuffle);
   const skipInvalid = run.config.data.skip_invalid === true;
   const t0 = performance.now() - pos.epochSeconds * 1000;
   let lastReport = performance.now();
@@ -115,7 +117,7 @@ async function runStreamEpoch(
     const chunk = await stream.readWindow(win, t, windows[w + 1]);
     if (chunk === undefined) continue;
     const order = Int32Array.from({ length: chunk.rows }, (_, i) => i);
-    new Rng(win.seed).shuffle(order);
+    if (shuffle) new Rng(win.seed).shuffle(order);
     onWindow?.(chunk, order);
     const assembler = new BatchAssembler(chunk, batchSize, labelKeys);
     const batches = Math.ceil(chunk.rows / batchSize);

@@ -45,6 +45,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig(writeConfig(`${BASE}\nmodel: { name: esmx }\n`))).toThrow(/model\.name.*esmx/);
     expect(() => loadConfig(writeConfig(`${BASE}\nmodel: { tower: [360, 0.5] }\n`))).toThrow(/model\.tower\[1\]/);
     expect(() => loadConfig(writeConfig(`${BASE}\ntrain: { learning_rate: abc }\n`))).toThrow(/train\.learning_rate/);
+    expect(() => loadConfig(writeConfig(`${BASE}\ntrain: { shuffle: sometimes }\n`))).toThrow(/train\.shuffle/);
+    expect(loadConfig(writeConfig(`${BASE}\ntrain: { shuffle: false }\n`)).train.shuffle).toBe(false);
   });
 
   it('refuses a label column listed as a feature (leakage)', () => {
