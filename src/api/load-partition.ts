@@ -15,7 +15,7 @@
 import type { EsmmConfig } from '../config/types.js';
 import type { EncodedChunk, RawChunk } from '../data/batch.js';
 import { concatChunks } from '../data/chunks.js';
-import { expandFiles, readAllFiles } from '../data/file-glob.js';
+import { expandFiles } from '../data/file-glob.js';
 import { DEFAULT_HOLDOUT } from '../data/holdout.js';
 import { readAll, type ReadOptions, type ReadStats } from '../data/reader.js';
 import { planStreamHoldout } from '../data/stream-holdout.js';
@@ -27,7 +27,7 @@ import { UserError } from '../errors.js';
 import { describeFiles, describePieces, planPartitions, type PartPiece } from '../distributed/partition-files.js';
 import { dataFiles, type LoadedData } from './load-data.js';
 import type { PreparedFeatures } from './prepare-features.js';
-import { readHoldout, readOptionsOf } from './stream-pipeline.js';
+import { readEvalSplit, readHoldout, readOptionsOf } from './stream-pipeline.js';
 
 export interface WorkerData {
   /** train: this worker's raw rows; stats.train: what reading them kept and skipped. */
@@ -110,13 +110,8 @@ export async function loadPartition(config: EsmmConfig, worker: number, workers:
     for (const split of ['valid', 'test'] as const) {
       const f = files[split];
       if (f === undefined || features[split] !== undefined) continue;
-      const r = await readAllFiles(f, readOpts);
-      data[split] = r.data;
-      data.stats[split] = r.stats;
-      const st = { oov: {} as Record<string, number> };
-      features[split] = spec.transform(r.data, st);
-      features.oov[split] = st.oov;
-      log(`read ${split} ${f}: ${r.stats.kept.toLocaleString('en-US')} rows`);
+      const kept = await readEvalSplit(split, f, readOpts, spec, data, features);
+      log(`read ${split} ${f}: ${kept.toLocaleString('en-US')} rows`);
     }
   }
   return { data, features, trainRows: fit.rows - (holdout?.heldRows ?? 0) };

@@ -79,6 +79,17 @@ export async function shouldStream(config: EsmmConfig, log?: (line: string) => v
   return stream;
 }
 
+/** Reads a validation or test file into memory and encodes it with `spec` (they are expected to be small). Returns its kept row count. */
+export async function readEvalSplit(split: 'valid' | 'test', file: string, readOpts: ReadOptions, spec: FeatureSpec, loaded: LoadedData, features: Pick<PreparedFeatures, 'valid' | 'test' | 'oov'>): Promise<number> {
+  const r = await readAllFiles(file, readOpts);
+  loaded[split] = r.data;
+  loaded.stats[split] = r.stats;
+  const stats = { oov: {} as Record<string, number> };
+  features[split] = spec.transform(r.data, stats);
+  features.oov[split] = stats.oov;
+  return r.stats.kept;
+}
+
 /** The held-out rows kept for validation, encoded chunk by chunk (the raw rows are never all held). */
 export async function readHoldout(files: string[], readOpts: ReadOptions, holdout: HoldoutPlan, spec: FeatureSpec): Promise<{ chunk: EncodedChunk | undefined; stats: ReadStats; oov: Record<string, number> }> {
   const parts: EncodedChunk[] = [];
@@ -150,12 +161,7 @@ async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrain
     const f = files[split];
     if (f === undefined) continue;
     log?.(`reading ${f}`);
-    const r = await readAllFiles(f, readOpts);
-    loaded[split] = r.data;
-    loaded.stats[split] = r.stats;
-    const stats = { oov: {} as Record<string, number> };
-    features[split] = spec.transform(r.data, stats);
-    features.oov[split] = stats.oov;
+    await readEvalSplit(split, f, readOpts, spec, loaded, features);
   }
   if (holdout !== undefined && features.valid !== undefined) {
     files.valid = `${files.train} (held out: ${holdout.description}, fraction ${(config.data.holdout ?? DEFAULT_HOLDOUT).fraction}; ${features.valid.rows} rows validated on)`;
