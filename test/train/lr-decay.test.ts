@@ -106,14 +106,30 @@ describe('train.lr_decay', () => {
     const whole = await perEpoch(train);
     const dir = join(tempDir('esmm-lr-decay-'), 'out');
     const first = await perEpoch(train, { outDir: dir, stopAfterSteps: 2 });
-    expect(first.length).toBeLessThanOrEqual(2);
+    // Stopped right after epoch 2's only step (before its epoch end): the resumed run closes
+    // epoch 2 without a step, then trains epoch 3 from the checkpoint's position.
+    expect(first.length).toBe(1);
     const resumed = await perEpoch(train, { outDir: dir, resume: true });
+    expect(resumed.length).toBe(2);
     const last = resumed[resumed.length - 1]!;
     for (const [k, v] of whole[2]!.dense) {
       const r = last.dense.get(k)!;
       v.forEach((x, i) => expect(r[i]!).toBeCloseTo(x, 6));
     }
     whole[2]!.tables.forEach((t, k) => t.forEach((x, i) => expect(last.tables[k]![i]!).toBeCloseTo(x, 6)));
+  }, 60_000);
+
+  it('the data-parallel step (train.workers 2) decays too: the same weights as one worker', async () => {
+    const train = { lr_decay: 0.5, clip_norm: 1e6 }; // clip_norm: the JavaScript Adam in both, the one the sharded step runs
+    const one = await perEpoch(train);
+    const two = await perEpoch({ ...train, workers: 2 });
+    one.forEach((w, e) => {
+      for (const [k, v] of w.dense) {
+        const t = two[e]!.dense.get(k)!;
+        v.forEach((x, i) => expect(t[i]!).toBeCloseTo(x, 4));
+      }
+      w.tables.forEach((t, k) => t.forEach((x, i) => expect(two[e]!.tables[k]![i]!).toBeCloseTo(x, 4)));
+    });
   }, 60_000);
 
   it('is checked when the config is loaded and shown in the start-of-training line', () => {
