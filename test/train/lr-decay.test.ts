@@ -119,18 +119,23 @@ describe('train.lr_decay', () => {
     whole[2]!.tables.forEach((t, k) => t.forEach((x, i) => expect(last.tables[k]![i]!).toBeCloseTo(x, 6)));
   }, 60_000);
 
-  it('the data-parallel step (train.workers 2) decays too: the same weights as one worker', async () => {
-    const train = { lr_decay: 0.5, clip_norm: 1e6 }; // clip_norm: the JavaScript Adam in both, the one the sharded step runs
-    const one = await perEpoch(train);
-    const two = await perEpoch({ ...train, workers: 2 });
-    one.forEach((w, e) => {
-      for (const [k, v] of w.dense) {
-        const t = two[e]!.dense.get(k)!;
-        v.forEach((x, i) => expect(t[i]!).toBeCloseTo(x, 4));
-      }
-      w.tables.forEach((t, k) => t.forEach((x, i) => expect(two[e]!.tables[k]![i]!).toBeCloseTo(x, 4)));
-    });
-  }, 60_000);
+  for (const [name, extra] of [
+    ['the striped dense update', {}],
+    ['the main-thread dense optimizer (clip_norm)', { clip_norm: 1e6 }],
+  ] as const) {
+    it(`the data-parallel step (train.workers 2, ${name}) decays too: the same weights as one worker`, async () => {
+      const train = { lr_decay: 0.5, ...extra };
+      const one = await perEpoch(train);
+      const two = await perEpoch({ ...train, workers: 2 });
+      one.forEach((w, e) => {
+        for (const [k, v] of w.dense) {
+          const t = two[e]!.dense.get(k)!;
+          v.forEach((x, i) => expect(t[i]!).toBeCloseTo(x, 4));
+        }
+        w.tables.forEach((t, k) => t.forEach((x, i) => expect(two[e]!.tables[k]![i]!).toBeCloseTo(x, 4)));
+      });
+    }, 60_000);
+  }
 
   it('is checked when the config is loaded and shown in the start-of-training line', () => {
     expect(() => config({ lr_decay: 0 })).toThrow(UserError);
