@@ -73,7 +73,10 @@ export const DEFAULT_TRAIN: TrainConfig = {
   // on anticorr esmm s1 (.11/.06 -> .29/.28) and dr s2 (.33/.27 -> .48/.36), left ipw s2's clicked
   // gap at .52, and reached the .10 calibration goal nowhere. Epoch-2 pCVR AUC (the default epochs)
   // moved -.003/-.008 (esmm), +.010/+.015 (ipw) and +.008/+.013 (dr) on anticorr, -.004/-.002 (ipw)
-  // and +.002/+.030 (dr) on sparse: mixed for esmm, so early stopping stays the safeguard.
+  // and +.002/+.030 (dr) on sparse. Default runs (early stopping on, `bench/quality.js --sizes 200000
+  // --seeds 1,2,3 --regimes anticorr --tower 128,64`), test pCVR AUC without -> with 0.5: escm2_ipw
+  // .740 -> .749 (+.013/+.006/+.008 per seed), escm2_dr .740 -> .744 (+.012/+.009/-.011), esmm
+  // .725 -> .714 (-.019/-.005/-.006, inside the seed sd .021 but on every seed): an ESCM2 option.
   // Adagrad at 10x learning_rate (train/step.ts) stays the embedding default: against Adam at 1x on
   // the quality grid (200k impressions, 3 regimes x 3 seeds, issue 17) neither wins: entire-space
   // pCVR AUC adagrad / adam, esmm anticorr .715/.723, sparse .743/.734, aligned .729/.730;
