@@ -47,6 +47,7 @@ const NOT_RUN: Record<string, { why: string; check: () => void }> = {
   'npm ci': { why: 'installs packages: this test runs inside an installed tree', check: () => expect(existsSync(join(ROOT, 'package-lock.json'))).toBe(true) },
   'npm test': { why: 'the test suite that runs this test', check: () => expect(pkgScript('test')).toMatch(/vitest run/) },
   'npm run bench': { why: 'benchmarks print figures and take minutes; never run by tests', check: () => expect(pkgScript('bench')).toMatch(/dist\/bench\/run\.js/) },
+  'npm run bench:e2e': { why: 'the end-to-end training bench against PyTorch prints figures and takes minutes; never run by tests', check: () => expect(pkgScript('bench:e2e')).toMatch(/dist\/bench\/e2e\.js/) },
   'npm run bench -- --workers 1,2': { why: 'the same benchmark at 1 and 2 training workers; never run by tests', check: () => expect(readFileSync(join(ROOT, 'bench', 'run.ts'), 'utf8')).toMatch(/--workers/) },
 };
 /** The benchmarks block: scripts that print figures; never run by tests (house rule), checked to exist. */

@@ -160,8 +160,9 @@ export function describeOptimizers(config: EsmmConfig): string {
   const how = tc.embedding_learning_rate !== undefined ? 'train.embedding_learning_rate' : emb.lr === tc.learning_rate ? 'train.learning_rate' : `${Number((emb.lr / tc.learning_rate).toPrecision(6))}x train.learning_rate`;
   const scaled = Object.entries(config.model.towers).filter(([, t]) => t.lr_scale !== undefined && t.lr_scale !== 1);
   const towers = scaled.length > 0 ? ` (${scaled.map(([n, t]) => `tower ${n} x${t.lr_scale}`).join(', ')})` : '';
+  const decay = (tc.lr_decay ?? 1) !== 1 ? `; both x${tc.lr_decay} per epoch (train.lr_decay)` : '';
   return `optimizers: dense ${tc.optimizer} lr ${tc.learning_rate}${towers}; embeddings ${emb.type} lr ${emb.lr} (${how})` +
-    `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}`;
+    `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}${decay}`;
 }
 
 /** Which rows a run trained on: file paths, sizes and row counts (a resumed run must see the same). */

@@ -158,6 +158,11 @@ export interface TrainConfig {
   learning_rate: number;
   /** Learning rate of the sparse (embedding) optimizer; defaults to learning_rate * 10 for adagrad. */
   embedding_learning_rate?: number;
+  /**
+   * After each epoch the dense and the embedding learning rate are multiplied by this (epoch e
+   * trains at rate x lr_decay^(e-1)); in (0, 1], default 1 (no decay). See train/lr-decay.ts.
+   */
+  lr_decay?: number;
   embedding_optimizer: 'adagrad' | 'adam' | 'ftrl' | 'sgd';
   /** L2 penalty on the embedding rows a batch touches (lazy weight decay, any embedding optimizer). */
   embedding_l2: number;

@@ -41,6 +41,7 @@ import type { FunnelModel } from '../models/model.js';
 import { startRun } from '../train/training-run.js';
 import { finishRun, type TrainResult } from '../train/trainer.js';
 import { checkStepLoss, recordStepLoss } from '../train/epoch.js';
+import { applyEpochLearningRates } from '../train/lr-decay.js';
 import { validateEpoch } from '../train/validation.js';
 import { earlyStop } from '../train/early-stopping.js';
 import { Coordinator } from './coordinator.js';
@@ -158,6 +159,8 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
     let stoppedEarly = false;
     for (let epoch = Math.floor(round / rounds) + 1; epoch <= tc.epochs; epoch++) {
       pos.epoch = epoch;
+      // train.lr_decay: the store's Lua step takes the embedding rate per call, the dense optimizer per step.
+      applyEpochLearningRates(tc, epoch, opt, [run.embeddings, store]);
       // The order of epoch e is the e-th shuffle of one Rng per worker (worker 0's is the single-process
       // trainer's), regenerated from the seed so that a resumed worker gets the same order.
       // train.shuffle false: the partition in its stored order. With rows dealt by index mod N and a

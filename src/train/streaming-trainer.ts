@@ -22,6 +22,7 @@ import { resumeRun, saveRunCheckpoint } from './resume.js';
 import { startRun, type TrainingRun } from './training-run.js';
 import { finishRun, type TrainOptions, type TrainResult } from './trainer.js';
 import { validateEpoch } from './validation.js';
+import { applyEpochLearningRates } from './lr-decay.js';
 
 export interface StreamTrainOptions extends TrainOptions {
   /** Filled with where the time went and the most rows held (bench/scale.ts, tests). */
@@ -52,6 +53,7 @@ export async function trainFunnelStreaming(config: EsmmConfig, features: Feature
   let interrupted = false;
   try {
     for (; run.pos.epoch <= tc.epochs; run.pos.epoch++) {
+      applyEpochLearningRates(tc, run.pos.epoch, run.step.optimizer, [run.embeddings]);
       const { end, rows } = await runStreamEpoch(run, stream, labelKeys, opts, checkpoint, timings, opts.onWindow);
       if (end === 'interrupted') interrupted = true;
       if (end !== 'complete') break;

@@ -4,6 +4,7 @@ import type { FeatureSpec } from '../features/spec.js';
 import { UserError } from '../errors.js';
 import type { FunnelModel } from '../models/model.js';
 import { earlyStop } from './early-stopping.js';
+import { applyEpochLearningRates } from './lr-decay.js';
 import { epochRecord, finishEpoch, runEpochSteps, stepLimitReached } from './epoch.js';
 import type { EpochRecord } from './epoch-record.js';
 import type { TrainProgress } from './progress.js';
@@ -72,6 +73,7 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
   let stoppedEarly = false;
   let interrupted = false;
   for (; run.pos.epoch <= tc.epochs; run.pos.epoch++) {
+    applyEpochLearningRates(tc, run.pos.epoch, run.step.optimizer, [run.embeddings]);
     const end = await runEpochSteps(run, opts, checkpoint);
     if (end === 'interrupted') interrupted = true;
     if (end !== 'complete') break;

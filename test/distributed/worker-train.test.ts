@@ -76,6 +76,24 @@ describe.skipIf(!haveRedis)('esmm train --store on a 3-master + 3-replica loopba
     expect(rows).toBeGreaterThan(100);
   });
 
+  it('train.lr_decay: one worker through the store (the Lua step takes the decayed rate) still trains the in-process model bit for bit', async () => {
+    const dir = tempDir();
+    const plain = synthConfig(dir, 6000, 2);
+    const cfg = join(dir, 'decay.yaml');
+    writeFileSync(cfg, readFileSync(plain, 'utf8').replace('early_stopping: false }', 'early_stopping: false, lr_decay: 0.5 }'));
+    const undecayed = await runCli(['train', '--config', plain, '--out', join(dir, 'plain'), '--quiet']);
+    expect(undecayed.code, undecayed.stderr).toBe(0);
+    const local = await runCli(['train', '--config', cfg, '--out', join(dir, 'local'), '--quiet']);
+    expect(local.code, local.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'local', 'params.bin')).equals(readFileSync(join(dir, 'plain', 'params.bin')))).toBe(false); // the decay did something
+    const viaStore = await runCli(['train', '--config', cfg, '--out', join(dir, 'store'), '--quiet', '--store', cluster.url, '--run-id', 'one-worker-decay']);
+    expect(viaStore.code, viaStore.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'store', 'params.bin')).equals(readFileSync(join(dir, 'local', 'params.bin')))).toBe(true);
+    const a = modelTables(join(dir, 'local'));
+    const b = modelTables(join(dir, 'store'));
+    for (const [group, ts] of a) ts.forEach((t, i) => expect(new Int32Array(b.get(group)![i]!.denseWeights().buffer)).toEqual(new Int32Array(t.denseWeights().buffer)));
+  });
+
   it('one worker stopped with SIGINT mid-epoch and resumed with --resume still trains the in-process model bit for bit (the dense Adam moments resume too)', async () => {
     const dir = tempDir();
     const cfg = synthConfig(dir, 20_000, 2);

@@ -148,6 +148,24 @@ describe('streaming training', () => {
     expect(resumed.metrics).toEqual(full.metrics);
   }, 180_000);
 
+  it('train.lr_decay: epoch 1 as without it, epoch 2 moves the weights less (the streaming trainer decays too)', async () => {
+    const run = async (train: Record<string, unknown>): Promise<Float64Array[]> => {
+      const seen: Float64Array[] = [];
+      await trainAndEvaluateStreaming(partsConfig({ optimizer: 'sgd', embedding_optimizer: 'sgd', learning_rate: 0.05, ...train }), {
+        onEpoch: (_r, model) => {
+          seen.push(Float64Array.from([...model.params.values()].flatMap((v) => [...v])));
+        },
+      });
+      return seen;
+    };
+    const plain = await run({});
+    const decayed = await run({ lr_decay: 0.5 });
+    expect(Array.from(decayed[0]!)).toEqual(Array.from(plain[0]!));
+    const move = (w: Float64Array[]): number => Math.hypot(...w[1]!.map((x, i) => x - w[0]![i]!));
+    expect(move(decayed) / move(plain)).toBeLessThan(0.75);
+    expect(move(decayed) / move(plain)).toBeGreaterThan(0.25);
+  }, 120_000);
+
   it('refuses a glob matching nothing and a bad memory_budget, naming the key', async () => {
     await expect(trainAndEvaluate(partsConfig({}, 'nothing/*.parquet'))).rejects.toThrow(/nothing\/\*\.parquet.*data\.train.*no file matches/);
     expect(() => partsConfig({ memory_budget: 'lots' })).toThrow(/train\.memory_budget.*expected a size/);
