@@ -107,8 +107,9 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
     const a = modelTables(join(dir, 'single'));
     const b = modelTables(join(dir, 'two'));
     const rows = [...a].flatMap(([group, ts]) => ts.map((tb, i) => relL2(tb.denseWeights(), b.get(group)![i]!.denseWeights())));
-    // Measured (store runs are not bit-reproducible: pushes of one row land in either order): AUC
-    // gaps under 0.0001 / 0.0002, dense 0.0011-0.0066, tables up to 0.0015. With worker 1
+    // Measured when each push stepped its row: AUC gaps under 0.0001 / 0.0002, dense
+    // 0.0011-0.0066, tables up to 0.0015; with a row's round gradient applied once: dense 3e-7,
+    // tables under 4e-7. With worker 1
     // shuffling its rows (other batches) the dense parameters moved 0.069 and the tables up to
     // 0.074 while the AUCs stayed within 0.0012: the parameters are what tells the batches apart.
     console.log(`exact order, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
