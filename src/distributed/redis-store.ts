@@ -10,14 +10,16 @@
  * 1024 groups gave pull 57 ms + push 169 ms per round, 128 groups 23 + 87 ms.)
  *
  * Values: the row record of EmbeddingTable as float32/int32 little-endian bytes (see
- * redis-functions.ts). Reads are plain MGETs; writes only happen inside the esmm_step function,
- * which applies the optimizer atomically per row.
+ * redis-functions.ts), followed while a round's gradient is pending by its float32 sum and a
+ * trailer. All reads and writes go through the library's functions (esmm_read applies a complete
+ * round's pending sum before returning the record; esmm_step sums a push into the round's pending
+ * sum), one FCALL per hash-tag group; restoring a snapshot writes plain records (MSET).
  */
 import { connect as tcpConnect } from 'node:net';
 import { Cluster } from 'ioredis';
 import { UserError } from '../errors.js';
 import { tableSeedKey, writeInitialRow } from '../embedding/row-init.js';
-import { FUNCTION_SOURCE, STEP_FUNCTION } from './redis-functions.js';
+import { FUNCTION_SOURCE, READ_FUNCTION, STEP_FUNCTION } from './redis-functions.js';
 import { withRetry } from './retry.js';
 import { stateWordsOf, type PullRequest, type PulledRows, type PushRequest, type RowBlock, type TableSpec, type TableStore } from './table-store.js';
 
@@ -154,12 +156,21 @@ export class RedisTableStore implements TableStore {
     return `{esmm:${this.run}:`;
   }
 
-  async pull(requests: PullRequest[]): Promise<PulledRows[]> {
+  /** Reads rows through esmm_read (one FCALL per group): as of the end of round - 1, or with every pending sum applied. */
+  private readRows(keys: string[], round: number | undefined): Promise<(Buffer | null)[]> {
+    // fcallBuffer exists (ioredis generates a Buffer variant of every command) but is missing from
+    // its typings; callBuffer('FCALL', ...) loses its command name under auto-pipelining (5.11).
+    const c = this.cluster as unknown as { fcallBuffer(...args: (string | number)[]): Promise<(Buffer | null)[]> };
+    return c.fcallBuffer(READ_FUNCTION, keys.length, ...keys, round === undefined ? '' : String(round));
+  }
+
+  /** `round`: the reader's round (rows as of the end of round - 1); without it every pending round's sum is applied. */
+  async pull(requests: PullRequest[], round?: number): Promise<PulledRows[]> {
     const out = requests.map(({ table, ids }) => {
       const spec = this.specs[table]!;
       return { weights: new Float32Array(ids.length * spec.dim), state: new Int32Array(ids.length * this.stateWords[table]!), present: new Uint8Array(ids.length) };
     });
-    // Group (request, index) pairs by hash-tag group: one MGET per group.
+    // Group (request, index) pairs by hash-tag group: one FCALL per group.
     const byGroup = new Map<number, { keys: string[]; where: number[] }>();
     requests.forEach(({ table, ids }, r) => {
       for (let i = 0; i < ids.length; i++) {
@@ -171,7 +182,7 @@ export class RedisTableStore implements TableStore {
       }
     });
     const groups = [...byGroup.values()];
-    const replies = await withRetry(this.cluster, 'pull', () => Promise.all(groups.map((e) => this.cluster.mgetBuffer(...e.keys))), this.log);
+    const replies = await withRetry(this.cluster, 'pull', () => Promise.all(groups.map((e) => this.readRows(e.keys, round))), this.log);
     this.stats.pulls++;
     groups.forEach((e, gi) => {
       const values = replies[gi]!;
@@ -270,7 +281,7 @@ export class RedisTableStore implements TableStore {
     this.lr.fill(lr);
   }
 
-  /** Every stored row of `table` (SCAN over each master, then MGET per group). */
+  /** Every stored row of `table`, every pending sum applied (SCAN over each master, then esmm_read per group). */
   async *scan(table: number): AsyncIterable<RowBlock> {
     const spec = this.specs[table]!;
     const sw = this.stateWords[table]!;
@@ -288,7 +299,7 @@ export class RedisTableStore implements TableStore {
           list.push(k);
         }
         for (const list of byGroup.values()) {
-          const values = await withRetry(this.cluster, 'scan', () => this.cluster.mgetBuffer(...list), this.log);
+          const values = await withRetry(this.cluster, 'scan', () => this.readRows(list, undefined), this.log);
           const block: RowBlock = { ids: new Int32Array(list.length), weights: new Float32Array(list.length * spec.dim), state: new Int32Array(list.length * sw) };
           const present = new Uint8Array(list.length);
           let n = 0;

@@ -59,10 +59,10 @@ export function batchIds(st: StoreTables, nCat: number, batch: Batch): Int32Arra
   });
 }
 
-/** Before a step: the batch's rows from the store into the local tables. */
-export async function pullBatch(store: TableStore, st: StoreTables, nCat: number, batch: Batch): Promise<void> {
+/** Before a step of `round`: the batch's rows, as of the end of the previous round, from the store into the local tables. */
+export async function pullBatch(store: TableStore, st: StoreTables, nCat: number, batch: Batch, round?: number): Promise<void> {
   const ids = batchIds(st, nCat, batch);
-  const pulled = await store.pull(ids.map((x, table) => ({ table, ids: x })));
+  const pulled = await store.pull(ids.map((x, table) => ({ table, ids: x })), round);
   pulled.forEach((p, table) => st.tables[table]!.fill(ids[table]!, p.weights, p.state, p.present));
 }
 

@@ -57,10 +57,16 @@ export interface RowBlock {
 
 export interface TableStore {
   readonly specs: readonly TableSpec[];
-  pull(requests: PullRequest[]): Promise<PulledRows[]>;
+  /**
+   * `round`: the reader's round. A store that sums a round's pushes before applying them (Redis)
+   * returns rows as of the end of round - 1; without it, with every push applied.
+   */
+  pull(requests: PullRequest[], round?: number): Promise<PulledRows[]>;
   /**
    * Pushes in order; two pushes of one table in one call are applied in that order. With `tag`
-   * (a worker's round) a store may make the push idempotent: a repeat of a round is skipped.
+   * (a worker's round) a store may make the push idempotent (a repeat of a round is skipped) and
+   * may sum the round's pushes of a row, from every worker, into one optimizer step applied when
+   * the row is next read or pushed in a later round (Redis does).
    */
   push(requests: PushRequest[], tag?: { worker: number; round: number }): Promise<void>;
   /** The learning rate of every table's optimizer (schedules). */

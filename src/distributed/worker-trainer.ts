@@ -188,7 +188,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
         if (start < end) {
           const bt = run.assembler.assemble(start, end, order);
           let t = performance.now();
-          await pullBatch(store, st, nCat, bt);
+          await pullBatch(store, st, nCat, bt, round);
           timings.pull += (performance.now() - t) / 1000;
           t = performance.now();
           // This worker's share of the round's rows: its gradients add up with the others' to the round's.

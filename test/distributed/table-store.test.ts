@@ -53,14 +53,18 @@ function readAll(t: EmbeddingTable): { weights: Float32Array; state: Int32Array;
   return out;
 }
 
-/** Runs `steps` steps through the store and the reference; returns both final states. */
-async function drive(store: TableStore, specs: TableSpec[], steps: number, pooled: boolean): Promise<void> {
+/**
+ * Runs `steps` steps through the store and the reference; compares the final states. `tagged`:
+ * each step is round `step` of worker 0 (the trainer's path: a push is summed into the round's
+ * pending gradient and applied by the next round's read).
+ */
+async function drive(store: TableStore, specs: TableSpec[], steps: number, pooled: boolean, tagged = false): Promise<void> {
   const refs = specs.map(tableOf);
   const caches = specs.map((s, i) => new StoreBackedTable(s, i));
   for (let step = 0; step < steps; step++) {
     const idsPer = specs.map((_, t) => batchIds(step * 2 + t));
     const uniq = idsPer.map(unique);
-    const pulled = await store.pull(uniq.map((ids, table) => ({ table, ids })));
+    const pulled = await store.pull(uniq.map((ids, table) => ({ table, ids })), tagged ? step : undefined);
     pulled.forEach((p, t) => caches[t]!.fill(uniq[t]!, p.weights, p.state, p.present));
     for (let t = 0; t < specs.length; t++) {
       const ids = idsPer[t]!;
@@ -84,10 +88,10 @@ async function drive(store: TableStore, specs: TableSpec[], steps: number, poole
         refs[t]!.updatePooled(m, 'mean', grad, DIM, 0);
       }
     }
-    await store.push(caches.flatMap((c) => c.takePending()));
+    await store.push(caches.flatMap((c) => c.takePending()), tagged ? { worker: 0, round: step } : undefined);
   }
   // Final rows from the store against the reference: weights, optimizer state, presence.
-  const pulled = await store.pull(specs.map((_, table) => ({ table, ids: allIds() })));
+  const pulled = await store.pull(specs.map((_, table) => ({ table, ids: allIds() })), tagged ? steps : undefined);
   pulled.forEach((p, t) => {
     const want = readAll(refs[t]!);
     expect(Array.from(p.present)).toEqual(Array.from(want.present));
@@ -109,14 +113,14 @@ async function drive(store: TableStore, specs: TableSpec[], steps: number, poole
   });
 }
 
-function suite(name: string, open: (specs: TableSpec[], run: string) => Promise<TableStore>): void {
+function suite(name: string, open: (specs: TableSpec[], run: string) => Promise<TableStore>, tagged = false): void {
   describe(name, () => {
     for (const c of CASES) {
       it(`${c.label}: gather/update equal EmbeddingTable over 5 steps with duplicate ids; untouched rows unchanged; state ${c.exact ? 'bit-exact' : 'within 1e-6'}`, async () => {
         const specs = specsFor(c.optimizer, c.l2);
-        const store = await open(specs, `t-${c.label.replace(/\W+/g, '-')}`);
+        const store = await open(specs, `t-${tagged ? 'r-' : ''}${c.label.replace(/\W+/g, '-')}`);
         try {
-          await drive(store, specs, 5, false);
+          await drive(store, specs, 5, false, tagged);
         } finally {
           await store.close();
         }
@@ -124,9 +128,9 @@ function suite(name: string, open: (specs: TableSpec[], run: string) => Promise<
     }
     it('pooled (mean, weighted) updates equal EmbeddingTable (adagrad)', async () => {
       const specs = specsFor(CASES[1]!.optimizer, 0);
-      const store = await open(specs, 'pooled');
+      const store = await open(specs, tagged ? 'pooled-r' : 'pooled');
       try {
-        await drive(store, specs, 4, true);
+        await drive(store, specs, 4, true, tagged);
       } finally {
         await store.close();
       }
@@ -148,6 +152,71 @@ describe.skipIf(!haveRedis)('RedisTableStore on a 3-master + 3-replica loopback 
   });
 
   suite('same table tests', (specs, run) => RedisTableStore.open(cluster.url, specs, { run, groups: 64 }));
+  suite('same table tests, pushes tagged with rounds (summed per round, applied on the next read)', (specs, run) => RedisTableStore.open(cluster.url, specs, { run, groups: 64 }), true);
+
+  // Two workers' pushes of one row in one round are ONE optimizer step on their summed gradient
+  // (the single process's step on the whole batch), whichever lands first; a read of that same
+  // round (a slower worker's pull) still sees the row as it was before the round.
+  for (const c of [CASES[1]!, CASES[2]!, CASES[3]!]) {
+    it(`${c.label}: two workers' pushes of a row in one round = one step on g0 + g1 (not two steps)`, async () => {
+      const specs = specsFor(c.optimizer, c.l2);
+      const run = `once-${c.label.replace(/\W+/g, '-')}`;
+      const a = await RedisTableStore.open(cluster.url, specs, { run, groups: 16 });
+      const b = await RedisTableStore.open(cluster.url, specs, { run, groups: 16 });
+      try {
+        const ids = Int32Array.of(2, 3, 19); // 19 is new to both; 2 and 3 were updated in round 0
+        const warm = Int32Array.of(2, 3);
+        const g = (seed: number, n = ids.length): Float32Array => randomFloats(n * DIM, seed, 0.3);
+        const ref = tableOf(specs[0]!);
+        const twice = tableOf(specs[0]!);
+        const g00 = g(40, 2);
+        await a.pull([{ table: 0, ids: warm }], 0);
+        await a.push([{ table: 0, ids: warm, grad: g00, present: new Uint8Array(2) }], { worker: 0, round: 0 });
+        ref.update(warm, g00, DIM, 0);
+        twice.update(warm, g00, DIM, 0);
+        const [g0, g1] = [g(41), g(42)];
+        const [pa] = await a.pull([{ table: 0, ids }], 1);
+        const [pb] = await b.pull([{ table: 0, ids }], 1);
+        expect(Array.from(pa!.present)).toEqual([1, 1, 0]);
+        await b.push([{ table: 0, ids, grad: g1, present: pb!.present }], { worker: 1, round: 1 });
+        // Worker 0 reads round 1 after worker 1 pushed it: it must not see that push.
+        const [late] = await a.pull([{ table: 0, ids }], 1);
+        expect(late!.weights).toEqual(pa!.weights);
+        // (Row 19 now exists with the optimizer's initial state: an absent row's state reads as 0.)
+        const sw = ref.rowStateWords;
+        expect(late!.state.subarray(0, 2 * sw)).toEqual(pa!.state.subarray(0, 2 * sw));
+        await a.push([{ table: 0, ids, grad: g0, present: pa!.present }], { worker: 0, round: 1 });
+        const sum = new Float32Array(g0.length);
+        for (let i = 0; i < sum.length; i++) sum[i] = g0[i]! + g1[i]!; // float32, as EmbeddingTable sums duplicates
+        ref.update(ids, sum, DIM, 0);
+        twice.update(ids, g1, DIM, 0);
+        twice.update(ids, g0, DIM, 0);
+        // The epoch-end scan applies every pending sum; the next round's pull then reads the same rows.
+        const seen = new Map<number, Float32Array>();
+        for await (const block of a.scan(0)) block.ids.forEach((id, i) => seen.set(id, block.weights.slice(i * DIM, (i + 1) * DIM)));
+        const [p] = await b.pull([{ table: 0, ids }], 2);
+        const want = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length) };
+        ref.readRows(ids, want.weights, want.state, want.present);
+        const two = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length) };
+        twice.readRows(ids, two.weights, two.state, two.present);
+        if (c.exact) {
+          expect(new Int32Array(p!.weights.buffer)).toEqual(new Int32Array(want.weights.buffer));
+          expect(p!.state).toEqual(want.state);
+        } else {
+          expectClose(p!.weights, want.weights, 1e-6, 1e-9);
+          for (let i = 0; i < ids.length; i++) expect(p!.state[i * sw + 2 * DIM]).toBe(want.state[i * sw + 2 * DIM]);
+        }
+        // ...and that is not what two sequential steps give.
+        let far = 0;
+        for (let i = 0; i < p!.weights.length; i++) far = Math.max(far, Math.abs(p!.weights[i]! - two.weights[i]!));
+        expect(far).toBeGreaterThan(1e-5);
+        ids.forEach((id, i) => expect(seen.get(id)).toEqual(want.weights.subarray(i * DIM, (i + 1) * DIM)));
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  }
 
   it('spreads rows over every master (hash tags are not too coarse)', async () => {
     const specs = specsFor({ type: 'sgd', lr: 0.1 }, 0);
