@@ -2,6 +2,7 @@
  * What the workers of a store run must agree on besides the per-round dense sync (coordinator.ts),
  * through keys under the coordinator's hash tag `{esmm:RUN:coord}`:
  *   :count:NAME:I  worker I's number for NAME (its partition's training rows), exchanged once at start
+ *   :sums:NAME:I   worker I's named numbers (JSON) to be added up, e.g. the label counts of the output-bias init
  *   :stop:E        worker 0's early-stopping decision after epoch E ('1' stop, '0' go on), written
  *                  before worker 0 reaches the epoch barrier, so every worker reads it after the barrier
  * Kept apart from coordinator.ts (one more connection per worker) so the round loop's sync can
@@ -45,6 +46,21 @@ export class RunDecisions {
       if (v === null) throw new UserError(`run '${this.coord.run}': worker ${i} has not published its ${name}; restart the run`);
       return Number(v);
     });
+  }
+
+  /** Publishes this worker's named numbers, waits for every worker, returns their sums per name. */
+  async shareSums(name: string, values: Record<string, number>): Promise<Record<string, number>> {
+    const { worker, workers } = this.coord;
+    await this.retry(`publishing ${name}`, () => this.cluster.set(this.k(`sums:${name}:${worker}`), JSON.stringify(values), 'EX', TTL_SECONDS));
+    await this.coord.barrier(`sums:${name}`);
+    const keys = Array.from({ length: workers }, (_, i) => this.k(`sums:${name}:${i}`));
+    const got = await this.retry(`reading ${name}`, () => this.cluster.mget(...keys));
+    const total: Record<string, number> = {};
+    got.forEach((v, i) => {
+      if (v === null) throw new UserError(`run '${this.coord.run}': worker ${i} has not published its ${name}; restart the run`);
+      for (const [k, x] of Object.entries(JSON.parse(v) as Record<string, number>)) total[k] = (total[k] ?? 0) + x;
+    });
+    return total;
   }
 
   /** Worker 0, before the barrier of epoch `epoch`: whether every worker stops after it. */

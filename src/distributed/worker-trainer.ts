@@ -57,6 +57,7 @@ import { parallelUnsupported } from '../train/parallel/unsupported.js';
 import { buildModelGraph } from '../models/build-graph.js';
 import { layoutOf } from '../models/layout-of.js';
 import { funnelSpec } from '../models/registry.js';
+import { priorCounts } from '../train/prior-bias.js';
 
 export interface WorkerOptions {
   /** redis://host:port of a node of the cluster. */
@@ -129,7 +130,12 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
     // N >= 2: the step outputs its dense gradient and the coordinator merges them (one optimizer
     // step on the round's gradient, the same on every worker); N = 1 keeps the in-graph update.
     const merged = wo.workers > 1;
-    const run = await startRun(cfg, features, part, '', { externalDense: merged });
+    // The output-bias init reads label rates: with several workers, those of all workers' rows, so
+    // every worker starts where the single process starts (not at its own share's rates).
+    const prior = merged && config.model.output_bias_init === 'prior'
+      ? await decisions.shareSums('prior-label-counts', priorCounts(funnelSpec(config.model.name, config.schema), part))
+      : undefined;
+    const run = await startRun(cfg, features, part, '', { externalDense: merged }, prior);
     if (!(run.step instanceof TrainStep)) throw new Error('a store worker trains with one TrainStep');
     const step = run.step;
     const st = storeBackTables(run.embeddings);

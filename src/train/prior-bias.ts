@@ -12,14 +12,34 @@
 import type { EncodedChunk, LabelKey } from '../data/batch.js';
 import type { FunnelModelSpec } from '../models/funnel-spec.js';
 
-export function initOutputBiases(spec: FunnelModelSpec, params: Map<string, Float32Array>, train: EncodedChunk): void {
-  const { click, buy } = train.labels;
-  let clicks = 0;
-  let buys = 0;
-  for (let i = 0; i < train.rows; i++) {
-    clicks += click[i]!;
-    buys += buy[i]!;
+/**
+ * The label counts the bias init reads: `rows`, `click`, `buy`, and for ratio models each
+ * impression-space tower loss's label (`label:KEY`). Plain sums, so store workers can add up
+ * theirs and every worker starts from the rates of all training rows, not of its own share.
+ */
+export type PriorCounts = Record<string, number>;
+
+export function priorCounts(spec: FunnelModelSpec, train: EncodedChunk): PriorCounts {
+  const sum = (a: Float32Array): number => {
+    let s = 0;
+    for (let i = 0; i < train.rows; i++) s += a[i]!;
+    return s;
+  };
+  const counts: PriorCounts = { rows: train.rows, click: sum(train.labels.click), buy: sum(train.labels.buy) };
+  if (spec.outputs.pcvr.kind === 'ratio') {
+    for (const loss of spec.losses) {
+      if (loss.prob.kind !== 'tower' || loss.space !== 'impressions') continue;
+      const labels = labelOf(train, loss.label);
+      if (labels !== undefined) counts[`label:${loss.label}`] = sum(labels);
+    }
   }
+  return counts;
+}
+
+export function initOutputBiases(spec: FunnelModelSpec, params: Map<string, Float32Array>, train: EncodedChunk, counts: PriorCounts = priorCounts(spec, train)): void {
+  const rows = counts.rows!;
+  const clicks = counts.click!;
+  const buys = counts.buy!;
   const set = (tower: string, rate: number): void => {
     const b = params.get(`tower_${tower}/head/b`);
     if (b === undefined || b.length !== 1 || !(rate > 0 && rate < 1)) return;
@@ -38,15 +58,13 @@ export function initOutputBiases(spec: FunnelModelSpec, params: Map<string, Floa
   if (pcvr.kind === 'ratio') {
     for (const loss of spec.losses) {
       if (loss.prob.kind !== 'tower' || loss.space !== 'impressions') continue;
-      const labels = labelOf(train, loss.label);
-      if (labels === undefined) continue;
-      let pos = 0;
-      for (let i = 0; i < train.rows; i++) pos += labels[i]!;
-      set(loss.prob.tower, pos / Math.max(1, train.rows));
+      const pos = counts[`label:${loss.label}`];
+      if (pos === undefined) continue;
+      set(loss.prob.tower, pos / Math.max(1, rows));
     }
     return;
   }
-  if (pctr.kind === 'tower') set(pctr.tower, clicks / Math.max(1, train.rows));
+  if (pctr.kind === 'tower') set(pctr.tower, clicks / Math.max(1, rows));
   if (pcvr.kind === 'tower' && (pctr.kind !== 'tower' || pcvr.tower !== pctr.tower)) set(pcvr.tower, clicks > 0 ? buys / clicks : Number.NaN);
 }
 

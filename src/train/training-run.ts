@@ -13,7 +13,7 @@ import { fingerprintOf, type LoopPosition } from './checkpoint.js';
 import type { ModelSnapshot } from './snapshot.js';
 import { sparseOptimizerConfig, type TrainStepOptions } from './step.js';
 import { createTrainingStep, type TrainingStep } from './parallel/training-step.js';
-import { initOutputBiases } from './prior-bias.js';
+import { initOutputBiases, type PriorCounts } from './prior-bias.js';
 import { LossSpikeWatch } from './guard.js';
 
 /**
@@ -43,13 +43,14 @@ export interface TrainingRun {
 }
 
 /** A fresh run at step 0: training graph, initial weights (seeded), embeddings and training step. */
-export async function startRun(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, dataFingerprint = '', stepOptions: TrainStepOptions = {}): Promise<TrainingRun> {
+/** `prior`: the label counts of the output-bias init when they are not `train`'s own (store workers pass all workers' sums). */
+export async function startRun(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, dataFingerprint = '', stepOptions: TrainStepOptions = {}, prior?: PriorCounts): Promise<TrainingRun> {
   const spec = funnelSpec(config.model.name, config.schema);
   const layout = layoutOf(features, config.model.embedding_dim);
   const tc = config.train;
   const mg = buildModelGraph(spec, layout, config.model, { training: true, seed: tc.seed });
   const params = new Map(mg.graph.params().map((p) => [p.value.name, Float32Array.from(p.init)]));
-  if (config.model.output_bias_init === 'prior') initOutputBiases(spec, params, train);
+  if (config.model.output_bias_init === 'prior') initOutputBiases(spec, params, train, prior);
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling,
     { l2: tc.embedding_l2, frequency: tc.embedding_l2_frequency });
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
