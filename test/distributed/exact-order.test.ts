@@ -86,6 +86,22 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
     await cluster?.stop();
   });
 
+  /** Trains `cfg` in one process and as 2 store workers; their test metrics and the relative L2 distances of their dense parameters and tables. */
+  async function singleAndTwoWorkers(cfg: string, dir: string, runId: string) {
+    const single = await runCli(['train', '--config', cfg, '--out', join(dir, 'single'), '--quiet']);
+    expect(single.code, single.stderr).toBe(0);
+    const two = await runBin(['launch', '--workers', '2', '--store', cluster.url, '--run-id', runId, '--config', cfg, '--out', join(dir, 'two'), '--quiet']);
+    expect(two.code, two.stderr).toBe(0);
+    const a = modelTables(join(dir, 'single'));
+    const b = modelTables(join(dir, 'two'));
+    return {
+      s: metrics(join(dir, 'single')),
+      t: metrics(join(dir, 'two')),
+      dense: relL2(params(join(dir, 'single')), params(join(dir, 'two'))),
+      rows: [...a].flatMap(([group, ts]) => ts.map((tb, i) => relL2(tb.denseWeights(), b.get(group)![i]!.denseWeights()))),
+    };
+  }
+
   // SGD embeddings and zero output biases keep the comparison exact: two workers' pushes of one
   // row in one round then add up to the single process's update (Adagrad's accumulator, which is
   // not additive, and worker 0's prior bias fitted on its own partition move the dense
@@ -97,16 +113,7 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
     writeFileSync(cfg, readFileSync(cfg, 'utf8')
       .replace('tower: [16]', 'tower: [16], output_bias_init: zero')
       .replace('early_stopping: false', 'early_stopping: false, shuffle: false, embedding_optimizer: sgd, embedding_learning_rate: 0.1'));
-    const single = await runCli(['train', '--config', cfg, '--out', join(dir, 'single'), '--quiet']);
-    expect(single.code, single.stderr).toBe(0);
-    const two = await runBin(['launch', '--workers', '2', '--store', cluster.url, '--run-id', 'exact-order', '--config', cfg, '--out', join(dir, 'two'), '--quiet']);
-    expect(two.code, two.stderr).toBe(0);
-    const s = metrics(join(dir, 'single'));
-    const t = metrics(join(dir, 'two'));
-    const dense = relL2(params(join(dir, 'single')), params(join(dir, 'two')));
-    const a = modelTables(join(dir, 'single'));
-    const b = modelTables(join(dir, 'two'));
-    const rows = [...a].flatMap(([group, ts]) => ts.map((tb, i) => relL2(tb.denseWeights(), b.get(group)![i]!.denseWeights())));
+    const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, 'exact-order');
     // Measured when each push stepped its row: AUC gaps under 0.0001 / 0.0002, dense
     // 0.0011-0.0066, tables up to 0.0015; with a row's round gradient applied once: dense 3e-7,
     // tables under 4e-7. With worker 1
@@ -134,16 +141,7 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
       let text = readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false');
       if (bias === 'zero') text = text.replace('tower: [16]', 'tower: [16], output_bias_init: zero');
       writeFileSync(cfg, text);
-      const single = await runCli(['train', '--config', cfg, '--out', join(dir, 'single'), '--quiet']);
-      expect(single.code, single.stderr).toBe(0);
-      const two = await runBin(['launch', '--workers', '2', '--store', cluster.url, '--run-id', `exact-order-adagrad-${bias}`, '--config', cfg, '--out', join(dir, 'two'), '--quiet']);
-      expect(two.code, two.stderr).toBe(0);
-      const s = metrics(join(dir, 'single'));
-      const t = metrics(join(dir, 'two'));
-      const dense = relL2(params(join(dir, 'single')), params(join(dir, 'two')));
-      const a = modelTables(join(dir, 'single'));
-      const b = modelTables(join(dir, 'two'));
-      const rows = [...a].flatMap(([group, ts]) => ts.map((tb, i) => relL2(tb.denseWeights(), b.get(group)![i]!.denseWeights())));
+      const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, `exact-order-adagrad-${bias}`);
       console.log(`exact order, adagrad, ${bias} bias init, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
       expect(Math.abs(t.auc_ctr! - s.auc_ctr!), `ctr ${t.auc_ctr} vs ${s.auc_ctr}`).toBeLessThan(0.005);
       expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!), `ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}`).toBeLessThan(0.005);
