@@ -12,14 +12,14 @@
  * it was kept) resumes with the dense moments at zero.
  * `--resume` against a store that has no state for the run restores it (store-sync + coordinator).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EmbeddingStore } from '../embedding/embedding-store.js';
 import type { DenseOptimizerState } from '../optim/dense.js';
 import { packFloats, readTables, unpackFloats, writeTables, type TableEntry } from '../models/table-files.js';
 import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
+import { checksummedWriter, sha256Hex } from '../util/checksummed-files.js';
 
 export const STORE_CHECKPOINT_DIR = 'store-checkpoint';
 const STATE = 'store-state.json';
@@ -49,19 +49,13 @@ interface Manifest {
   sha256: Record<string, string>;
 }
 
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const sha256 = sha256Hex;
 
 export async function writeStoreCheckpoint(outDir: string, c: StoreCheckpoint): Promise<void> {
   const dir = join(outDir, STORE_CHECKPOINT_DIR);
   const previous = existsSync(join(dir, STATE)) ? [...Object.keys((JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as Manifest).sha256), STATE] : [];
   await writeDirAtomic(dir, (stage) => {
-    const sums: Record<string, string> = {};
-    const put = (file: string, data: Uint8Array): void => {
-      const path = join(stage, file);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, data);
-      sums[file] = sha256(data);
-    };
+    const { put, sums } = checksummedWriter(stage);
     const params = packFloats(c.params);
     put('params.bin', params.bytes);
     let optimizer: Manifest['optimizer'];

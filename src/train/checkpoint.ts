@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { EmbeddingStore } from '../embedding/embedding-store.js';
 import type { DenseOptimizerState } from '../optim/dense.js';
 import { packFloats, readTables, unpackFloats, validateFloatIndex, validateTableEntries, writeTables, type TableEntry } from '../models/table-files.js';
 import { confine, recoverDir, writeDirAtomic } from '../util/atomic.js';
+import { checksummedWriter, sha256Hex } from '../util/checksummed-files.js';
 import type { EpochRecord } from './epoch-record.js';
 import type { GradNormState } from './gradnorm.js';
 
@@ -68,13 +69,7 @@ interface CheckpointManifest {
 export async function saveCheckpoint(outDir: string, s: CheckpointState): Promise<void> {
   const dir = join(outDir, CHECKPOINT_DIR);
   await writeDirAtomic(dir, (tmp) => {
-    const checksums: Record<string, string> = {};
-    const put = (file: string, data: Uint8Array): void => {
-      const path = join(tmp, file);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, data);
-      checksums[file] = sha256(data);
-    };
+    const { put, sums: checksums } = checksummedWriter(tmp);
     const params = packFloats(s.params);
     put('params.bin', params.bytes);
     const opt = packFloats(s.optimizer.buffers.map((b, i) => [String(i), b] as [string, Float32Array]));
@@ -188,9 +183,7 @@ function validateCheckpoint(m: CheckpointManifest, file: string): void {
   }
 }
 
-function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+const sha256 = sha256Hex;
 
 /** A stable fingerprint of what a checkpoint depends on (model + train config, data shape). */
 export function fingerprintOf(parts: unknown): string {
