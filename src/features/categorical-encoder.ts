@@ -8,6 +8,7 @@
  *   the empty cell (collisions are shared instead).
  */
 import { fnv1a32 } from './hash.js';
+import { StringIndex } from './string-index.js';
 
 export const OOV_ID = 0;
 
@@ -28,14 +29,15 @@ export interface CategoricalEncoder {
 
 export class VocabularyEncoder implements CategoricalEncoder {
   readonly encoding = 'vocabulary' as const;
-  private readonly ids: Map<string, number>;
+  /** Value -> position in id order (id = position + 1), in typed arrays (see string-index.ts). */
+  private readonly index: StringIndex;
 
   constructor(
-    /** Known values in id order: values[k] has id k + 1. */
-    readonly values: string[],
+    /** Known values in id order: values[k] gets id k + 1. Not kept: the index holds them. */
+    values: readonly string[],
     readonly minCount: number,
   ) {
-    this.ids = new Map(values.map((v, k) => [v, k + 1]));
+    this.index = new StringIndex(values);
   }
 
   /** A vocabulary from value counts: values seen at least `minCount` times, '' excluded. */
@@ -47,15 +49,20 @@ export class VocabularyEncoder implements CategoricalEncoder {
   }
 
   get size(): number {
-    return this.values.length + 1;
+    return this.index.size + 1;
+  }
+
+  /** The known values in id order (values[k] has id k + 1), rebuilt as strings: for saving. */
+  get values(): string[] {
+    return Array.from({ length: this.index.size }, (_, k) => this.index.valueAt(k));
   }
 
   encode(value: string): number {
-    return this.ids.get(value) ?? OOV_ID;
+    return this.index.indexOf(value) + 1;
   }
 
   isUnseen(value: string): boolean {
-    return value !== '' && !this.ids.has(value);
+    return value !== '' && this.index.indexOf(value) < 0;
   }
 
   toJSON(): CategoricalEncoderJSON {
