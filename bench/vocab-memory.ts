@@ -3,11 +3,11 @@
  * as 'f205_1234567'): the VocabularyEncoder (typed-array StringIndex) against the
  * Map<string, number> + string[] it replaced, in separate child processes, interleaved.
  *
- *   npx tsc -p tsconfig.json && node --expose-gc dist/bench/vocab-memory.js [--ids 5000000] [--rounds 3]
+ *   npx tsc -p tsconfig.json && node dist/bench/vocab-memory.js [--ids 5000000] [--rounds 3]
  *
  * Prints per round and engine: bytes per id retained (RSS and V8 heap+external growth after
- * building, with the input list released and a full GC) and ns per lookup (the ids looked up
- * in a shuffled order, a tenth of them unknown).
+ * building, with the input list released and a full GC: the children run with --expose-gc) and
+ * ns per lookup (the ids looked up in a shuffled order, a tenth of them unknown).
  */
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
