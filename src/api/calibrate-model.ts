@@ -17,9 +17,10 @@ export function requireCalibrationSplit(config: EsmmConfig, features: PreparedFe
 
 /**
  * After training: fit train.calibration on the validation split's uncalibrated predictions and
- * attach it to the model (saved with it, applied by predict, serve and export). Returns what
- * metrics.json records: the method, the rows it was fitted on, and the evaluated split's metrics
- * before calibration, so the effect can be read off.
+ * attach it to the model (saved with it, applied by predict, serve and export): pCTR on click,
+ * pCVR on buy through pCTR' x pCVR', both over every impression (models/calibration/apply.ts).
+ * Returns what metrics.json records: the method and form, the rows it was fitted on, and the
+ * evaluated split's metrics before calibration, so the effect can be read off.
  */
 export async function calibrateModel(
   model: FunnelModel, config: EsmmConfig, features: PreparedFeatures, evaluatedOn: string, evalSplit: EncodedChunk, log?: (line: string) => void,
@@ -32,6 +33,8 @@ export async function calibrateModel(
   model.calibration = fitCalibration(method, valid, await model.predictUncalibrated(valid), 'valid');
   const uncalibrated = evaluatePredictions(evalSplit, await model.predictUncalibrated(evalSplit));
   const knots = (c: { kind: string; x?: number[] }): string => (c.kind === 'isotonic' ? `${c.x!.length} knots` : 'a, b');
-  log?.(`calibration: ${method} fitted on ${valid.rows} validation rows (pctr ${knots(model.calibration.pctr)}, pctcvr ${knots(model.calibration.pctcvr)}); evaluated on ${evaluatedOn}`);
-  return { calibration: { method, fitted_on: model.calibration.fitted_on }, metrics_uncalibrated: uncalibrated };
+  const cal = model.calibration;
+  const second = cal.form === 'product' ? `pcvr through pctr' x pcvr' ${knots(cal.pcvr)}` : `pctcvr ${knots(cal.pctcvr)}`;
+  log?.(`calibration: ${method} fitted on ${valid.rows} validation rows (pctr ${knots(cal.pctr)}, ${second}); evaluated on ${evaluatedOn}`);
+  return { calibration: { method, form: cal.form, fitted_on: cal.fitted_on }, metrics_uncalibrated: uncalibrated };
 }
