@@ -6,7 +6,14 @@
  *
  * Methods: none; platt and isotonic (the product form that train.calibration fits: pCVR through
  * pCTR' x pCVR' over every impression); ratio-platt and ratio-isotonic (the first form: pCTCVR
- * calibrated on its own, pCVR = pCTCVR' / pCTR'; kept to show why it was replaced).
+ * calibrated on its own, pCVR = pCTCVR' / pCTR'; kept to show why it was replaced). Two
+ * diagnostics that read the simulator's truth on validation, to tell the fit's noise from its bias:
+ * expected-isotonic is the product isotonic fit with each row's buy replaced by its expected value
+ * (true pCTCVR), i.e. without label noise; oracle-isotonic fits pCVR' to true pCVR directly over
+ * every impression, unweighted: the best entire-space calibration any monotone map of the model's
+ * pCVR can reach. Where expected-isotonic is off and oracle-isotonic is not, the product fit is
+ * biased: within one pCVR value, rows with a higher pCTR' (which weigh more in the fit) convert
+ * differently from the rest.
  */
 import type { EsmmConfig } from '../src/config/types.js';
 import type { EncodedChunk } from '../src/data/batch.js';
@@ -15,8 +22,9 @@ import { loadData } from '../src/api/load-data.js';
 import { prepareLogged, trainAndEvaluate } from '../src/api/pipeline.js';
 import { fitCalibration } from '../src/models/calibration/fit.js';
 import { calibratePredictions } from '../src/models/calibration/apply.js';
+import { applyCalibratorAll, fitIsotonic, fitIsotonicThroughProduct } from '../src/models/calibration/calibrator.js';
 
-export const CALIBRATION_METHODS = ['none', 'platt', 'isotonic', 'ratio-platt', 'ratio-isotonic'] as const;
+export const CALIBRATION_METHODS = ['none', 'platt', 'isotonic', 'ratio-platt', 'ratio-isotonic', 'expected-isotonic', 'oracle-isotonic'] as const;
 export type CalibrationMethodName = (typeof CALIBRATION_METHODS)[number];
 
 export interface CalibratedScores {
@@ -53,7 +61,13 @@ export async function trainAndCalibrate(config: EsmmConfig, models: string[], me
     const scores: Record<string, FlatMetrics> = {};
     for (const m of methods) {
       let pred = testPred;
-      if (m !== 'none') {
+      if (m === 'expected-isotonic' || m === 'oracle-isotonic') {
+        const pctr = fitIsotonic(validPred.pctr, valid.labels.click);
+        const pcvr = m === 'expected-isotonic'
+          ? fitIsotonicThroughProduct(validPred.pcvr, truth(valid, 'true_pctcvr'), applyCalibratorAll(pctr, validPred.pctr))
+          : fitIsotonic(validPred.pcvr, truth(valid, 'true_pcvr'));
+        pred = calibratePredictions(testPred, { method: 'isotonic', form: 'product', pctr, pcvr, fitted_on: { rows: valid.rows, split: 'valid' } });
+      } else if (m !== 'none') {
         const [form, method] = m.startsWith('ratio-') ? (['ratio', m.slice(6)] as const) : (['product', m] as const);
         const cal = fitCalibration(method as 'platt' | 'isotonic', valid, validPred, 'valid', form);
         pred = calibratePredictions(testPred, cal);
