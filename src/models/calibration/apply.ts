@@ -10,15 +10,24 @@ import { applyCalibratorAll, RATIO_FLOOR, type Calibration, type RatioCalibratio
  * clicked rows; a calibrator fitted there would learn the clicked population's conversion rate
  * and carry the sample selection bias ESMM exists to avoid back into the output. So g is fitted
  * on every impression against buy, through the product pCTR'_i x g(pCVR_i) (calibrator.ts:
- * fitPlattThroughProduct, fitIsotonicThroughProduct), with pCTR' already calibrated on click. g is
- * monotone, so pCVR AUC (entire-space and clicked) is exactly what the model had.
+ * fitPlattThroughProduct, fitIsotonicThroughProduct), with pCTR' already calibrated on click. g
+ * never reverses two rows, so pCVR's AUCs (entire-space and clicked) stay the model's: exactly for
+ * Platt (strictly increasing, up to rows float32 rounds onto one value), and for isotonic up to
+ * the rows beyond its end knots, which tie.
  *
  * The first form (RatioCalibration, still applied for models saved with it) calibrated pCTCVR on
  * buy on its own and derived pCVR = min(1, pCTCVR' / pCTR'). The ratio of two separately fitted
- * monotone maps is not monotone in the model's pCVR: it lowered pCVR AUC (esmm sparse .731 ->
- * .709 isotonic) and moved entire-space pCVR calibration away from the truth (1.09 -> 1.58-1.83),
- * because nothing in it ties the fitted pCTCVR map to the pCVR ranking (bench/quality.ts
- * --calibrations, issue 13).
+ * monotone maps is not monotone in the model's pCVR: its isotonic variant lowered entire-space
+ * pCVR AUC by 0.02-0.03 in every regime of bench/quality.ts (esmm, 200k impressions, 3 seeds;
+ * 1M, 1 seed), while on entire-space pCVR calibration (mean / true) the two forms came out
+ * alike, each nearer the truth in some cells (bench/quality.ts --calibrations, issue 13).
+ *
+ * What no calibration of this kind can fix: g sees pCVR only through the buys of impressions that
+ * get clicked, weighted by pCTR'. Where the model's pCTR errs, or clicks and conversions go
+ * together, within rows of one pCVR value (the simulator's sparse regime), the rows that weigh in
+ * the fit convert differently from the rest, and g inherits that even without label noise; with
+ * clicks and buys confounded by an unobserved intent, nothing fitted on (click, buy) sees the
+ * potential-buy rate at all.
  */
 export function calibratePredictions(pred: Predictions, cal: Calibration): Predictions {
   if (cal.form === 'ratio') return calibrateRatio(pred, cal);
