@@ -15,7 +15,7 @@ import { exportFeeds, exportSequences, writeExport } from '../../src/export/inde
 import { Scorer } from '../../src/serve/scorer.js';
 import { sliceEncoded } from '../../src/features/encoded-rows.js';
 
-async function trainCalibrated(name: string, method: 'platt' | 'isotonic', model: Record<string, unknown> = {}): Promise<{ dir: string; run: Awaited<ReturnType<typeof trainAndEvaluate>> }> {
+async function trainCalibrated(name: string, method: 'platt' | 'isotonic', model: Record<string, unknown> = {}): Promise<{ dir: string; run: Awaited<ReturnType<typeof trainAndEvaluate>>; logs: string[] }> {
   const dir = join(mkdtempSync(join(tmpdir(), `esmm-calib-${name}-`)), 'model');
   const config = loadConfig(name, {
     // Trained enough for pCTR to sit near the base rate (an untrained model's Platt slopes are far
@@ -24,7 +24,8 @@ async function trainCalibrated(name: string, method: 'platt' | 'isotonic', model
     train: { epochs: 2, batch_size: 256, learning_rate: 0.005, threads: 1, calibration: method },
     model: { tower: [16, 8], embedding_dim: 4, ...model },
   });
-  return { dir, run: await trainAndEvaluate(config, { outDir: dir }) };
+  const logs: string[] = [];
+  return { dir, run: await trainAndEvaluate(config, { outDir: dir, log: (l) => logs.push(l) }), logs };
 }
 
 /** `esmm export`'s ONNX file gives `want` on `chunk` (1e-6). */
@@ -53,7 +54,11 @@ describe('calibration saved with the model and applied everywhere', () => {
   const cases = [['esmm', 'isotonic', {}], ['esm2', 'platt', {}], ['esmm', 'platt', interactions], ['esm2', 'isotonic', interactions]] as const;
   for (const [name, method, arch] of cases) {
     it(`${name} + ${method}${arch === interactions ? ' + DCN/inner product' : ''}: save/load, Scorer and esmm export agree with predict (1e-6)`, async () => {
-      const { dir, run } = await trainCalibrated(name, method, arch);
+      const { dir, run, logs } = await trainCalibrated(name, method, arch);
+      // The log names the buys the level was fitted on, and how uncertain that leaves it when they are few.
+      const buys = run.features.valid!.labels.buy.reduce((a, b) => a + b, 0);
+      expect(buys).toBeLessThan(100);
+      expect(logs.find((l) => l.startsWith('calibration:'))).toMatch(new RegExp(`^calibration: ${method} fitted on \\d+ validation rows with ${buys} buys \\(pctr .*; with ${buys} buys its level is uncertain by about \\d+%`));
       const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { calibration?: string; checksums: Record<string, string> };
       expect(manifest.calibration).toBe('calibration.json');
       expect(manifest.checksums['calibration.json']).toMatch(/^[0-9a-f]{64}$/);
