@@ -55,8 +55,9 @@ export interface ProductCalibration extends CalibrationBase {
 
 /**
  * The first form (calibration.json without `form`; still loaded and applied as it was): pCTCVR
- * calibrated on buy on its own, pCVR derived as min(1, pCTCVR' / pCTR'). It made entire-space pCVR
- * calibration worse and lowered pCVR AUC (apply.ts), so nothing fits it for a model any more.
+ * calibrated on buy on its own, pCVR derived as min(1, pCTCVR' / pCTR'). Not monotone in the
+ * model's pCVR, it moved pCVR's AUC (isotonic: 0.02-0.03 lower) without calibrating pCVR better
+ * (apply.ts), so nothing fits it for a model any more.
  */
 export interface RatioCalibration extends CalibrationBase {
   form: 'ratio';
