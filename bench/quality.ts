@@ -7,6 +7,7 @@
  *   node dist/bench/quality.js [--regimes anticorr,sparse,aligned] [--sizes 200000,1000000,5000000]
  *     [--seeds 1,2,3] [--models esmm,esm2,naive_cvr,escm2_dr,aitm] [--tower 128,64] [--epochs N]
  *     [--set train.embedding_optimizer=adam ...] [--per-epoch 5 [--dump DIR]]
+ *     [--calibrations none,platt,isotonic,ratio-platt,ratio-isotonic]
  *
  * Regimes (simulator options on top of its defaults):
  * - anticorr: click attractiveness and conversion quality anti-correlated (-0.7, the simulator's
@@ -33,6 +34,11 @@
  * kept epoch and entire-space pCVR AUC, the best epoch and AUC over 1..N, and the gap.
  * `--dump DIR` (with --per-epoch) also writes every epoch's validation and test predictions to
  * DIR/REGIME-ROWS-SEED/ for the offline stopping-rule replay (bench/quality-rules.ts).
+ *
+ * `--calibrations LIST`: each model trains once without calibration and each listed post-hoc
+ * calibration is fitted on validation and scored on test (quality-calibration.ts); one table per
+ * method, plus mean pCTR and mean pCTCVR over their true means, and per model the validation
+ * split's buys against the number the simulator expected there (the noise the fit inherits).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +47,7 @@ import type { EsmmConfig } from '../src/config/types.js';
 import { compareModels } from '../src/api/compare.js';
 import type { FlatMetrics } from '../src/eval/evaluate.js';
 import { bestEpochBy, replayKeptEpoch, trainPerEpoch } from './quality-epochs.js';
+import { CALIBRATION_METHODS, trainAndCalibrate, type CalibrationMethodName } from './quality-calibration.js';
 
 const REGIMES: Record<string, Record<string, unknown>> = {
   anticorr: { attractQualityCorr: -0.7 },
@@ -69,6 +76,7 @@ const { values } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
     'per-epoch': { type: 'string' },
     dump: { type: 'string' },
+    calibrations: { type: 'string' },
   },
 });
 
@@ -82,6 +90,10 @@ const perEpoch = values['per-epoch'] !== undefined ? Number(values['per-epoch'])
 interface EpochRow { regime: string; rows: number; seed: number; model: string; kept: number; defaultAuc: number; best: number; bestAuc: number; byEpoch: number[] }
 const epochRows: EpochRow[] = [];
 if (perEpoch !== undefined && !(Number.isInteger(perEpoch) && perEpoch >= 1)) throw new Error(`--per-epoch expects a whole number of epochs, got ${values['per-epoch']}`);
+const calibrations = values.calibrations !== undefined ? list(values.calibrations) : undefined;
+for (const c of calibrations ?? []) if (!(CALIBRATION_METHODS as readonly string[]).includes(c)) throw new Error(`unknown calibration ${c}; known: ${CALIBRATION_METHODS.join(', ')}`);
+if (calibrations !== undefined && perEpoch !== undefined) throw new Error('--calibrations and --per-epoch cannot be combined');
+const CALIBRATION_COLUMNS: [string, string][] = [...COLUMNS, ['pCTR mean/true', 'mean_pctr_over_true'], ['pCTCVR mean/true', 'mean_pctcvr_over_true']];
 
 /** `a.b.c=v` -> { a: { b: { c: v } } } (v a number when it parses as one). */
 function setOverride(target: Record<string, unknown>, assignment: string): void {
@@ -120,6 +132,19 @@ for (const regime of regimes) {
         await perEpochCell(config, regime, rows, seed, perEpoch, cells);
         continue;
       }
+      if (calibrations !== undefined) {
+        for (const r of await trainAndCalibrate(config, models, calibrations as CalibrationMethodName[])) {
+          console.log(JSON.stringify({ bench: 'quality-calibration-valid', regime, rows, seed, model: r.model, valid_buys: r.validBuys, valid_expected_buys: Number(r.validExpectedBuys.toFixed(1)) }));
+          for (const c of calibrations) {
+            (cells[`${r.model} ${c}`] ??= []).push(r.test[c]!);
+            console.log(JSON.stringify({
+              bench: 'quality-calibration', regime, rows, seed, model: r.model, calibration: c, seconds: Math.round(r.seconds),
+              ...Object.fromEntries(CALIBRATION_COLUMNS.map(([, k]) => [k, r.test[c]![k]])),
+            }));
+          }
+        }
+        continue;
+      }
       const r = await compareModels(config, models, {});
       for (const m of models) {
         const metrics = r.metrics[m]!;
@@ -131,8 +156,9 @@ for (const regime of regimes) {
       }
     }
     console.log(`\nregime ${regime}, ${rows} impressions, seeds ${seeds.join(',')} (mean +- std over seeds, test split)`);
-    const header = ['model', ...COLUMNS.map(([t]) => t)];
-    const body = models.map((m) => [m, ...COLUMNS.map(([, k]) => fmt(cells[m]!.map((x) => x[k] ?? Number.NaN)))]);
+    const columns = calibrations !== undefined ? CALIBRATION_COLUMNS : COLUMNS;
+    const header = ['model', ...columns.map(([t]) => t)];
+    const body = Object.keys(cells).map((m) => [m, ...columns.map(([, k]) => fmt(cells[m]!.map((x) => x[k] ?? Number.NaN)))]);
     printTable(header, body);
     if (perEpoch !== undefined) {
       console.log(`\nper epoch (entire-space pCVR AUC on test): the default's kept epoch against the best of epochs 1..${perEpoch}`);

@@ -191,7 +191,11 @@ export interface TrainConfig {
   workers?: number;
   /** Evaluate on validation every epoch (default true when a validation set exists). */
   validate?: boolean;
-  /** Post-hoc calibration of pCTR and pCTCVR fitted on the validation split after training (pCVR derived). */
+  /**
+   * Post-hoc calibration fitted on the validation split after training, over every impression:
+   * pCTR on click, then pCVR on buy through pCTR' x pCVR' (monotone: pCVR AUC unchanged);
+   * pCTCVR = pCTR' x pCVR' (models/calibration/apply.ts).
+   */
   calibration?: 'none' | 'platt' | 'isotonic';
   /** Degenerate-run symptoms (loss spikes, pinned or constant outputs, AUC 0.5) are errors, not warnings. */
   strict?: boolean;

@@ -81,7 +81,7 @@ export function exportOnnx(model: FunnelModel, opts: ExportOptions = {}): Export
     esmm_model_description: model.spec.description,
     esmm_inputs: JSON.stringify(inputs),
     esmm_outputs: JSON.stringify(mg.predictions),
-    ...(model.calibration !== undefined ? { esmm_calibration: model.calibration.method } : {}),
+    ...(model.calibration !== undefined ? { esmm_calibration: model.calibration.method, esmm_calibration_form: model.calibration.form } : {}),
     esmm_multi_valued_pooling: pooling,
     ...(Object.keys(sequences).length > 0 ? { esmm_sequence_max_len: JSON.stringify(sequences) } : {}),
     ...(modes.some((m) => m !== pooling) ? { esmm_field_pooling: JSON.stringify(Object.fromEntries(model.layout.multiValued.map((f, m) => [f.name, modes[m]!]))) } : {}),

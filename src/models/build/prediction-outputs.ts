@@ -37,7 +37,7 @@ export function buildPredictionOutputs(
     if (e !== undefined) probs.set(p, outputProb(e));
   }
   if (opts.calibration !== undefined) {
-    const c = calibrationNodes(g, { pctr: probs.get('pctr')!, pctcvr: probs.get('pctcvr')! }, opts.calibration);
+    const c = calibrationNodes(g, { pctr: probs.get('pctr')!, pcvr: probs.get('pcvr')!, pctcvr: probs.get('pctcvr')! }, opts.calibration);
     for (const p of ['pctr', 'pcvr', 'pctcvr'] as const) probs.set(p, c[p]);
   }
   for (const [p, v] of probs) {

@@ -7,10 +7,16 @@ import { isotonicSegments, PLATT_EPS, RATIO_FLOOR, type Calibration, type Calibr
  * - Platt: Clip -> Log(p) - Log(1 - p) -> Mul a -> Add b -> Sigmoid;
  * - isotonic: Max(p, x0); k = ReduceSum(Cast(p >= breaks)); Gather the segment's start, value and
  *   slope at k; y = ys[k] + slope[k] * (p - xs[k]) (piecewise linear, flat outside the knots);
- * - pCVR = Min(1, pCTCVR' / Max(pCTR', floor)); pCTCVR = pCTR' x pCVR.
+ * - product form: pCVR' through its own calibrator; pCTCVR = pCTR' x pCVR';
+ * - ratio form (models saved before the product form): pCVR = Min(1, pCTCVR' / Max(pCTR', floor));
+ *   pCTCVR = pCTR' x pCVR.
  */
-export function calibrationNodes(g: Graph, probs: { pctr: Value; pctcvr: Value }, cal: Calibration): { pctr: Value; pcvr: Value; pctcvr: Value } {
+export function calibrationNodes(g: Graph, probs: { pctr: Value; pcvr: Value; pctcvr: Value }, cal: Calibration): { pctr: Value; pcvr: Value; pctcvr: Value } {
   const pctr = calibratorNodes(g, probs.pctr, cal.pctr);
+  if (cal.form === 'product') {
+    const pcvr = calibratorNodes(g, probs.pcvr, cal.pcvr);
+    return { pctr, pcvr, pctcvr: g.mul(pctr, pcvr) };
+  }
   const ctcvr = calibratorNodes(g, probs.pctcvr, cal.pctcvr);
   const den = g.max(pctr, g.constant(RATIO_FLOOR));
   const ratio = g.div(ctcvr, den);
