@@ -262,7 +262,7 @@ function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   if (o.threads !== undefined) t.threads = c.positiveInt(o.threads, 'train.threads');
   if (o.workers !== undefined) t.workers = c.positiveInt(o.workers, 'train.workers');
   if (o.validate !== undefined) t.validate = c.boolean(o.validate, 'train.validate');
-  if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'platt', 'isotonic'] as const);
+  if (o.calibration !== undefined) t.calibration = c.oneOf(o.calibration, 'train.calibration', ['none', 'auto', 'platt', 'isotonic'] as const);
   if (o.strict !== undefined) t.strict = c.boolean(o.strict, 'train.strict');
   if (o.streaming !== undefined) t.streaming = c.boolean(o.streaming, 'train.streaming');
   if (o.memory_budget !== undefined) {

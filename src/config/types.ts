@@ -194,9 +194,10 @@ export interface TrainConfig {
   /**
    * Post-hoc calibration fitted on the validation split after training, over every impression:
    * pCTR on click, then pCVR on buy through pCTR' x pCVR' (monotone: pCVR AUC unchanged);
-   * pCTCVR = pCTR' x pCVR' (models/calibration/apply.ts).
+   * pCTCVR = pCTR' x pCVR' (models/calibration/apply.ts). Default 'auto': platt when the
+   * validation split holds at least AUTO_CALIBRATION_MIN_BUYS buys, else none (api/calibrate-model.ts).
    */
-  calibration?: 'none' | 'platt' | 'isotonic';
+  calibration?: 'none' | 'auto' | 'platt' | 'isotonic';
   /** Degenerate-run symptoms (loss spikes, pinned or constant outputs, AUC 0.5) are errors, not warnings. */
   strict?: boolean;
   /**
