@@ -75,6 +75,13 @@ async function generate(dir: string): Promise<void> {
   }
 }
 
+function trainSplit(t: ReturnType<typeof newTimings>): Record<string, number> | undefined {
+  const st = t.step;
+  if (st === undefined) return undefined;
+  const s = (ms: number): number => +(ms / 1000).toFixed(1);
+  return { gather: s(st.gather), ort: s(st.ort), dense: s(st.dense), sparse_update: s(st.sparse), assemble_etc: s(t.train * 1000 - st.gather - st.ort - st.dense - st.sparse) };
+}
+
 async function main(): Promise<void> {
   const reuse = values.data;
   const dir = reuse ?? values.dir ?? mkdtempSync(join(tmpdir(), 'esmm-scale-'));
@@ -155,6 +162,8 @@ async function main(): Promise<void> {
         rows_per_s_total: Math.round(ROWS / total),
         cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(1),
         split_s: { read: +timings.read.toFixed(1), encode: +timings.encode.toFixed(1), train: +timings.train.toFixed(1) },
+        // train's own split: embedding gather (+ feeds), the ORT run, dense and sparse update; the rest is batch assembly.
+        train_split_s: trainSplit(timings),
         max_window_rows: timings.maxWindowRows,
         vocab_sizes: r.features.spec.categoricalFields.concat(r.features.spec.multiValuedFields).reduce((s, f) => s + f.size, 0),
         peak_rss_mb: Math.round(vmHwmMb()),

@@ -24,6 +24,7 @@ import { concatChunks, sliceChunk } from './chunks.js';
 import type { FeatureSpec } from '../features/spec.js';
 import { UserError } from '../errors.js';
 import type { Rng } from '../util/random.js';
+import type { StepTimings } from '../train/step-timings.js';
 
 export interface StreamBlock {
   file: number;
@@ -51,6 +52,11 @@ export interface StreamTimings {
   maxBlockRows: number;
   /** Rows delivered to the trainer, for tests: every row once per epoch. */
   rowsDelivered: number;
+  /**
+   * The training step's own split of `train` (ms, the whole run so far): embedding gather, ORT,
+   * dense and sparse update; the rest of `train` is batch assembly. Set when training ends.
+   */
+  step?: StepTimings;
 }
 
 export function newTimings(): StreamTimings {

@@ -92,6 +92,8 @@ export class EmbeddingTable {
   private gradSum: Float32Array = new Float32Array(0);
   private uniqueCount = 0;
   private readonly blockRows = new Int32Array(PREFETCH_BLOCK);
+  /** Rows of a block of multi-valued ids (resolveBlock); longer than PREFETCH_BLOCK only for a row with more ids. */
+  private multiRows = new Int32Array(PREFETCH_BLOCK);
   /** Written with the touch loads' combined value so the JIT cannot drop them as dead code. */
   private prefetchSink = 0;
   private readonly initScratch: Float32Array;
@@ -195,33 +197,46 @@ export class EmbeddingTable {
     const { ids, offsets, weights } = m;
     const idMap = this.idMap;
     const data = this.data;
+    const dataI32 = this.dataI32;
     const stride = this.stride;
     const dim = this.dim;
-    const rows = this.rows;
     const init = this.initScratch;
-    for (let i = 0; i < n; i++) {
-      const o = outOffset + i * outStride;
-      for (let d = 0; d < dim; d++) out[o + d] = 0;
-      let weightSum = 0;
-      for (let j = offsets[i], end = offsets[i + 1]; j < end; j++) {
-        const id = ids[j];
-        if (id >>> 0 >= rows) this.badId(id);
-        const w = weights === undefined ? 1 : weights[j];
-        weightSum += w;
-        const row = idMap[2 * id] - 1;
-        if (row >= 0) {
-          const b = row * stride;
-          for (let d = 0; d < dim; d++) out[o + d] += w * data[b + d];
-        } else {
-          writeInitialRow(this.seedKey, id, this.initStd, dim, init, 0);
-          for (let d = 0; d < dim; d++) out[o + d] += w * init[d];
+    let sink = 0;
+    // Rows are pooled a block at a time (as many whole rows as fit in PREFETCH_BLOCK ids, at least
+    // one): touch passes resolve and load the block's records with independent loads (see gather),
+    // then the sums run in cache in exactly the order of the plain loop.
+    for (let i0 = 0; i0 < n; ) {
+      const i1 = this.rowBlockEnd(offsets, i0, n);
+      const j0 = offsets[i0];
+      const rowOf = this.resolveBlock(ids, j0, offsets[i1]);
+      for (let k = 0, end = offsets[i1] - j0; k < end; k++) {
+        const row = rowOf[k];
+        if (row >= 0) sink += dataI32[row * stride] ^ dataI32[row * stride + dim - 1];
+      }
+      for (let i = i0; i < i1; i++) {
+        const o = outOffset + i * outStride;
+        for (let d = 0; d < dim; d++) out[o + d] = 0;
+        let weightSum = 0;
+        for (let j = offsets[i], end = offsets[i + 1]; j < end; j++) {
+          const w = weights === undefined ? 1 : weights[j];
+          weightSum += w;
+          const row = rowOf[j - j0];
+          if (row >= 0) {
+            const b = row * stride;
+            for (let d = 0; d < dim; d++) out[o + d] += w * data[b + d];
+          } else {
+            writeInitialRow(this.seedKey, ids[j], this.initStd, dim, init, 0);
+            for (let d = 0; d < dim; d++) out[o + d] += w * init[d];
+          }
+        }
+        if (mode === 'mean') {
+          const scale = weightSum === 0 ? 0 : 1 / weightSum;
+          for (let d = 0; d < dim; d++) out[o + d] *= scale;
         }
       }
-      if (mode === 'mean') {
-        const scale = weightSum === 0 ? 0 : 1 / weightSum;
-        for (let d = 0; d < dim; d++) out[o + d] *= scale;
-      }
+      i0 = i1;
     }
+    this.prefetchSink = sink;
   }
 
   /**
@@ -273,18 +288,25 @@ export class EmbeddingTable {
     const { ids, offsets, weights } = m;
     this.beginStep(offsets[n] - offsets[0]); // offsets are checked to rise, so this bounds the unique count
     const dim = this.dim;
-    for (let i = 0; i < n; i++) {
-      const start = offsets[i];
-      const end = offsets[i + 1];
-      const scale = pooledGradScale(mode, weights, start, end);
-      if (scale === 0) continue; // the forward pass output zeros: no gradient reaches the rows
-      const g = gradOffset + i * gradStride;
-      for (let j = start; j < end; j++) {
-        const coef = weights === undefined ? scale : scale * weights[j];
-        const a = this.slotOf(ids[j]) * dim;
-        const sum = this.gradSum;
-        for (let d = 0; d < dim; d++) sum[a + d] += coef * grad[g + d];
+    // A block of rows at a time (see gatherPooled): the touch pass brings the ids' map entries
+    // into cache, then slots are resolved and gradients summed in the plain loop's order.
+    for (let i0 = 0; i0 < n; ) {
+      const i1 = this.rowBlockEnd(offsets, i0, n);
+      this.resolveBlock(ids, offsets[i0], offsets[i1]);
+      for (let i = i0; i < i1; i++) {
+        const start = offsets[i];
+        const end = offsets[i + 1];
+        const scale = pooledGradScale(mode, weights, start, end);
+        if (scale === 0) continue; // the forward pass output zeros: no gradient reaches the rows
+        const g = gradOffset + i * gradStride;
+        for (let j = start; j < end; j++) {
+          const coef = weights === undefined ? scale : scale * weights[j];
+          const a = this.slotOf(ids[j]) * dim;
+          const sum = this.gradSum;
+          for (let d = 0; d < dim; d++) sum[a + d] += coef * grad[g + d];
+        }
       }
+      i0 = i1;
     }
     this.finishStep();
   }
@@ -472,6 +494,28 @@ export class EmbeddingTable {
       if (id >>> 0 >= rows) this.badId(id);
       blockRows[i - start] = idMap[2 * id] - 1;
     }
+  }
+
+  /** End of the row block starting at i0: as many whole rows as fit in PREFETCH_BLOCK ids, at least one. */
+  private rowBlockEnd(offsets: Int32Array, i0: number, n: number): number {
+    let i1 = i0 + 1;
+    while (i1 < n && offsets[i1 + 1] - offsets[i0] <= PREFETCH_BLOCK) i1++;
+    return i1;
+  }
+
+  /**
+   * Touch pass over ids[j0..j1) of a multi-valued batch: checks each id and loads its map entry;
+   * returns the ids' rows (-1: not materialised) from index 0, in a scratch grown on demand.
+   */
+  private resolveBlock(ids: Int32Array, j0: number, j1: number): Int32Array {
+    if (this.multiRows.length < j1 - j0) this.multiRows = new Int32Array(j1 - j0);
+    const { idMap, multiRows, rows } = this;
+    for (let j = j0; j < j1; j++) {
+      const id = ids[j];
+      if (id >>> 0 >= rows) this.badId(id);
+      multiRows[j - j0] = idMap[2 * id] - 1;
+    }
+    return multiRows;
   }
 
   /** Slot of `id`'s row in this step's unique list, materialising the row and opening a slot as needed. */

@@ -71,6 +71,7 @@ export async function trainFunnelStreaming(config: EsmmConfig, features: Feature
   } finally {
     await stream.close();
   }
+  timings.step = { ...run.step.timings };
   await run.step.release();
   return finishRun(run, { stoppedEarly, interrupted, resumedFromStep });
 }

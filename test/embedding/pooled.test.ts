@@ -94,4 +94,88 @@ describe('pooled multi-valued lookups', () => {
     expect(() => t.gatherPooled(bad, 'sum', new Float32Array(6), DIM, 0)).toThrow(/offsets/);
     expect(() => t.updatePooled(bad, 'sum', new Float32Array(6), DIM, 0)).toThrow(/offsets/);
   });
+
+  // gatherPooled and updatePooled work through blocks of about 256 ids (touch passes first): rows
+  // that straddle block edges, a row longer than a block and a bag that starts mid-array must give
+  // the same bits as the plain row-by-row float32 computation.
+  describe('over many blocks of ids', () => {
+    const ROWS = 700;
+    const ID_SPACE = 5000;
+    /** Row i has (i * 7) % 9 ids (0..8), row 300 has 300; the bag's ids start at offset 5 of the array. */
+    function bigBag(weighted: boolean): MultiIds {
+      const lengths = Array.from({ length: ROWS }, (_, i) => (i === 300 ? 300 : (i * 7) % 9));
+      const total = lengths.reduce((a, b) => a + b, 0);
+      const ids = new Int32Array(5 + total);
+      const offsets = new Int32Array(ROWS + 1);
+      offsets[0] = 5;
+      lengths.forEach((n, i) => (offsets[i + 1] = offsets[i]! + n));
+      for (let j = 0; j < ids.length; j++) ids[j] = (j * 7919) % (j % 3 === 0 ? 40 : ID_SPACE); // many repeats
+      return { ids, offsets, ...(weighted ? { weights: Float32Array.from(randomFloats(ids.length, 5, 1), Math.abs) } : {}) };
+    }
+    function bigTable(): EmbeddingTable {
+      const t = new EmbeddingTable({ name: 'big', rows: ID_SPACE, dim: 4, optimizer: { type: 'adam', lr: 0.01 }, initStd: 0.3 });
+      t.update(Int32Array.from({ length: 900 }, (_, i) => i * 3), randomFloats(900 * 4, 2, 0.2), 4, 0); // some rows materialised
+      return t;
+    }
+
+    for (const weighted of [false, true]) {
+      for (const mode of ['sum', 'mean'] as const) {
+        it(`gatherPooled ${mode}${weighted ? ' weighted' : ''} equals the row-by-row float32 sum bit for bit`, () => {
+          const t = bigTable();
+          const m = bigBag(weighted);
+          const out = new Float32Array(ROWS * 6).fill(9);
+          t.gatherPooled(m, mode, out, 6, 2);
+          const acc = new Float32Array(4);
+          for (let i = 0; i < ROWS; i++) {
+            acc.fill(0);
+            let wsum = 0;
+            for (let j = m.offsets[i]!; j < m.offsets[i + 1]!; j++) {
+              const w = m.weights?.[j] ?? 1;
+              wsum += w;
+              const r = rowOf(t, m.ids[j]!);
+              for (let d = 0; d < 4; d++) acc[d] += w * r[d]!;
+            }
+            if (mode === 'mean') for (let d = 0; d < 4; d++) acc[d] *= wsum === 0 ? 0 : 1 / wsum;
+            expect(Array.from(out.subarray(i * 6 + 2, i * 6 + 6)), `row ${i}`).toEqual(Array.from(acc));
+          }
+          expect(out[0]).toBe(9);
+          expect(out[1]).toBe(9);
+        });
+
+        it(`updatePooled ${mode}${weighted ? ' weighted' : ''} equals update with the float32-summed gradients bit for bit`, () => {
+          const pooled = bigTable();
+          const single = bigTable();
+          const m = bigBag(weighted);
+          const grad = randomFloats(ROWS * 4, 8, 1);
+          pooled.updatePooled(m, mode, grad, 4, 0);
+          const sums = new Map<number, Float32Array>();
+          for (let i = 0; i < ROWS; i++) {
+            let wsum = 0;
+            for (let j = m.offsets[i]!; j < m.offsets[i + 1]!; j++) wsum += m.weights?.[j] ?? 1;
+            const scale = mode === 'sum' ? 1 : wsum === 0 ? 0 : 1 / wsum;
+            if (scale === 0) continue;
+            for (let j = m.offsets[i]!; j < m.offsets[i + 1]!; j++) {
+              const coef = m.weights === undefined ? scale : scale * m.weights[j]!;
+              const id = m.ids[j]!;
+              if (!sums.has(id)) sums.set(id, new Float32Array(4));
+              const s = sums.get(id)!;
+              for (let d = 0; d < 4; d++) s[d] += coef * grad[i * 4 + d]!;
+            }
+          }
+          const ids = [...sums.keys()];
+          single.update(Int32Array.from(ids), Float32Array.from(ids.flatMap((id) => Array.from(sums.get(id)!))), 4, 0);
+          expect(pooled.allocatedRows()).toBe(single.allocatedRows());
+          expect(Buffer.from(pooled.denseWeights().buffer).equals(Buffer.from(single.denseWeights().buffer))).toBe(true);
+        });
+      }
+    }
+
+    it('an id out of range in a later block is refused, naming the table', () => {
+      const t = bigTable();
+      const m = bigBag(false);
+      m.ids[m.offsets[600]!] = ID_SPACE;
+      expect(() => t.gatherPooled(m, 'sum', new Float32Array(ROWS * 4), 4, 0)).toThrow(/embedding table 'big': id 5000 outside/);
+      expect(() => t.updatePooled(m, 'sum', new Float32Array(ROWS * 4), 4, 0)).toThrow(/embedding table 'big': id 5000 outside/);
+    });
+  });
 });

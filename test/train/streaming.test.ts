@@ -79,6 +79,11 @@ describe('streaming training', () => {
       expect(new Set(ids).size).toBe(FILES * ROWS_PER_FILE);
     }
     expect(a.timings.rowsDelivered).toBe(2 * FILES * ROWS_PER_FILE);
+    // The step's own split of the training time (bench/scale.ts prints it) is filled and within it.
+    const st = a.timings.step!;
+    expect(st.steps).toBeGreaterThanOrEqual(Math.ceil(a.timings.rowsDelivered / partsConfig().train.batch_size));
+    expect(st.ort).toBeGreaterThan(0);
+    expect(st.gather + st.ort + st.dense + st.sparse).toBeLessThanOrEqual(a.timings.train * 1000);
     // Shuffled across files and blocks, and differently in each epoch.
     expect(a.perEpoch[0]!.slice(0, 50)).not.toEqual(a.perEpoch[1]!.slice(0, 50));
     const firstWindow = a.perEpoch[0]!.slice(0, 1000);
