@@ -97,7 +97,9 @@ export const DEFAULT_TRAIN: TrainConfig = {
   // --tower 128,64, anticorr + sparse x seeds 1, 2 x 5 models; quality-rules replay) entire-space
   // pCVR AUC moved +.0025 (0.001) and +.0053 (0.1 frequency-aware) on average, CTCVR AUC +.012 and
   // +.017 (the latter better in 20 of 20 cells), but escm2_dr on sparse lost .011/.014 and
-  // .020/.013, and cells more than .01 below their own best rose from 1 to 4 and 3 of 20.
+  // .020/.013, and cells more than .01 below their own best rose from 1 to 4 and 3 of 20. With
+  // aligned + confounded too (40 cells), 0.1 frequency-aware: pCVR AUC +.0034 (better in 25 of 40),
+  // CTCVR AUC +.014 (38 of 40), CTR AUC +.006, misses 1 -> 6 of 40: models peak later, past epoch 2.
   embedding_l2: 0,
   embedding_l2_frequency: false,
   optimizer: 'adam',
