@@ -84,6 +84,22 @@ export const DEFAULT_TRAIN: TrainConfig = {
   // inside the seed spread (sd .009-.033). escm2_ipw (same grid): .737/.729, .726/.732, .736/.737;
   // Adam better in 5 of 9, every gap inside the spread (sd .013-.019).
   embedding_optimizer: 'adagrad',
+  // Embedding L2 stays off (issue 13 item 2 / issue 17): no regulariser tried stopped the ESCM2
+  // drift past epoch 2 (bench/escm2-convergence.ts, 200k impressions, 5 epochs, no early stopping;
+  // worst |calibration/final - 1| clicked / entire, pCVR AUC fall from best). embedding_l2 0.001:
+  // esmm anticorr s1 .11/.06/.046 -> .08/.11/.002, but ipw anticorr .68/.73/.065 -> .65/.74/.075
+  // (s1), .52/.93/.131 -> .66/.58/.067 (s2), ipw sparse s2 .95/3.10/.025 -> 2.96/4.81/.026, dr sparse
+  // s2 .63/1.17/.081 -> 3.06/4.61/.070. 0.1 frequency-aware: ipw anticorr s1 .53/.78/.098, sparse s2
+  // 2.79/7.41/.014; dr anticorr s2 .60/.64/.074. Larger plain values (.003, .01) slow epochs 1-2
+  // (esmm anticorr s1 epoch-1 AUC .695 -> .666 / .629) and still leave ipw falling .057 / .044;
+  // model.dropout 0.3 and embedding_dim 8 changed little; coupled weight_decay .001 / .01 pins esmm at
+  // constant predictions (AUC .5) by epoch 2. At the default rule (bench/quality.js --per-epoch 5
+  // --tower 128,64, anticorr + sparse x seeds 1, 2 x 5 models; quality-rules replay) entire-space
+  // pCVR AUC moved +.0025 (0.001) and +.0053 (0.1 frequency-aware) on average, CTCVR AUC +.012 and
+  // +.017 (the latter better in 20 of 20 cells), but escm2_dr on sparse lost .011/.014 and
+  // .020/.013, and cells more than .01 below their own best rose from 1 to 4 and 3 of 20. With
+  // aligned + confounded too (40 cells), 0.1 frequency-aware: pCVR AUC +.0034 (better in 25 of 40),
+  // CTCVR AUC +.014 (38 of 40), CTR AUC +.006, misses 1 -> 6 of 40: models peak later, past epoch 2.
   embedding_l2: 0,
   embedding_l2_frequency: false,
   optimizer: 'adam',
