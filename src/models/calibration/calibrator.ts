@@ -134,25 +134,26 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>, w
     const det = haa * hbb - hab * hab;
     const da = -(hbb * ga - hab * gb) / det;
     const db = -(-hab * ga + haa * gb) / det;
-    const slope = ga * da + gb * db;
-    let step = 1;
-    let improved = false;
-    while (step >= 1e-10) {
-      const na = a + step * da;
-      const nb = b + step * db;
-      const nf = objective(na, nb);
-      if (nf < f + 1e-4 * step * slope) {
-        a = na;
-        b = nb;
-        f = nf;
-        improved = true;
-        break;
-      }
-      step /= 2;
-    }
-    if (!improved) break;
+    const next = backtrack(objective, { a, b, f }, da, db, ga * da + gb * db);
+    if (next === undefined) break;
+    ({ a, b, f } = next);
   }
   return { kind: 'platt', a, b };
+}
+
+/**
+ * Backtracking line search along the Newton direction (da, db) from `at`: the first of step 1,
+ * 1/2, 1/4, ... (down to 1e-10) that meets the Armijo condition f(new) < f + 1e-4 step slope,
+ * slope = gradient . direction; undefined when none does (converged to float precision).
+ */
+function backtrack(objective: (a: number, b: number) => number, at: { a: number; b: number; f: number }, da: number, db: number, slope: number): { a: number; b: number; f: number } | undefined {
+  for (let step = 1; step >= 1e-10; step /= 2) {
+    const a = at.a + step * da;
+    const b = at.b + step * db;
+    const f = objective(a, b);
+    if (f < at.f + 1e-4 * step * slope) return { a, b, f };
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------- isotonic
@@ -361,22 +362,9 @@ export function fitPlattThroughProduct(scores: ArrayLike<number>, labels: ArrayL
       }
       const slope = ga * da + gb * db;
       if (!(slope < 0)) break;
-      let step = 1;
-      let improved = false;
-      while (step >= 1e-10) {
-        const na = a + step * da;
-        const nb = b + step * db;
-        const nf = objective(na, nb);
-        if (nf < f + 1e-4 * step * slope) {
-          a = na;
-          b = nb;
-          f = nf;
-          improved = true;
-          break;
-        }
-        step /= 2;
-      }
-      if (!improved) break;
+      const next = backtrack(objective, { a, b, f }, da, db, slope);
+      if (next === undefined) break;
+      ({ a, b, f } = next);
     }
     return { a, b };
   };
