@@ -80,11 +80,10 @@ const f32 = Math.fround;
 // ------------------------------------------------------------------------------------- Platt
 
 /**
- * Platt scaling: minimise the cross-entropy of sigmoid(a z + b), z = logit(p), against Platt's
- * smoothed targets t+ = (N+ + 1) / (N+ + 2), t- = 1 / (N- + 2) (so separable data gives finite
- * a, b instead of a -> infinity), by Newton's method with backtracking (Lin, Lin & Weng 2007).
+ * What both Platt fits start from: each row's weight, their sum, z = logit(score), and Platt's
+ * smoothed targets t+ = (N+ + 1) / (N+ + 2), t- = 1 / (N- + 2) (N counted in weight).
  */
-export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): PlattCalibrator {
+function plattTargets(scores: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): { wt: (i: number) => number; all: number; z: Float64Array; t: Float64Array } {
   const n = scores.length;
   const wt = (i: number): number => (weights === undefined ? 1 : weights[i]!);
   let pos = 0;
@@ -93,15 +92,25 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>, w
     all += wt(i);
     if (labels[i]! > 0.5) pos += wt(i);
   }
-  const neg = all - pos;
   const hi = (pos + 1) / (pos + 2);
-  const lo = 1 / (neg + 2);
+  const lo = 1 / (all - pos + 2);
   const z = new Float64Array(n);
   const t = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     z[i] = logit(scores[i]!);
     t[i] = labels[i]! > 0.5 ? hi : lo;
   }
+  return { wt, all, z, t };
+}
+
+/**
+ * Platt scaling: minimise the cross-entropy of sigmoid(a z + b), z = logit(p), against Platt's
+ * smoothed targets t+ = (N+ + 1) / (N+ + 2), t- = 1 / (N- + 2) (so separable data gives finite
+ * a, b instead of a -> infinity), by Newton's method with backtracking (Lin, Lin & Weng 2007).
+ */
+export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): PlattCalibrator {
+  const n = scores.length;
+  const { wt, all, z, t } = plattTargets(scores, labels, weights);
   const objective = (a: number, b: number): number => {
     let f = 0;
     for (let i = 0; i < n; i++) {
@@ -283,24 +292,9 @@ function productFactor(c: number): number {
  */
 export function fitPlattThroughProduct(scores: ArrayLike<number>, labels: ArrayLike<number>, factors: ArrayLike<number>, weights?: ArrayLike<number>): PlattCalibrator {
   const n = scores.length;
-  const wt = (i: number): number => (weights === undefined ? 1 : weights[i]!);
-  let pos = 0;
-  let all = 0;
-  for (let i = 0; i < n; i++) {
-    all += wt(i);
-    if (labels[i]! > 0.5) pos += wt(i);
-  }
-  const neg = all - pos;
-  const hi = (pos + 1) / (pos + 2);
-  const lo = 1 / (neg + 2);
-  const z = new Float64Array(n);
-  const t = new Float64Array(n);
+  const { wt, all, z, t } = plattTargets(scores, labels, weights);
   const c = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    z[i] = logit(scores[i]!);
-    t[i] = labels[i]! > 0.5 ? hi : lo;
-    c[i] = productFactor(factors[i]!);
-  }
+  for (let i = 0; i < n; i++) c[i] = productFactor(factors[i]!);
   const objective = (a: number, b: number): number => {
     let f = 0;
     for (let i = 0; i < n; i++) {
