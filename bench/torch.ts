@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const PYTHON = '/usr/bin/python3';
+/** Debian's python3 by default; ESMM_PYTHON names another (e.g. a machine whose torch lives in a venv). */
+export const PYTHON = process.env.ESMM_PYTHON ?? '/usr/bin/python3';
 /** The script's path: ../shared/bench relative to the repository root (dist/bench/ is two below it). */
 export const TORCH_SCRIPT = fileURLToPath(new URL('../../../shared/bench/torch_esmm_bench.py', import.meta.url));
 
