@@ -4,10 +4,11 @@
  * BatchAssembler batches. One case = one batch size: a fresh model, `warm` steps, then `runs` timed
  * runs of `steps` steps; samples/s is the median over runs, and the time split is the mean per step
  * over all timed steps. With `workers` > 1 the step is the data-parallel one (train/parallel,
- * ShardedTrainStep): then `gather` is the main thread's
- * hand-off plus the workers' mean gather time, `ort` the rest of the compute phase, `sparse_update`
- * the workers' apply phase (stripe reduce + own-shard updates) and `dense_update` the main thread's
- * optimizer.
+ * ShardedTrainStep): then `gather` is the main thread's batch write plus the workers' mean gather
+ * time, `ort` the workers' mean ORT run, `sparse_update` their mean own-shard update,
+ * `dense_update` their mean stripe reduce + optimizer plus the main thread's parameter copy, and
+ * `handoff` the rest of both phases (posting and waking the workers, copying their outputs into
+ * shared memory, waiting for the slowest).
  */
 import os from 'node:os';
 import type { EsmmConfig } from '../src/config/types.js';
@@ -105,7 +106,7 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
   }
   const tm = step.timings;
   const per = (ms: number): number => round(ms / tm.steps);
-  const total = assembleMs + tm.gather + tm.ort + tm.dense + tm.sparse;
+  const total = assembleMs + tm.gather + tm.ort + tm.dense + tm.sparse + tm.handoff;
   await step.release();
   return {
     bench: 'esmm',
@@ -128,6 +129,7 @@ export async function esmmCase(o: EsmmCaseOptions): Promise<Record<string, unkno
       ort: per(tm.ort),
       sparse_update: per(tm.sparse),
       dense_update: per(tm.dense),
+      handoff: per(tm.handoff),
       total: per(total),
     },
     rows_materialised: [...embeddings.tables.values()].flat().reduce((s, t) => s + t.allocatedRows(), 0),

@@ -79,7 +79,7 @@ function trainSplit(t: ReturnType<typeof newTimings>): Record<string, number> | 
   const st = t.step;
   if (st === undefined) return undefined;
   const s = (ms: number): number => +(ms / 1000).toFixed(1);
-  return { gather: s(st.gather), ort: s(st.ort), dense: s(st.dense), sparse_update: s(st.sparse), assemble_etc: s(t.train * 1000 - st.gather - st.ort - st.dense - st.sparse) };
+  return { gather: s(st.gather), ort: s(st.ort), dense: s(st.dense), sparse_update: s(st.sparse), handoff: s(st.handoff), assemble_etc: s(t.train * 1000 - st.gather - st.ort - st.dense - st.sparse - st.handoff) };
 }
 
 async function main(): Promise<void> {

@@ -9,8 +9,14 @@ export interface StepTimings {
   dense: number;
   /** Sparse update of the touched embedding rows. */
   sparse: number;
+  /**
+   * Data-parallel step only (0 otherwise): the main thread's wall time in the compute and apply
+   * phases beyond the workers' mean gather, ORT, sparse and dense times: posting and waking the
+   * workers, copying their outputs into shared memory, and waiting for the slowest one.
+   */
+  handoff: number;
 }
 
 export function emptyTimings(): StepTimings {
-  return { steps: 0, gather: 0, ort: 0, dense: 0, sparse: 0 };
+  return { steps: 0, gather: 0, ort: 0, dense: 0, sparse: 0, handoff: 0 };
 }

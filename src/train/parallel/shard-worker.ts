@@ -28,7 +28,8 @@ interface OrtTensor {
 interface OrtApi {
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
   InferenceSession: {
-    create(model: Uint8Array, o: Record<string, unknown>): Promise<{ run(feeds: Record<string, OrtTensor>, fetch: string[]): Promise<Record<string, OrtTensor>> }>;
+    /** fetch: output name -> a tensor over a buffer ORT writes into, or null (ORT allocates it). */
+    create(model: Uint8Array, o: Record<string, unknown>): Promise<{ run(feeds: Record<string, OrtTensor>, fetch: Record<string, OrtTensor | null>): Promise<Record<string, OrtTensor>> }>;
   };
 }
 
@@ -51,19 +52,45 @@ const moments = new Float32Array(buffers.moments);
 const embGrad = buffers.embGrad.map((b) => new Float32Array(b));
 const seqGrad = buffers.seqGrad.map((b) => new Float32Array(b));
 const losses = new Float64Array(buffers.losses);
-const fetch = ['loss', ...plan.lossNames.map((n) => `loss_${n}`), ...plan.paramGrads.map((p) => p.output), ...plan.embGrads.map((e) => e.output), ...plan.seqGrads.map((e) => e.output)];
+const lossOutputs = ['loss', ...plan.lossNames.map((n) => `loss_${n}`)];
+// ORT writes the gradients into buffers allocated once (as TrainStep's runInto does): an output
+// allocated per run costs a fresh allocation and a copy into a new JS buffer, several ms per step
+// for the dense gradient alone. Scalars (the losses) are left to ORT.
+const dimsOf = new Map(plan.params.map((p) => [p.name, p.dims]));
+const paramGradOut = plan.paramGrads.map((p) => new Float32Array(p.length));
+const paramGradTensors = plan.paramGrads.map((p, k) => new ort.Tensor('float32', paramGradOut[k]!, dimsOf.get(p.param)!));
 
 // Feed buffers, sized on first use for the largest slice seen.
 let sliceMax = 0;
 let embBuf: Float32Array[] = [];
 let seqBuf: Float32Array[] = [];
 let maskBuf: Float32Array[] = [];
+let embGradOut: Float32Array[] = [];
+let seqGradOut: Float32Array[] = [];
 function reserve(rows: number): void {
   if (rows <= sliceMax) return;
   sliceMax = rows;
   embBuf = plan.embInputs.map((e) => new Float32Array(rows * e.width));
   seqBuf = plan.seqInputs.map((q) => new Float32Array(rows * q.maxLen * dim));
   maskBuf = plan.seqInputs.map((q) => new Float32Array(rows * q.maxLen));
+  embGradOut = plan.embInputs.map((e) => new Float32Array(rows * e.width));
+  seqGradOut = plan.seqInputs.map((q) => new Float32Array(rows * q.maxLen * dim));
+}
+
+/** The run's outputs: the losses by ORT, every gradient into this worker's buffers (m rows). */
+function fetchesFor(m: number): Record<string, OrtTensor | null> {
+  const f: Record<string, OrtTensor | null> = {};
+  for (const name of lossOutputs) f[name] = null;
+  plan.paramGrads.forEach((p, k) => (f[p.output] = paramGradTensors[k]!));
+  plan.embGrads.forEach((e, i) => {
+    const width = plan.embInputs[i]!.width;
+    f[e.output] = new ort.Tensor('float32', embGradOut[i]!.subarray(0, m * width), [m, width]);
+  });
+  plan.seqGrads.forEach((e, i) => {
+    const len = plan.seqInputs[i]!.maxLen;
+    f[e.output] = new ort.Tensor('float32', seqGradOut[i]!.subarray(0, m * len * dim), [m, len, dim]);
+  });
+  return f;
 }
 
 type Session = Awaited<ReturnType<OrtApi['InferenceSession']['create']>>;
@@ -97,7 +124,7 @@ async function compute(msg: Extract<ShardRequest, { kind: 'compute' }>): Promise
   }
   params.set(sharedParams);
   const t1 = performance.now();
-  const out = await session!.run(feeds, fetch);
+  const out = await session!.run(feeds, fetchesFor(m));
   const t2 = performance.now();
 
   // Every loss is a mean over the batch's rows: the batch gradient is the sum of the slices'
@@ -106,9 +133,9 @@ async function compute(msg: Extract<ShardRequest, { kind: 'compute' }>): Promise
   const lossAt = rank * (1 + plan.lossNames.length);
   losses[lossAt] = out.loss!.data[0]!;
   plan.lossNames.forEach((name, j) => (losses[lossAt + 1 + j] = out[`loss_${name}`]!.data[0]!));
-  for (const p of plan.paramGrads) scaleInto(ownGrads, p.offset, out[p.output]!.data, w);
-  plan.embGrads.forEach((e, i) => scaleInto(embGrad[i]!, a * plan.embInputs[i]!.width, out[e.output]!.data, w));
-  plan.seqGrads.forEach((e, i) => scaleInto(seqGrad[i]!, a * plan.seqInputs[i]!.maxLen * dim, out[e.output]!.data, w));
+  plan.paramGrads.forEach((p, k) => scaleInto(ownGrads, p.offset, paramGradOut[k]!, w));
+  plan.embInputs.forEach((e, i) => scaleInto(embGrad[i]!, a * e.width, embGradOut[i]!.subarray(0, m * e.width), w));
+  plan.seqInputs.forEach((q, i) => scaleInto(seqGrad[i]!, a * q.maxLen * dim, seqGradOut[i]!.subarray(0, m * q.maxLen * dim), w));
   handOver(sync);
   return { kind: 'computed', gatherMs: t1 - t0, ortMs: t2 - t1 };
 }

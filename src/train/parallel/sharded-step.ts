@@ -242,9 +242,12 @@ export class ShardedTrainStep {
     });
     const tm = this.timings;
     tm.steps++;
-    const workerGather = computed.reduce((s, r) => s + (r.kind === 'computed' ? r.gatherMs : 0), 0) / computed.length;
+    const mean = (f: (r: ShardReply) => number, rs: ShardReply[]): number => rs.reduce((s, r) => s + f(r), 0) / rs.length;
+    const workerGather = mean((r) => (r.kind === 'computed' ? r.gatherMs : 0), computed);
+    const workerOrt = mean((r) => (r.kind === 'computed' ? r.ortMs : 0), computed);
     tm.gather += t1 - t0 + workerGather;
-    tm.ort += t2 - t1 - workerGather;
+    tm.ort += workerOrt;
+    tm.handoff += t2 - t1 - workerGather - workerOrt;
     if (!Number.isFinite(losses.loss!)) return losses; // the caller stops; weights stay as they were
 
     const dense = this.striped?.next();
@@ -258,8 +261,10 @@ export class ShardedTrainStep {
     } else {
       for (const p of this.plan.paramGrads) this.params.get(p.param)!.set(this.sharedParams.subarray(p.paramOffset, p.paramOffset + p.length));
     }
-    const workerDense = applied.reduce((s, r) => s + (r.kind === 'applied' ? r.denseMs : 0), 0) / applied.length;
-    tm.sparse += t3 - t2 - workerDense;
+    const workerDense = mean((r) => (r.kind === 'applied' ? r.denseMs : 0), applied);
+    const workerSparse = mean((r) => (r.kind === 'applied' ? r.sparseMs : 0), applied);
+    tm.sparse += workerSparse;
+    tm.handoff += t3 - t2 - workerDense - workerSparse;
     tm.dense += performance.now() - t3 + workerDense;
     return losses;
   }
