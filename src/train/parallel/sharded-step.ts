@@ -18,7 +18,9 @@
  * Why it trains the same model as 1 worker (within float rounding): every loss term is a mean over
  * the batch's rows (BCE over impressions, the AITM calibrator, ESCM2's IPW/DR risks; uncertainty
  * weighting is linear in each term), so the batch gradient is sum_k (n_k / n) * the gradient of
- * slice k, n_k its rows; what cannot be split so is refused (unsupported.ts). Slice k's embedding
+ * slice k, n_k its rows (a mean over the batch's clicked rows, naive_cvr's CVR loss, gets its
+ * slices' click shares through their loss weights: term-shares.ts); what cannot be split so is
+ * refused (unsupported.ts). Slice k's embedding
  * gradient rows are scaled by n_k / n at the slice's rows of the batch's gradient, and each owner
  * updates its rows over the whole batch, so duplicate ids across slices are summed into ONE row
  * update, in batch order, as in EmbeddingTable. Dropout masks are drawn for the whole batch from
@@ -54,6 +56,7 @@ import { parallelUnsupported } from './unsupported.js';
 import { handOver, takeOver, type ShardBuffers, type ShardPlan, type ShardReply, type ShardRequest, type ShardWorkerData } from './shard-protocol.js';
 import { createSharedBatch, writeSharedBatch, type SharedBatchHandle } from './shared-batch.js';
 import { sliceRanges } from './slice-batch.js';
+import { sliceLossWeights, termShares } from './term-shares.js';
 import { momentCount, StripedDense } from './striped-dense.js';
 
 /** One worker and its single outstanding request. */
@@ -111,6 +114,8 @@ export class ShardedTrainStep {
   readonly dropoutRng: Rng;
   timings: StepTimings = emptyTimings();
   private readonly lossWeights: Float32Array;
+  /** Per loss term (mg.lossNames): a mean over the batch's clicked rows, not its rows (term-shares.ts). */
+  private readonly clickedTerms: boolean[];
   private readonly masks: Float32Array[];
   private readonly sync: Int32Array;
   private readonly sharedParams: Float32Array;
@@ -134,6 +139,8 @@ export class ShardedTrainStep {
     private readonly opt: DenseOptimizer,
   ) {
     this.lossWeights = initialLossWeights(mg, config);
+    const clicked = new Set(mg.spec.losses.filter((l) => l.space === 'clicked').map((l) => l.name));
+    this.clickedTerms = mg.lossNames.map((name) => clicked.has(name));
     this.masks = mg.maskInputs.map((m) => new Float32Array(maxBatch * m.width));
     this.sync = new Int32Array(buffers.sync);
     this.sharedParams = new Float32Array(buffers.params);
@@ -148,7 +155,7 @@ export class ShardedTrainStep {
 
   /** `workers` shard workers, intra-op threads split between them . */
   static async create(mg: ModelGraph, params: Map<string, Float32Array>, embeddings: EmbeddingSet, config: EsmmConfig, maxBatch: number, workers: number): Promise<ShardedTrainStep> {
-    const why = parallelUnsupported(mg, config);
+    const why = parallelUnsupported(mg, config, true);
     if (why !== undefined) throw new UserError(`${workers} workers cannot train ${why}; set train.workers: 1`, { key: 'train.workers' });
     const paramArrays = mg.paramGrads.map((p) => {
       const v = params.get(p.param);
@@ -221,8 +228,9 @@ export class ShardedTrainStep {
     this.drawMasks(n);
     const weighted = writeSharedBatch(this.batch, batch);
     const ranges = sliceRanges(n, this.links.length);
-    const requests = ranges.map(([a, b]): ShardRequest => ({
-      kind: 'compute', n, weighted, a, b, lossWeights: this.lossWeights,
+    const shares = termShares(this.clickedTerms, batch, ranges);
+    const requests = ranges.map(([a, b], k): ShardRequest => ({
+      kind: 'compute', n, weighted, a, b, lossWeights: sliceLossWeights(this.lossWeights, shares[k]!, (b - a) / n),
       masks: mg.maskInputs.map((m, i) => this.masks[i]!.slice(a * m.width, b * m.width)),
     }));
     handOver(this.sync);
@@ -233,12 +241,12 @@ export class ShardedTrainStep {
 
     const losses: StepLosses = { loss: 0 };
     for (const name of mg.lossNames) losses[name] = 0;
-    // The slices' losses are means over their rows: weight them by row share.
+    // Each slice's total already carries its terms' shares (term-shares.ts): weight it by row
+    // share, as its gradient was; each term's own loss by its share (rows or clicks).
     const stride = 1 + mg.lossNames.length;
     ranges.forEach(([a, b], k) => {
-      const w = (b - a) / n;
-      losses.loss! += w * this.losses[k * stride]!;
-      mg.lossNames.forEach((name, j) => (losses[name]! += w * this.losses[k * stride + 1 + j]!));
+      losses.loss! += ((b - a) / n) * this.losses[k * stride]!;
+      mg.lossNames.forEach((name, j) => (losses[name]! += shares[k]![j]! * this.losses[k * stride + 1 + j]!));
     });
     const tm = this.timings;
     tm.steps++;
