@@ -77,6 +77,11 @@ export const DEFAULT_TRAIN: TrainConfig = {
   // --seeds 1,2,3 --regimes anticorr --tower 128,64`), test pCVR AUC without -> with 0.5: escm2_ipw
   // .740 -> .749 (+.013/+.006/+.008 per seed), escm2_dr .740 -> .744 (+.012/+.009/-.011), esmm
   // .725 -> .714 (-.019/-.005/-.006, inside the seed sd .021 but on every seed): an ESCM2 option.
+  // Not an ESCM2 default either: over all four regimes (the same command with --regimes
+  // anticorr,sparse,aligned,confounded --models escm2_ipw,escm2_dr) pCVR AUC rose in 18 of 24 runs
+  // (mean +.008) but entire-space pCVR calibration moved further from 1 in 6 of the 8 regime x
+  // model means (e.g. sparse ipw 1.54 -> 1.73, confounded dr 1.86 -> 2.07), and issue 17 is about
+  // that calibration.
   // Adagrad at 10x learning_rate (train/step.ts) stays the embedding default: against Adam at 1x on
   // the quality grid (200k impressions, 3 regimes x 3 seeds, issue 17) neither wins: entire-space
   // pCVR AUC adagrad / adam, esmm anticorr .715/.723, sparse .743/.734, aligned .729/.730;
