@@ -11,12 +11,12 @@ import type { FunnelModel } from '../models/model.js';
 import { evaluatePredictions } from '../eval/evaluate.js';
 import { guardLeakage } from '../features/leakage-guard.js';
 import { checkPredictions } from '../train/guard.js';
-import { sparseOptimizerConfig } from '../train/step.js';
 import { stoppingMetric } from '../train/early-stopping.js';
 import { UserError } from '../errors.js';
 import { loadData, type LoadedData } from './load-data.js';
 import { prepareFeatures, type PreparedFeatures } from './prepare-features.js';
 import { trainModel } from './train-model.js';
+import { describeCompute, describeOptimizers } from './describe-training.js';
 import { calibrateModel, requireCalibrationSplit } from './calibrate-model.js';
 import { shouldStream, trainAndEvaluateStreaming } from './stream-pipeline.js';
 import { partitionRows, trainWorker, type WorkerOptions } from '../distributed/worker-trainer.js';
@@ -74,6 +74,7 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
   // Only worker 0 validates and evaluates (the others have no validation split).
   if (dist === undefined || dist.worker === 0) requireCalibrationSplit(config, features);
   opts.log?.(describeOptimizers(config));
+  if (dist === undefined) opts.log?.(describeCompute(config));
   // The worker's training rows: its own share read, or (simulated data, one worker) rows with index mod N == I.
   const part = dist === undefined ? undefined : own !== undefined ? features.train : partitionRows(features.train, dist.worker, dist.workers);
   const result = dist !== undefined
@@ -151,18 +152,6 @@ export async function trainAndEvaluate(config: EsmmConfig, opts: RunOptions = {}
 function presentTasks(names: TaskNames, config: EsmmConfig): Partial<TaskNames> {
   const { action, ...rest } = names;
   return (config.schema.labels.actions ?? []).length > 0 ? { ...rest, action } : rest;
-}
-
-/** The effective optimizers and rates, printed at the start of training (the embedding rate is not always learning_rate). */
-export function describeOptimizers(config: EsmmConfig): string {
-  const tc = config.train;
-  const emb = sparseOptimizerConfig(tc);
-  const how = tc.embedding_learning_rate !== undefined ? 'train.embedding_learning_rate' : emb.lr === tc.learning_rate ? 'train.learning_rate' : `${Number((emb.lr / tc.learning_rate).toPrecision(6))}x train.learning_rate`;
-  const scaled = Object.entries(config.model.towers).filter(([, t]) => t.lr_scale !== undefined && t.lr_scale !== 1);
-  const towers = scaled.length > 0 ? ` (${scaled.map(([n, t]) => `tower ${n} x${t.lr_scale}`).join(', ')})` : '';
-  const decay = (tc.lr_decay ?? 1) !== 1 ? `; both x${tc.lr_decay} per epoch (train.lr_decay)` : '';
-  return `optimizers: dense ${tc.optimizer} lr ${tc.learning_rate}${towers}; embeddings ${emb.type} lr ${emb.lr} (${how})` +
-    `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}${decay}`;
 }
 
 /** Which rows a run trained on: file paths, sizes and row counts (a resumed run must see the same). */

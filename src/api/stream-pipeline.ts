@@ -17,6 +17,7 @@ import type { EsmmConfig } from '../config/types.js';
 import type { EncodedChunk } from '../data/batch.js';
 import { connectDuckDB, sqlString } from '../data/duckdb.js';
 import { limitDuckDB } from '../data/duckdb-limits.js';
+import { describeCompute, describeOptimizers } from './describe-training.js';
 import { expandFiles, readAllFiles } from '../data/file-glob.js';
 import { detectFormat } from '../data/format.js';
 import { DEFAULT_STREAM_BUDGET, encodedBytesPerRow, planBuffer, rawBytesPerRow } from '../data/memory-budget.js';
@@ -140,6 +141,8 @@ async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrain
   const stream = await TrainStream.open(trainFiles, trainOpts, spec, plan.blockRows, plan.windowRows);
   if (holdout !== undefined) stream.keptShare = 1 - holdout.heldRows / fit.rows;
   log?.(`streaming ${stream.totalRows} rows: blocks of ${plan.blockRows}, shuffle window ${plan.windowRows} rows (about ${mb(plan.peakBytes)} of ${mb(budget)})`);
+  log?.(describeOptimizers(config));
+  log?.(describeCompute(config));
   const sample = await stream.sample(tc.batch_size);
 
   const loaded: LoadedData = { train: sample.raw, stats: { train: { rows: fit.rows, kept: fit.rows - (holdout?.heldRows ?? 0), skipped: 0, skippedByReason: {}, skippedExamples: [] } }, files };

@@ -189,6 +189,9 @@ describe('streaming training', () => {
     const r = await runCli(['train', '--config', cfg, '--streaming', '--memory-budget', '1MB', '--out', out, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/streaming 21000 rows/);
+    // The effective optimizers and the compute are said on this path too (issue 17, issue 14).
+    expect(r.stderr).toMatch(/^optimizers: dense adam lr 0\.001; embeddings adagrad lr 0\.01 \(10x train\.learning_rate\)$/m);
+    expect(r.stderr).toMatch(/^compute: 1 worker, \d+ onnxruntime threads?/m);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { streamed?: { rows: number; memory_budget: number } };
     expect(metrics.streamed).toMatchObject({ rows: 21000, memory_budget: 1024 ** 2 });
   }, 120_000);

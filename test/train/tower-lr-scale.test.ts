@@ -20,7 +20,7 @@ import { funnelSpec } from '../../src/models/registry.js';
 import { BatchAssembler } from '../../src/data/batch-assembler.js';
 import { TrainStep } from '../../src/train/step.js';
 import { parallelUnsupported } from '../../src/train/parallel/unsupported.js';
-import { describeOptimizers } from '../../src/api/pipeline.js';
+import { describeOptimizers } from '../../src/api/describe-training.js';
 import { Rng } from '../../src/util/random.js';
 import { runCli, tempDir } from '../cli/helpers.js';
 
