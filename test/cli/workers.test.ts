@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { runCli, smallSynthConfig, tempDir } from './helpers.js';
 
 describe('esmm train --workers', () => {
-  it('trains with 2 workers to the metrics of 1 worker', async () => {
+  it.each(['esmm', 'naive_cvr'])('trains %s with 2 workers to the metrics of 1 worker', async (model) => {
     const dir = tempDir();
-    const cfg = smallSynthConfig(dir, 'esmm', 3000);
+    const cfg = smallSynthConfig(dir, model, 3000);
     const metrics = async (workers: string): Promise<Record<string, number>> => {
       const out = join(dir, `w${workers}`);
       const r = await runCli(['train', '--config', cfg, '--out', out, '--quiet', '--workers', workers, '--epochs', '1']);
@@ -26,15 +26,15 @@ describe('esmm train --workers', () => {
     for (const k of aucs) expect(Math.abs(pick(two, k) - pick(one, k)), k).toBeLessThan(2e-3);
   });
 
-  it('refuses naive_cvr with 2 workers in one line naming train.workers', async () => {
+  it('refuses escm2_ipw (its self-normalised risk) with 2 workers in one line naming train.workers', async () => {
     const dir = tempDir();
-    const r = await runCli(['train', '--config', smallSynthConfig(dir, 'naive_cvr', 2000), '--out', join(dir, 'm'), '--quiet', '--workers', '2']);
+    const r = await runCli(['train', '--config', smallSynthConfig(dir, 'escm2_ipw', 2000), '--out', join(dir, 'm'), '--quiet', '--workers', '2']);
     expect(r.code).not.toBe(0);
     // Info lines (reading, features, optimizers) come first; the failure is one line, the last.
     const lines = r.stderr.trim().split('\n');
     const errors = lines.filter((l) => /error/.test(l));
     expect(errors).toHaveLength(1);
     expect(lines.at(-1)).toBe(errors[0]);
-    expect(errors[0]).toMatch(/^esmm train: error: key 'train\.workers': 2 workers cannot train model 'naive_cvr' .*; set train\.workers: 1$/);
+    expect(errors[0]).toMatch(/^esmm train: error: key 'train\.workers': 2 workers cannot train model 'escm2_ipw' with model\.escm2\.self_normalize .*; set train\.workers: 1$/);
   });
 });

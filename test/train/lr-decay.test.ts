@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/api/load-config.js';
-import { describeOptimizers, trainAndEvaluate } from '../../src/api/pipeline.js';
+import { describeOptimizers } from '../../src/api/describe-training.js';
+import { trainAndEvaluate } from '../../src/api/pipeline.js';
 import type { FunnelModel } from '../../src/models/model.js';
 import { UserError } from '../../src/errors.js';
 import { tempDir } from '../cli/helpers.js';
