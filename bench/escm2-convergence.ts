@@ -7,6 +7,10 @@
  * model, the largest deviation of the clicked-row and entire-space calibration from their final
  * value over the epochs (|x_e / x_final - 1|), and how far pCVR AUC fell below its best in any
  * later epoch; the end prints them all as one table (issue 17's goal: 10% and 0.01).
+ * Each epoch also scores the model on its own training rows (escm2-own-objective.ts): the
+ * objective's terms over the whole split, training calibration, and the CVR-logit shift that
+ * would minimise the objective (0 at its optimum; the issue found +1 helped). The summary adds
+ * the largest |best shift| over the epochs.
  *
  *   node dist/bench/escm2-convergence.js [--rows 200000] [--seed 1[,2...]] [--epochs 5]
  *     [--models esmm,escm2_ipw,escm2_dr] [--regime sparse|anticorr|aligned[,...]] [--tower 128,64]
@@ -18,6 +22,9 @@ import { loadData } from '../src/api/load-data.js';
 import { prepareFeatures } from '../src/api/prepare-features.js';
 import { trainFunnel } from '../src/train/trainer.js';
 import type { EpochRecord } from '../src/train/epoch-record.js';
+import type { EsmmConfig } from '../src/config/types.js';
+import { DEFAULT_LOSS_WEIGHTS } from '../src/config/defaults.js';
+import { bestShifts, objectiveAt, type RiskSettings } from './escm2-own-objective.js';
 
 const REGIMES: Record<string, Record<string, unknown>> = {
   anticorr: { attractQualityCorr: -0.7 },
@@ -42,9 +49,9 @@ const seeds = values.seed.split(',').map(Number);
 const f = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
 
 /** Per run: worst deviation of each calibration from its final value, and the AUC's fall from its best. */
-interface Summary { regime: string; seed: number; model: string; clicked: number; entire: number; aucFall: number; finalAuc: number; bestAuc: number; finalClicked: number; finalEntire: number }
+interface Summary { regime: string; seed: number; model: string; clicked: number; entire: number; aucFall: number; finalAuc: number; bestAuc: number; finalClicked: number; finalEntire: number; maxShift: number }
 const summaries: Summary[] = [];
-function summarise(regime: string, seed: number, model: string, epochs: EpochRecord[]): Summary {
+function summarise(regime: string, seed: number, model: string, epochs: EpochRecord[], shifts: number[]): Summary {
   const series = (k: string): number[] => epochs.map((e) => e.valid?.[k] ?? Number.NaN);
   const dev = (xs: number[]): number => Math.max(...xs.map((x) => Math.abs(x / xs[xs.length - 1]! - 1)));
   const clicked = series('calibration_cvr_clicked');
@@ -56,11 +63,19 @@ function summarise(regime: string, seed: number, model: string, epochs: EpochRec
     best = Math.max(best, a);
     fall = Math.max(fall, best - a);
   }
-  return { regime, seed, model, clicked: dev(clicked), entire: dev(entire), aucFall: fall, finalAuc: auc[auc.length - 1]!, bestAuc: best, finalClicked: clicked[clicked.length - 1]!, finalEntire: entire[entire.length - 1]! };
+  return { regime, seed, model, clicked: dev(clicked), entire: dev(entire), aucFall: fall, finalAuc: auc[auc.length - 1]!, bestAuc: best, finalClicked: clicked[clicked.length - 1]!, finalEntire: entire[entire.length - 1]!, maxShift: Math.max(...shifts.map(Math.abs)) };
 }
 const printSummary = (s: Summary): string =>
   `${s.model.padEnd(9)} ${s.regime.padEnd(8)} seed ${s.seed}: max |calib/final - 1| clicked ${f(s.clicked)} entire ${f(s.entire)}; pCVR AUC fall from best ${f(s.aucFall)} ` +
-  `(final ${f(s.finalAuc)}, best ${f(s.bestAuc)}); final clicked ${f(s.finalClicked)}, entire ${f(s.finalEntire)}`;
+  `(final ${f(s.finalAuc)}, best ${f(s.bestAuc)}); final clicked ${f(s.finalClicked)}, entire ${f(s.finalEntire)}; max |best shift| on train ${f(s.maxShift)}`;
+
+/** The counterfactual risk's settings of a model, as its training graph uses them (lambda 0: none). */
+function riskSettings(config: EsmmConfig): RiskSettings {
+  const name = config.model.name === 'escm2_ipw' ? 'cvr_ipw' : config.model.name === 'escm2_dr' ? 'cvr_dr' : undefined;
+  const lambda = name === undefined ? 0 : config.model.loss_weights[name] ?? DEFAULT_LOSS_WEIGHTS[name] ?? 1;
+  const e = config.model.escm2;
+  return { lambda, floor: e.propensity_floor, clip: e.propensity_clip, selfNormalize: e.self_normalize };
+}
 
 for (const regimeName of regimes) {
   for (const seed of seeds) {
@@ -84,8 +99,19 @@ for (const regimeName of regimes) {
     for (const name of values.models.split(',')) {
       const config = { ...base, model: { ...base.model, name } };
       const epochs: EpochRecord[] = [];
+      const shifts: number[] = [];
+      const risk = riskSettings(config);
+      const labels = features.train.labels;
       const r = await trainFunnel(config, features.spec, features.train, features.valid, {
-        onEpoch: (e) => {
+        onEpoch: async (e, model) => {
+          const p = await model.predictUncalibrated(features.train);
+          const rows = { click: labels.click, buy: labels.buy, pctr: p.pctr, pcvr: p.pcvr };
+          const at = objectiveAt(rows, risk, 0);
+          const best = bestShifts(rows, risk);
+          shifts.push(best.total);
+          const gain = at.total - objectiveAt(rows, risk, best.total).total;
+          console.log(`${name.padEnd(9)} epoch ${e.epoch}: own objective on train [ctr ${f(at.ctr)}, ctcvr ${f(at.ctcvr)}, risk ${f(at.risk)} x ${risk.lambda}, total ${f(at.total)}] ` +
+            `train pCTCVR/buy ${f(at.ctcvrCalibration)}, clicked pCVR/buy ${f(at.clickedCalibration)}; best CVR-logit shift: total ${f(best.total)} (lowers it by ${(gain / at.total * 100).toFixed(2)}%), ctcvr ${f(best.ctcvr)}, risk ${f(best.risk)}`);
           epochs.push(e);
           const v = e.valid ?? {};
           const terms = Object.entries(e.train).map(([k, x]) => `${k} ${f(x)}`).join(', ');
@@ -94,7 +120,7 @@ for (const regimeName of regimes) {
         },
       });
       await r.model.release();
-      const s = summarise(regimeName, seed, name, epochs);
+      const s = summarise(regimeName, seed, name, epochs, shifts);
       summaries.push(s);
       console.log(`summary ${printSummary(s)}`);
     }

@@ -35,11 +35,17 @@
  * `--dump DIR` (with --per-epoch) also writes every epoch's validation and test predictions to
  * DIR/REGIME-ROWS-SEED/ for the offline stopping-rule replay (bench/quality-rules.ts).
  *
+ * `--results FILE` makes a long grid resumable (the 5M-row cells take hours on a small machine):
+ * every finished (regime, size, seed)'s JSON lines are appended to FILE, and a later run with the
+ * same settings (--tower, --epochs, --set, --per-epoch) reuses the ones it finds there instead of
+ * training them again; its tables then cover old and new cells alike.
+ *
  * `--calibrations LIST`: each model trains once without calibration and each listed post-hoc
  * calibration is fitted on validation and scored on test (quality-calibration.ts); one table per
  * method, plus mean pCTR and mean pCTCVR over their true means, and per model the validation
  * split's buys against the number the simulator expected there (the noise the fit inherits).
  */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/api/load-config.js';
@@ -77,6 +83,7 @@ const { values } = parseArgs({
     'per-epoch': { type: 'string' },
     dump: { type: 'string' },
     calibrations: { type: 'string' },
+    results: { type: 'string' },
   },
 });
 
@@ -115,6 +122,36 @@ const fmt = (xs: number[]): string => {
   return `${m.toFixed(4)} +- ${spread.toFixed(4)}`;
 };
 
+/** What makes a saved cell reusable: every setting that changes what a cell computes. */
+const settings = JSON.stringify({ tower: values.tower ?? null, epochs: values.epochs ?? null, set: values.set, perEpoch: perEpoch ?? null });
+type SavedLine = Record<string, unknown> & { regime: string; rows: number; seed: number; model: string };
+const saved = new Map<string, SavedLine>();
+const cellKey = (bench: string, regime: string, rows: number, seed: number, model: string): string => `${bench}|${regime}|${rows}|${seed}|${model}`;
+if (values.results !== undefined && existsSync(values.results)) {
+  if (calibrations !== undefined) throw new Error('--results does not cover --calibrations');
+  readFileSync(values.results, 'utf8').split('\n').forEach((text, i) => {
+    if (text.trim() === '') return;
+    let line: SavedLine & { bench: string; settings: string };
+    try {
+      line = JSON.parse(text) as typeof line;
+    } catch {
+      throw new Error(`${values.results}: line ${i + 1} is not JSON`);
+    }
+    if (line.settings === settings) saved.set(cellKey(line.bench, line.regime, line.rows, line.seed, line.model), line);
+  });
+  console.log(`${values.results}: ${saved.size} saved cells with these settings`);
+}
+/** Saved lines for every model of one (regime, size, seed), or undefined when any is missing. */
+function savedCell(bench: string, regime: string, rows: number, seed: number): SavedLine[] | undefined {
+  const lines = models.map((m) => saved.get(cellKey(bench, regime, rows, seed, m)));
+  return lines.every((l) => l !== undefined) ? (lines as SavedLine[]) : undefined;
+}
+/** Print a cell's JSON lines, appending them to --results. */
+function emit(lines: Record<string, unknown>[]): void {
+  for (const l of lines) console.log(JSON.stringify(l));
+  if (values.results !== undefined) appendFileSync(values.results, lines.map((l) => `${JSON.stringify({ ...l, settings })}\n`).join(''));
+}
+
 console.log(`quality grid: regimes ${regimes.join(',')}; sizes ${sizes.join(',')}; seeds ${seeds.join(',')}; models ${models.join(',')}` +
   `${values.tower !== undefined ? `; tower ${values.tower}` : ''}${values.epochs !== undefined ? `; epochs ${values.epochs}` : ''}${values.set.length > 0 ? `; set ${values.set.join(' ')}` : ''}`);
 for (const regime of regimes) {
@@ -145,15 +182,23 @@ for (const regime of regimes) {
         }
         continue;
       }
+      const reuse = savedCell('quality', regime, rows, seed);
+      if (reuse !== undefined) {
+        console.log(`reused ${regime} ${rows} seed ${seed} from ${values.results}`);
+        for (const l of reuse) (cells[l.model] ??= []).push(Object.fromEntries(COLUMNS.map(([, k]) => [k, (l[k] as number | null) ?? Number.NaN])));
+        continue;
+      }
       const r = await compareModels(config, models, {});
+      const lines: Record<string, unknown>[] = [];
       for (const m of models) {
         const metrics = r.metrics[m]!;
         (cells[m] ??= []).push(metrics);
-        console.log(JSON.stringify({
+        lines.push({
           bench: 'quality', regime, rows, seed, model: m, seconds: Math.round(r.seconds[m]!), evaluated_on: r.evaluatedOn,
           ...Object.fromEntries(COLUMNS.map(([, k]) => [k, metrics[k]])),
-        }));
+        });
       }
+      emit(lines);
     }
     console.log(`\nregime ${regime}, ${rows} impressions, seeds ${seeds.join(',')} (mean +- std over seeds, test split)`);
     const columns = calibrations !== undefined ? CALIBRATION_COLUMNS : COLUMNS;
@@ -182,6 +227,20 @@ async function perEpochCell(config: EsmmConfig, regime: string, rows: number, se
   const VALID_KEYS = ['logloss_ctr', 'logloss_ctcvr', 'logloss_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'auc_cvr_clicked', 'auc_macro'];
   const TEST_KEYS = ['auc_cvr_entire_space', 'auc_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'calibration_cvr_entire_space', 'logloss_ctr', 'logloss_ctcvr'];
   const dump = values.dump !== undefined ? join(values.dump, `${regime}-${rows}-${seed}`) : undefined;
+  const reuse = dump === undefined ? savedCell('quality-epochs', regime, rows, seed) : undefined;
+  if (reuse !== undefined) {
+    console.log(`reused ${regime} ${rows} seed ${seed} from ${values.results}`);
+    for (const l of reuse) {
+      const metrics = Object.fromEntries(Object.entries(l.default as Record<string, number | null>).map(([k, v]) => [k, v ?? Number.NaN]));
+      (cells[l.model] ??= []).push(metrics);
+      const byEpoch = (l.epochs as { test: Record<string, number | null> }[]).map((e) => e.test.auc_cvr_entire_space ?? Number.NaN);
+      const kept = l.kept_epoch as number;
+      const best = l.best_epoch as number;
+      epochRows.push({ regime, rows, seed, model: l.model, kept, defaultAuc: byEpoch[kept - 1]!, best, bestAuc: byEpoch[best - 1]!, byEpoch });
+    }
+    return;
+  }
+  const lines: Record<string, unknown>[] = [];
   for (const r of await trainPerEpoch(config, models, epochs, dump)) {
     const kept = replayKeptEpoch(r.epochs, config.train.epochs, config.train.early_stopping);
     const best = bestEpochBy(r.epochs, 'auc_cvr_entire_space');
@@ -190,10 +249,11 @@ async function perEpochCell(config: EsmmConfig, regime: string, rows: number, se
     const byEpoch = r.epochs.map((e) => e.test.auc_cvr_entire_space ?? Number.NaN);
     epochRows.push({ regime, rows, seed, model: r.model, kept, defaultAuc: byEpoch[kept - 1]!, best, bestAuc: byEpoch[best - 1]!, byEpoch });
     const pick = (m: FlatMetrics, keys: string[]): Record<string, number | undefined> => Object.fromEntries(keys.map((k) => [k, m[k]]));
-    console.log(JSON.stringify({
+    lines.push({
       bench: 'quality-epochs', regime, rows, seed, model: r.model, seconds: Math.round(r.seconds), kept_epoch: kept, best_epoch: best,
       default: pick(metrics, TEST_KEYS),
       epochs: r.epochs.map((e) => ({ epoch: e.epoch, valid: pick(e.valid, VALID_KEYS), test: pick(e.test, TEST_KEYS) })),
-    }));
+    });
   }
+  emit(lines);
 }
