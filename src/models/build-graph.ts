@@ -30,6 +30,8 @@ export interface ModelGraph {
   labelInputs: { key: LabelKey; input: string }[];
   /** Loss names in the order of the `loss_weights` input. */
   lossNames: string[];
+  /** Training graph only: the loss names that are regularisers, not tasks (fixed weights under any weighting). */
+  penaltyNames: string[];
   /** Dropout mask inputs [batch, width] with their drop rate (training graph with dropout only). */
   maskInputs: { input: string; width: number; rate: number }[];
   /** Prediction outputs present for this model. */
@@ -91,7 +93,7 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   const cache: LogProbCache = new Map();
   const predictions = buildPredictionOutputs(g, spec, logits, cache, opts.training ? {} : opts);
   const result: ModelGraph = {
-    graph: g, spec, layout, embInputs: inputs.embInputs, labelInputs: [], lossNames: [], maskInputs, predictions, paramGrads: [], embGrads: [], seqInputs: inputs.seqInputs, seqGrads: [],
+    graph: g, spec, layout, embInputs: inputs.embInputs, labelInputs: [], lossNames: [], penaltyNames: [], maskInputs, predictions, paramGrads: [], embGrads: [], seqInputs: inputs.seqInputs, seqGrads: [],
     ...(inputs.numeric !== undefined ? { numericInput: NUMERIC_INPUT } : {}),
   };
   if (!opts.training) return result;
@@ -99,6 +101,7 @@ export function buildModelGraph(spec: FunnelModelSpec, layout: FeatureLayout, cf
   const losses = buildTrainingLosses(ctx, spec, cfg, logits, cache, inputs.embValues);
   result.labelInputs = losses.labelInputs;
   result.lossNames = losses.lossNames;
+  result.penaltyNames = losses.penaltyNames;
   if (losses.gradNorms !== undefined) result.gradNorms = losses.gradNorms;
   const grads = buildGradientOutputs(g, losses.total, { inputs: inputs.embInputs, values: inputs.embValues }, { inputs: inputs.seqInputs, values: inputs.seqValues });
   result.paramGrads = grads.paramGrads;

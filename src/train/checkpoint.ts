@@ -32,6 +32,8 @@ export interface LoopPosition {
   epochSeconds: number;
   history: EpochRecord[];
   stepLoss: number[];
+  /** The loss the spike guard watched per step (guard.ts: the total less the regularisers); absent in older checkpoints. */
+  guardLoss?: number[];
   best: { epoch: number; score: number } | null;
   sinceBest: number;
   /** GradNorm loss weights and initial losses (loss_weighting: gradnorm only); exact as JSON numbers. */

@@ -101,7 +101,9 @@ export async function checkStepLoss(run: TrainingRun, loss: number): Promise<voi
 export async function recordStepLoss(run: TrainingRun, loss: number, losses: Record<string, number>): Promise<void> {
   const { pos } = run;
   pos.stepLoss.push(loss);
-  run.spikes.observe(pos.globalStep, loss);
+  const watched = run.spikes.taskLoss(loss, losses);
+  (pos.guardLoss ??= []).push(watched);
+  run.spikes.observe(pos.globalStep, watched);
   if (run.config.train.strict === true) {
     const w = run.spikes.warnings()[0];
     if (w !== undefined) {

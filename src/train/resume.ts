@@ -19,7 +19,8 @@ export function resumeRun(run: TrainingRun, dir: string | undefined): void {
   if (ck.best !== undefined) run.best = { params: ck.best.params, tables: ck.best.tables };
   run.pos = ck.position;
   run.step.dropoutRng.setState(run.pos.dropoutState);
-  run.pos.stepLoss.forEach((l, i) => run.spikes.observe(i + 1, l)); // the guard sees the earlier steps too
+  // The guard sees the earlier steps too (a checkpoint from before guardLoss existed has only the totals).
+  (run.pos.guardLoss ?? run.pos.stepLoss).forEach((l, i) => run.spikes.observe(i + 1, l));
   if (run.pos.lossWeights !== undefined) run.step.setLossWeightState(run.pos.lossWeights);
 }
 

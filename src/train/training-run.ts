@@ -3,7 +3,7 @@ import { BatchAssembler } from '../data/batch-assembler.js';
 import type { EsmmConfig } from '../config/types.js';
 import type { FeatureSpec } from '../features/spec.js';
 import { Rng } from '../util/random.js';
-import { buildModelGraph } from '../models/build-graph.js';
+import { buildModelGraph, type ModelGraph } from '../models/build-graph.js';
 import { EmbeddingSet } from '../models/embeddings.js';
 import { layoutOf } from '../models/layout-of.js';
 import { FunnelModel } from '../models/model.js';
@@ -11,7 +11,7 @@ import { funnelSpec } from '../models/registry.js';
 import { embeddingGroups } from '../models/funnel-spec.js';
 import { fingerprintOf, type LoopPosition } from './checkpoint.js';
 import type { ModelSnapshot } from './snapshot.js';
-import { sparseOptimizerConfig, type TrainStepOptions } from './step.js';
+import { initialLossWeights, sparseOptimizerConfig, type TrainStepOptions } from './step.js';
 import { createTrainingStep, type TrainingStep } from './parallel/training-step.js';
 import { initOutputBiases, type PriorCounts } from './prior-bias.js';
 import { LossSpikeWatch } from './guard.js';
@@ -42,6 +42,12 @@ export interface TrainingRun {
   spikes: LossSpikeWatch;
 }
 
+/** The regularisers' fixed loss weights, which the spike guard takes out of the step loss. */
+function penaltyWeights(mg: ModelGraph, config: EsmmConfig): Map<string, number> {
+  const w = initialLossWeights(mg, config);
+  return new Map(mg.penaltyNames.map((n) => [n, w[mg.lossNames.indexOf(n)]!]));
+}
+
 /** A fresh run at step 0: training graph, initial weights (seeded), embeddings and training step. */
 /** `prior`: the label counts of the output-bias init when they are not `train`'s own (store workers pass all workers' sums). */
 export async function startRun(config: EsmmConfig, features: FeatureSpec, train: EncodedChunk, dataFingerprint = '', stepOptions: TrainStepOptions = {}, prior?: PriorCounts): Promise<TrainingRun> {
@@ -66,5 +72,5 @@ export async function startRun(config: EsmmConfig, features: FeatureSpec, train:
     globalStep: 0, epoch: 1, batchInEpoch: 0, epochShuffleState: shuffleRng.getState(), dropoutState: step.dropoutRng.getState(),
     sums: {}, epochSeconds: 0, history: [], stepLoss: [], best: null, sinceBest: 0,
   };
-  return { config, train, model, params, embeddings, step, assembler, shuffleRng, order, batchSize, stepsPerEpoch, fingerprint, pos, best: undefined, spikes: new LossSpikeWatch() };
+  return { config, train, model, params, embeddings, step, assembler, shuffleRng, order, batchSize, stepsPerEpoch, fingerprint, pos, best: undefined, spikes: new LossSpikeWatch(penaltyWeights(mg, config)) };
 }

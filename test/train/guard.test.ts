@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../cli/helpers.js';
+import { LossSpikeWatch } from '../../src/train/guard.js';
 
 const dir = tempDir('esmm-guard-');
 
@@ -85,4 +86,35 @@ describe('degenerate-run guard', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).warnings).toEqual([]);
   });
+
+  it('judges the task loss: a spike in a regulariser (ESCM2-DR imputation) is not a divergence', () => {
+    const watch = new LossSpikeWatch(new Map([['imputation', 1]]));
+    for (let s = 1; s <= 20; s++) watch.observe(s, watch.taskLoss(0.2 + 0.01, { ctr: 0.2, imputation: 0.01 }));
+    expect(watch.taskLoss(5.2, { ctr: 0.2, imputation: 5 })).toBeCloseTo(0.2, 6);
+    watch.observe(21, watch.taskLoss(5.2, { ctr: 0.2, imputation: 5 }));
+    expect(watch.warnings()).toEqual([]);
+    watch.observe(22, watch.taskLoss(5.2, { ctr: 5.19, imputation: 0.01 }));
+    expect(watch.warnings().map((w) => w.symptom)).toEqual(['loss_spike']);
+    expect(watch.warnings()[0]!.message).toMatch(/step task loss 5\.19/);
+  });
+
+  it('passes a healthy escm2_dr run on sparse data under train.strict (its imputation loss spikes by construction)', async () => {
+    // Sparse funnel (2% CTR, 3% CVR): a batch's few clicks make the 1/pCTR-weighted squared
+    // imputation error jump 10-30x its median on some steps; before the guard took regularisers
+    // out, strict mode failed this run at step 113 as diverging (loss 2.95 against a median of 0.17).
+    const file = join(dir, 'dr-sparse.yaml');
+    writeFileSync(file, [
+      'data: { synth: { rows: 100000, seed: 1, ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } } }',
+      'schema: synth',
+      'model: { name: escm2_dr, tower: [128, 64] }',
+      'train: { epochs: 2, batch_size: 1024, seed: 1, strict: true }',
+      '',
+    ].join('\n'));
+    const out = join(dir, 'dr-sparse');
+    const r = await runCli(['train', '--config', file, '--out', out, '--quiet']);
+    expect(r.stderr).not.toMatch(/loss_spike/);
+    expect(r.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect((m.warnings ?? []).map((w: { symptom: string }) => w.symptom)).not.toContain('loss_spike');
+  }, 120_000);
 });

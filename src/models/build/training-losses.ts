@@ -17,6 +17,8 @@ export interface TrainingLosses {
   labelInputs: { key: LabelKey; input: string }[];
   /** Loss names in the order of the `loss_weights` input (each also an output `loss_NAME`). */
   lossNames: string[];
+  /** The regularisers among them (task: false, e.g. ESCM2-DR's imputation loss): always fixed weights. */
+  penaltyNames: string[];
   /** The weighted total, output `loss`. */
   total: Value;
   /** `loss_weighting: gradnorm` only: per task loss, its gradient-norm output. */
@@ -61,7 +63,8 @@ export function buildTrainingLosses(ctx: BlockContext, spec: FunnelModelSpec, cf
   const gradNorms = cfg.loss_weighting === 'gradnorm' ? gradNormOutputs(g, named, embValues) : undefined;
   const total = combineLosses(ctx, named, g.input(LOSS_WEIGHTS_INPUT, [named.length]), cfg.loss_weighting);
   g.output('loss', total);
-  return { labelInputs, lossNames, total, ...(gradNorms !== undefined ? { gradNorms } : {}) };
+  const penaltyNames = named.filter((l) => !l.task).map((l) => l.name);
+  return { labelInputs, lossNames, penaltyNames, total, ...(gradNorms !== undefined ? { gradNorms } : {}) };
 }
 
 /**
