@@ -24,7 +24,8 @@ import { trainFunnel } from '../src/train/trainer.js';
 import type { EpochRecord } from '../src/train/epoch-record.js';
 import type { EsmmConfig } from '../src/config/types.js';
 import { DEFAULT_LOSS_WEIGHTS } from '../src/config/defaults.js';
-import { bestShifts, objectiveAt, type RiskSettings } from './escm2-own-objective.js';
+import { bestLevels, bestShifts, objectiveAt, shiftPredictions, type RiskSettings } from './escm2-own-objective.js';
+import { evaluatePredictions, type FlatMetrics } from '../src/eval/evaluate.js';
 
 const REGIMES: Record<string, Record<string, unknown>> = {
   anticorr: { attractQualityCorr: -0.7 },
@@ -51,8 +52,8 @@ const f = (x: number | undefined): string => (x === undefined || !Number.isFinit
 /** Per run: worst deviation of each calibration from its final value, and the AUC's fall from its best. */
 interface Summary { regime: string; seed: number; model: string; clicked: number; entire: number; aucFall: number; finalAuc: number; bestAuc: number; finalClicked: number; finalEntire: number; maxShift: number }
 const summaries: Summary[] = [];
-function summarise(regime: string, seed: number, model: string, epochs: EpochRecord[], shifts: number[]): Summary {
-  const series = (k: string): number[] => epochs.map((e) => e.valid?.[k] ?? Number.NaN);
+function summarise(regime: string, seed: number, model: string, valid: FlatMetrics[], shifts: number[]): Summary {
+  const series = (k: string): number[] => valid.map((v) => v[k] ?? Number.NaN);
   const dev = (xs: number[]): number => Math.max(...xs.map((x) => Math.abs(x / xs[xs.length - 1]! - 1)));
   const clicked = series('calibration_cvr_clicked');
   const entire = series('calibration_cvr_entire_space');
@@ -100,6 +101,7 @@ for (const regimeName of regimes) {
       const config = { ...base, model: { ...base.model, name } };
       const epochs: EpochRecord[] = [];
       const shifts: number[] = [];
+      const refitValid: FlatMetrics[] = [];
       const risk = riskSettings(config);
       const labels = features.train.labels;
       const r = await trainFunnel(config, features.spec, features.train, features.valid, {
@@ -109,6 +111,14 @@ for (const regimeName of regimes) {
           const at = objectiveAt(rows, risk, 0);
           const best = bestShifts(rows, risk);
           shifts.push(best.total);
+          // Preview of a level refit at this epoch's end: both logits shifted to J's joint optimum
+          // on the training rows, scored on validation (training itself is not changed here).
+          const lv = bestLevels(rows, risk);
+          const vp = await model.predictUncalibrated(features.valid!);
+          const rv = evaluatePredictions(features.valid!, shiftPredictions(vp.pctr, vp.pcvr, lv.alpha, lv.delta));
+          refitValid.push(rv);
+          console.log(`${name.padEnd(9)} epoch ${e.epoch}: level refit preview (ctr ${f(lv.alpha)}, cvr ${f(lv.delta)}): valid pCTCVR/buy ${f(rv.calibration_ctcvr)}, clicked pCVR/buy ${f(rv.calibration_cvr_clicked)}, ` +
+            `entire pCVR/true ${f(rv.calibration_cvr_entire_space)}, pCVR AUC entire ${f(rv.auc_cvr_entire_space)}, CTR AUC ${f(rv.auc_ctr)}, CTCVR AUC ${f(rv.auc_ctcvr)}`);
           const gain = at.total - objectiveAt(rows, risk, best.total).total;
           console.log(`${name.padEnd(9)} epoch ${e.epoch}: own objective on train [ctr ${f(at.ctr)}, ctcvr ${f(at.ctcvr)}, risk ${f(at.risk)} x ${risk.lambda}, total ${f(at.total)}] ` +
             `train pCTCVR/buy ${f(at.ctcvrCalibration)}, clicked pCVR/buy ${f(at.clickedCalibration)}; best CVR-logit shift: total ${f(best.total)} (lowers it by ${(gain / at.total * 100).toFixed(2)}%), ctcvr ${f(best.ctcvr)}, risk ${f(best.risk)}`);
@@ -120,9 +130,12 @@ for (const regimeName of regimes) {
         },
       });
       await r.model.release();
-      const s = summarise(regimeName, seed, name, epochs, shifts);
+      const s = summarise(regimeName, seed, name, epochs.map((e) => e.valid ?? {}), shifts);
       summaries.push(s);
       console.log(`summary ${printSummary(s)}`);
+      const sr = summarise(regimeName, seed, `${name}+refit`, refitValid, shifts);
+      summaries.push(sr);
+      console.log(`summary ${printSummary(sr)}`);
     }
   }
 }

@@ -54,15 +54,15 @@ const logit = (p: number): number => {
   return Math.log(q / (1 - q));
 };
 
-/** J and its terms with every CVR logit shifted by `delta`. */
-export function objectiveAt(rows: ObjectiveRows, s: RiskSettings, delta: number): ObjectiveAt {
+/** J and its terms with every CVR logit shifted by `delta` (and every CTR logit by `alpha`). */
+export function objectiveAt(rows: ObjectiveRows, s: RiskSettings, delta: number, alpha = 0): ObjectiveAt {
   const n = rows.click.length;
   let ctr = 0, ctcvr = 0, riskSum = 0, wSum = 0;
   let predCtcvr = 0, obsCtcvr = 0, clickedPred = 0, clickedBuy = 0, clicks = 0;
   for (let i = 0; i < n; i++) {
     const c = rows.click[i]!;
     const b = rows.buy[i]!;
-    const pctr = rows.pctr[i]!;
+    const pctr = alpha === 0 ? rows.pctr[i]! : sigmoid(logit(rows.pctr[i]!) + alpha);
     const pcvr = sigmoid(logit(rows.pcvr[i]!) + delta);
     ctr += bce(c, pctr);
     ctcvr += bce(c * b, pctr * pcvr);
@@ -114,4 +114,29 @@ export function bestShifts(rows: ObjectiveRows, s: RiskSettings): { total: numbe
     ctcvr: argminShift((d) => objectiveAt(rows, s, d).ctcvr),
     risk: s.lambda > 0 ? argminShift((d) => objectiveAt(rows, s, d).risk) : Number.NaN,
   };
+}
+
+/**
+ * The CTR and CVR logit shifts that minimise J together (coordinate descent; the propensities
+ * follow the shifted pCTR, as the next training step's would).
+ */
+export function bestLevels(rows: ObjectiveRows, s: RiskSettings, rounds = 4): { alpha: number; delta: number } {
+  let alpha = 0;
+  let delta = 0;
+  for (let r = 0; r < rounds; r++) {
+    alpha = argminShift((a) => objectiveAt(rows, s, delta, a).total);
+    delta = argminShift((d) => objectiveAt(rows, s, d, alpha).total);
+  }
+  return { alpha, delta };
+}
+
+/** Predictions with the CTR and CVR logits shifted; pCTCVR = pCTR x pCVR as in ESMM. */
+export function shiftPredictions(pctr: Float32Array, pcvr: Float32Array, alpha: number, delta: number): { pctr: Float32Array; pcvr: Float32Array; pctcvr: Float32Array } {
+  const out = { pctr: new Float32Array(pctr.length), pcvr: new Float32Array(pctr.length), pctcvr: new Float32Array(pctr.length) };
+  for (let i = 0; i < pctr.length; i++) {
+    out.pctr[i] = sigmoid(logit(pctr[i]!) + alpha);
+    out.pcvr[i] = sigmoid(logit(pcvr[i]!) + delta);
+    out.pctcvr[i] = out.pctr[i]! * out.pcvr[i]!;
+  }
+  return out;
 }
