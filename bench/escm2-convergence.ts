@@ -7,10 +7,11 @@
  * model, the largest deviation of the clicked-row and entire-space calibration from their final
  * value over the epochs (|x_e / x_final - 1|), and how far pCVR AUC fell below its best in any
  * later epoch; the end prints them all as one table (issue 17's goal: 10% and 0.01).
- * Each epoch also scores the model on its own training rows (escm2-own-objective.ts): the
+ * Each epoch also scores the model on its own training rows (src/train/level-objective.ts): the
  * objective's terms over the whole split, training calibration, and the CVR-logit shift that
  * would minimise the objective (0 at its optimum; the issue found +1 helped). The summary adds
- * the largest |best shift| over the epochs.
+ * the largest |best shift| over the epochs. `--set train.level_refit=true` moves both output
+ * biases to that optimum after every epoch (src/train/level-refit.ts).
  *
  *   node dist/bench/escm2-convergence.js [--rows 200000] [--seed 1[,2...]] [--epochs 5]
  *     [--models esmm,escm2_ipw,escm2_dr] [--regime sparse|anticorr|aligned[,...]] [--tower 128,64]
@@ -22,10 +23,9 @@ import { loadData } from '../src/api/load-data.js';
 import { prepareFeatures } from '../src/api/prepare-features.js';
 import { trainFunnel } from '../src/train/trainer.js';
 import type { EpochRecord } from '../src/train/epoch-record.js';
-import type { EsmmConfig } from '../src/config/types.js';
-import { DEFAULT_LOSS_WEIGHTS } from '../src/config/defaults.js';
-import { bestLevels, bestShifts, objectiveAt, shiftPredictions, type RiskSettings } from './escm2-own-objective.js';
-import { evaluatePredictions, type FlatMetrics } from '../src/eval/evaluate.js';
+import { bestCvrShifts, levelObjective, type LevelRows } from '../src/train/level-objective.js';
+import { levelSettings } from '../src/train/level-refit.js';
+import type { FlatMetrics } from '../src/eval/evaluate.js';
 
 const REGIMES: Record<string, Record<string, unknown>> = {
   anticorr: { attractQualityCorr: -0.7 },
@@ -70,14 +70,6 @@ const printSummary = (s: Summary): string =>
   `${s.model.padEnd(9)} ${s.regime.padEnd(8)} seed ${s.seed}: max |calib/final - 1| clicked ${f(s.clicked)} entire ${f(s.entire)}; pCVR AUC fall from best ${f(s.aucFall)} ` +
   `(final ${f(s.finalAuc)}, best ${f(s.bestAuc)}); final clicked ${f(s.finalClicked)}, entire ${f(s.finalEntire)}; max |best shift| on train ${f(s.maxShift)}`;
 
-/** The counterfactual risk's settings of a model, as its training graph uses them (lambda 0: none). */
-function riskSettings(config: EsmmConfig): RiskSettings {
-  const name = config.model.name === 'escm2_ipw' ? 'cvr_ipw' : config.model.name === 'escm2_dr' ? 'cvr_dr' : undefined;
-  const lambda = name === undefined ? 0 : config.model.loss_weights[name] ?? DEFAULT_LOSS_WEIGHTS[name] ?? 1;
-  const e = config.model.escm2;
-  return { lambda, floor: e.propensity_floor, clip: e.propensity_clip, selfNormalize: e.self_normalize };
-}
-
 for (const regimeName of regimes) {
   for (const seed of seeds) {
     const overrides: Record<string, unknown> = {
@@ -101,26 +93,18 @@ for (const regimeName of regimes) {
       const config = { ...base, model: { ...base.model, name } };
       const epochs: EpochRecord[] = [];
       const shifts: number[] = [];
-      const refitValid: FlatMetrics[] = [];
-      const risk = riskSettings(config);
+      const risk = levelSettings(config);
       const labels = features.train.labels;
       const r = await trainFunnel(config, features.spec, features.train, features.valid, {
         onEpoch: async (e, model) => {
           const p = await model.predictUncalibrated(features.train);
-          const rows = { click: labels.click, buy: labels.buy, pctr: p.pctr, pcvr: p.pcvr };
-          const at = objectiveAt(rows, risk, 0);
-          const best = bestShifts(rows, risk);
+          const rows: LevelRows = { click: labels.click, buy: labels.buy, pctr: p.pctr, pcvr: p.pcvr };
+          const at = levelObjective(rows, risk, 0);
+          const best = bestCvrShifts(rows, risk);
           shifts.push(best.total);
-          // Preview of a level refit at this epoch's end: both logits shifted to J's joint optimum
-          // on the training rows, scored on validation (training itself is not changed here).
-          const lv = bestLevels(rows, risk);
-          const vp = await model.predictUncalibrated(features.valid!);
-          const rv = evaluatePredictions(features.valid!, shiftPredictions(vp.pctr, vp.pcvr, lv.alpha, lv.delta));
-          refitValid.push(rv);
-          console.log(`${name.padEnd(9)} epoch ${e.epoch}: level refit preview (ctr ${f(lv.alpha)}, cvr ${f(lv.delta)}): valid pCTCVR/buy ${f(rv.calibration_ctcvr)}, clicked pCVR/buy ${f(rv.calibration_cvr_clicked)}, ` +
-            `entire pCVR/true ${f(rv.calibration_cvr_entire_space)}, pCVR AUC entire ${f(rv.auc_cvr_entire_space)}, CTR AUC ${f(rv.auc_ctr)}, CTCVR AUC ${f(rv.auc_ctcvr)}`);
-          const gain = at.total - objectiveAt(rows, risk, best.total).total;
-          console.log(`${name.padEnd(9)} epoch ${e.epoch}: own objective on train [ctr ${f(at.ctr)}, ctcvr ${f(at.ctcvr)}, risk ${f(at.risk)} x ${risk.lambda}, total ${f(at.total)}] ` +
+          const gain = at.total - levelObjective(rows, risk, best.total).total;
+          const refit = e.level_shift !== undefined ? ` (after this epoch's level refit: ctr ${f(e.level_shift.ctr)}, cvr ${f(e.level_shift.cvr)})` : '';
+          console.log(`${name.padEnd(9)} epoch ${e.epoch}: own objective on train${refit} [ctr ${f(at.ctr)}, ctcvr ${f(at.ctcvr)}, risk ${f(at.risk)} x ${risk.lambda}, total ${f(at.total)}] ` +
             `train pCTCVR/buy ${f(at.ctcvrCalibration)}, clicked pCVR/buy ${f(at.clickedCalibration)}; best CVR-logit shift: total ${f(best.total)} (lowers it by ${(gain / at.total * 100).toFixed(2)}%), ctcvr ${f(best.ctcvr)}, risk ${f(best.risk)}`);
           epochs.push(e);
           const v = e.valid ?? {};
@@ -133,9 +117,6 @@ for (const regimeName of regimes) {
       const s = summarise(regimeName, seed, name, epochs.map((e) => e.valid ?? {}), shifts);
       summaries.push(s);
       console.log(`summary ${printSummary(s)}`);
-      const sr = summarise(regimeName, seed, `${name}+refit`, refitValid, shifts);
-      summaries.push(sr);
-      console.log(`summary ${printSummary(sr)}`);
     }
   }
 }

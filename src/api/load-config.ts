@@ -19,6 +19,7 @@ import { BOTTOM_TYPES } from '../models/bottoms/index.js';
 /** The registries' names a config is checked against (each registry is one map in models/). */
 const REGISTRY_NAMES: RegistryNames = { models: MODEL_NAMES, towers: TOWER_TYPES, bottoms: BOTTOM_TYPES };
 import { DEFAULT_HOLDOUT } from '../data/holdout.js';
+import { levelRefitUnsupported } from '../train/level-refit.js';
 
 /** Folder of the built-in configs shipped with the package (configs/*.yaml). */
 function builtinDir(): string {
@@ -95,6 +96,10 @@ export function parseConfig(value: unknown, source: string, baseDir: string): Es
   const train = parseTrain(c, root.train ?? {});
   checkModelFields(c, model, schema);
   checkTowerLrScales(c, model, schema);
+  if (train.level_refit === true) {
+    const why = levelRefitUnsupported(model);
+    if (why !== undefined) c.fail('train.level_refit', `the level refit ${why}`);
+  }
   checkEarlyStoppingMetric(c, train, schema);
   if (data.train === undefined && data.synth === undefined) c.fail('data.train', 'expected a training file (or data.synth for simulated data)');
   if (data.train !== undefined && data.synth !== undefined) c.fail('data.synth', 'give either data files (data.train) or data.synth, not both');
@@ -243,13 +248,14 @@ function parseFeatures(c: ConfigChecker, v: unknown): FeaturesConfig {
 
 function parseTrain(c: ConfigChecker, v: unknown): TrainConfig {
   const o = c.object(v, 'train');
-  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'lr_decay', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'shuffle', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict', 'streaming', 'memory_budget']);
+  c.onlyKeys(o, 'train', ['epochs', 'batch_size', 'learning_rate', 'embedding_learning_rate', 'lr_decay', 'level_refit', 'embedding_optimizer', 'embedding_l2', 'embedding_l2_frequency', 'optimizer', 'weight_decay', 'clip_norm', 'seed', 'shuffle', 'early_stopping', 'checkpoint_every', 'threads', 'workers', 'validate', 'calibration', 'strict', 'streaming', 'memory_budget']);
   const t: TrainConfig = { ...DEFAULT_TRAIN };
   if (o.epochs !== undefined) t.epochs = c.number(o.epochs, 'train.epochs', { min: 1, integer: true, max: TRAIN_LIMITS.epochs });
   if (o.batch_size !== undefined) t.batch_size = c.number(o.batch_size, 'train.batch_size', { min: 1, integer: true, max: TRAIN_LIMITS.batch_size });
   if (o.learning_rate !== undefined) t.learning_rate = c.number(o.learning_rate, 'train.learning_rate', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.learning_rate });
   if (o.embedding_learning_rate !== undefined) t.embedding_learning_rate = c.number(o.embedding_learning_rate, 'train.embedding_learning_rate', { min: 0, exclusiveMin: true, max: TRAIN_LIMITS.embedding_learning_rate });
   if (o.lr_decay !== undefined) t.lr_decay = c.number(o.lr_decay, 'train.lr_decay', { min: 0, exclusiveMin: true, max: 1 });
+  if (o.level_refit !== undefined) t.level_refit = c.boolean(o.level_refit, 'train.level_refit');
   if (o.embedding_optimizer !== undefined) t.embedding_optimizer = c.oneOf(o.embedding_optimizer, 'train.embedding_optimizer', ['adagrad', 'adam', 'ftrl', 'sgd'] as const);
   if (o.embedding_l2 !== undefined) t.embedding_l2 = c.number(o.embedding_l2, 'train.embedding_l2', { min: 0 });
   if (o.embedding_l2_frequency !== undefined) t.embedding_l2_frequency = c.boolean(o.embedding_l2_frequency, 'train.embedding_l2_frequency');

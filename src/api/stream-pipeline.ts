@@ -12,6 +12,7 @@
  * In the returned RunResult, `data.train` and `features.train` hold only the first
  * train.batch_size training rows (the rest was streamed and is not kept).
  */
+import { UserError } from '../errors.js';
 import { statSync } from 'node:fs';
 import type { EsmmConfig } from '../config/types.js';
 import type { EncodedChunk } from '../data/batch.js';
@@ -122,6 +123,9 @@ export async function trainAndEvaluateStreaming(config: EsmmConfig, opts: RunOpt
 }
 
 async function streamRun(config: EsmmConfig, opts: RunOptions & Pick<StreamTrainOptions, 'timings' | 'onWindow'>): Promise<RunResult> {
+  if (config.train.level_refit === true) {
+    throw new UserError('the level refit scores the training rows after every epoch, and a streamed run does not hold them: drop train.level_refit, or train in memory (train.streaming: false, a larger train.memory_budget)', { key: 'train.level_refit' });
+  }
   const log = opts.log;
   const files = await dataFiles(config.data, { baseDir: config.baseDir, ...(log !== undefined ? { log } : {}) });
   const trainFiles = await expandFiles(files.train);

@@ -163,6 +163,12 @@ export interface TrainConfig {
    * trains at rate x lr_decay^(e-1)); in (0, 1], default 1 (no decay). See train/lr-decay.ts.
    */
   lr_decay?: number;
+  /**
+   * After each epoch, move the CTR and CVR towers' output biases to the optimum of the model's own
+   * objective over the training rows (train/level-refit.ts): esmm, escm2_ipw, escm2_dr with fixed
+   * loss weights, rows in memory. Default off.
+   */
+  level_refit?: boolean;
   embedding_optimizer: 'adagrad' | 'adam' | 'ftrl' | 'sgd';
   /** L2 penalty on the embedding rows a batch touches (lazy weight decay, any embedding optimizer). */
   embedding_l2: number;

@@ -114,6 +114,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
       throw new UserError(`run '${wo.runId}' already has state in the store (round ${done + 1} of a run); pass --resume to continue it, or another --run-id`);
     }
     // Refused before the partition sizes are exchanged: that exchange waits for every worker.
+    if (tc.level_refit === true) throw new UserError('store workers cannot use train.level_refit yet: each holds only its share of the training rows; drop it, or train in one process');
     if (wo.workers > 1) {
       const mg = buildModelGraph(funnelSpec(config.model.name, config.schema), layoutOf(features, config.model.embedding_dim), config.model, { training: true, seed: tc.seed });
       const why = parallelUnsupported(mg, config);

@@ -9,4 +9,6 @@ export interface EpochRecord {
   /** Mean training loss per loss name over the epoch (+ `loss`, the weighted total). */
   train: Record<string, number>;
   valid?: FlatMetrics;
+  /** train.level_refit: the logit shifts the epoch's end added to the CTR and CVR output biases. */
+  level_shift?: { ctr: number; cvr: number };
 }

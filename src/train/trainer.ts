@@ -12,6 +12,7 @@ import { resumeRun, saveRunCheckpoint } from './resume.js';
 import { restoreSnapshot } from './snapshot.js';
 import { startRun, type TrainingRun } from './training-run.js';
 import { validateEpoch } from './validation.js';
+import { refitLevels } from './level-refit.js';
 import type { RunWarning } from './guard.js';
 
 export interface TrainResult {
@@ -77,7 +78,9 @@ export async function trainFunnel(config: EsmmConfig, features: FeatureSpec, tra
     const end = await runEpochSteps(run, opts, checkpoint);
     if (end === 'interrupted') interrupted = true;
     if (end !== 'complete') break;
+    const shift = tc.level_refit === true ? await refitLevels(run.model, run.train) : undefined;
     const record = epochRecord(run);
+    if (shift !== undefined) record.level_shift = shift;
     const validMetrics = await validateEpoch(run.model, valid, tc);
     if (validMetrics !== undefined) record.valid = validMetrics;
     run.pos.history.push(record);
