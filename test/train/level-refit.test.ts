@@ -27,18 +27,18 @@ function config(model: string, train: Record<string, unknown> = {}): ReturnType<
 }
 
 /** Train, and after each epoch score the training rows: the objective's best shifts, and the CTR/CVR output biases. */
-async function trainAndProbe(model: string, refit: boolean): Promise<{ history: EpochRecord[]; best: { alpha: number; delta: number }[]; biases: number[][]; validPcvr: Float32Array; validCvrAuc: number }> {
-  const cfg = config(model, { level_refit: refit });
+async function trainAndProbe(model: string, refit: boolean, train: Record<string, unknown> = {}): Promise<{ history: EpochRecord[]; best: { alpha: number; delta: number }[]; biases: number[][]; validPcvr: Float32Array; validCvrAuc: number }> {
+  const cfg = config(model, { level_refit: refit, ...train });
   const data = await loadData(cfg.data, cfg.schema, { baseDir: cfg.baseDir });
   const features = prepareLogged(cfg, data);
-  const train = features.train;
+  const rows = features.train;
   const best: { alpha: number; delta: number }[] = [];
   const biases: number[][] = [];
   const r = await trainAndEvaluate(cfg, {
     prepared: { data, features },
     onEpoch: async (_e, m) => {
-      const p = await m.predictUncalibrated(train);
-      best.push(bestLevels({ click: train.labels.click, buy: train.labels.buy, pctr: p.pctr, pcvr: p.pcvr }, levelSettings(cfg)));
+      const p = await m.predictUncalibrated(rows);
+      best.push(bestLevels({ click: rows.labels.click, buy: rows.labels.buy, pctr: p.pctr, pcvr: p.pcvr }, levelSettings(cfg)));
       biases.push([m.params.get('tower_ctr/head/b')![0]!, m.params.get('tower_cvr/head/b')![0]!]);
     },
   });
@@ -67,6 +67,18 @@ describe('train.level_refit', () => {
       expect(refit.history.every((h) => h.level_shift !== undefined)).toBe(true);
     }, 60_000);
   }
+
+  it('works with the sharded step (train.workers: 2): its workers train on from the refit biases, as one worker does', async () => {
+    const one = await trainAndProbe('esmm', true);
+    const two = await trainAndProbe('esmm', true, { workers: 2 });
+    // Had the workers kept their own copy of the biases, epoch 2 would start from the pre-refit ones.
+    for (let e = 0; e < 2; e++) {
+      expect(two.biases[e]![0]).toBeCloseTo(one.biases[e]![0]!, 3);
+      expect(two.biases[e]![1]).toBeCloseTo(one.biases[e]![1]!, 3);
+      expect(two.history[e]!.level_shift!.cvr).toBeCloseTo(one.history[e]!.level_shift!.cvr, 3);
+    }
+    expect(two.validCvrAuc).toBeCloseTo(one.validCvrAuc, 3);
+  }, 60_000);
 
   it('a shift of the CVR logit leaves the ranking of pCVR alone', async () => {
     // One epoch: both runs take the same steps, so only the biases differ at the end.
