@@ -16,13 +16,8 @@ import { loadConfig } from '../src/api/load-config.js';
 import { loadData } from '../src/api/load-data.js';
 import { prepareLogged, trainAndEvaluate } from '../src/api/pipeline.js';
 import { TRUE_PCVR } from '../src/eval/evaluate.js';
+import { REGIMES } from './regimes.js';
 
-const REGIMES: Record<string, Record<string, unknown>> = {
-  anticorr: { attractQualityCorr: -0.7 },
-  sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
-  aligned: { attractQualityCorr: 0.5 },
-  confounded: { attractQualityCorr: -0.7, effects: { hiddenIntent: 1 } },
-};
 const { values } = parseArgs({
   options: {
     regime: { type: 'string', default: 'sparse' },

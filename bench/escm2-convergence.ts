@@ -14,7 +14,7 @@
  * biases to that optimum after every epoch (src/train/level-refit.ts).
  *
  *   node dist/bench/escm2-convergence.js [--rows 200000] [--seed 1[,2...]] [--epochs 5]
- *     [--models esmm,escm2_ipw,escm2_dr] [--regime sparse|anticorr|aligned[,...]] [--tower 128,64]
+ *     [--models esmm,escm2_ipw,escm2_dr] [--regime sparse|anticorr|aligned|confounded[,...]] [--tower 128,64]
  *     [--set KEY=VALUE ...]
  */
 import { parseArgs } from 'node:util';
@@ -26,12 +26,7 @@ import type { EpochRecord } from '../src/train/epoch-record.js';
 import { bestCvrShifts, levelObjective, type LevelRows } from '../src/train/level-objective.js';
 import { levelSettings } from '../src/train/level-refit.js';
 import type { FlatMetrics } from '../src/eval/evaluate.js';
-
-const REGIMES: Record<string, Record<string, unknown>> = {
-  anticorr: { attractQualityCorr: -0.7 },
-  sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
-  aligned: { attractQualityCorr: 0.5 },
-};
+import { REGIMES } from './regimes.js';
 
 const { values } = parseArgs({
   options: {

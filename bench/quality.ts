@@ -54,13 +54,7 @@ import { compareModels } from '../src/api/compare.js';
 import type { FlatMetrics } from '../src/eval/evaluate.js';
 import { bestEpochBy, replayKeptEpoch, trainPerEpoch } from './quality-epochs.js';
 import { CALIBRATION_METHODS, trainAndCalibrate, type CalibrationMethodName } from './quality-calibration.js';
-
-const REGIMES: Record<string, Record<string, unknown>> = {
-  anticorr: { attractQualityCorr: -0.7 },
-  sparse: { ctr: 0.02, cvr: 0.03, subspaceDim: 10, attractQualityCorr: 0, effects: { quality: 0.3, convAffinity: 1.5 } },
-  aligned: { attractQualityCorr: 0.5 },
-  confounded: { attractQualityCorr: -0.7, effects: { hiddenIntent: 1 } },
-};
+import { REGIMES } from './regimes.js';
 
 /** Columns printed: name in the table, metric key. */
 const COLUMNS: [string, string][] = [
