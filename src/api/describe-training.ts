@@ -15,8 +15,9 @@ export function describeOptimizers(config: EsmmConfig): string {
   const scaled = Object.entries(config.model.towers).filter(([, t]) => t.lr_scale !== undefined && t.lr_scale !== 1);
   const towers = scaled.length > 0 ? ` (${scaled.map(([n, t]) => `tower ${n} x${t.lr_scale}`).join(', ')})` : '';
   const decay = (tc.lr_decay ?? 1) !== 1 ? `; both x${tc.lr_decay} per epoch (train.lr_decay)` : '';
+  const refit = tc.level_refit === true ? '; output biases refit to the objective after each epoch (train.level_refit)' : '';
   return `optimizers: dense ${tc.optimizer} lr ${tc.learning_rate}${towers}; embeddings ${emb.type} lr ${emb.lr} (${how})` +
-    `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}${decay}`;
+    `${tc.embedding_l2 > 0 ? `, l2 ${tc.embedding_l2}${tc.embedding_l2_frequency ? ' frequency-aware' : ''}` : ''}${decay}${refit}`;
 }
 
 /** From this many cores on, one worker leaves most of them idle (README: 16 workers ran 2.1x one on 16 cores). */

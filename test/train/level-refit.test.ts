@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/api/load-config.js';
 import { trainAndEvaluate } from '../../src/api/pipeline.js';
+import { describeOptimizers } from '../../src/api/describe-training.js';
 import { UserError } from '../../src/errors.js';
 import { loadData } from '../../src/api/load-data.js';
 import { prepareLogged } from '../../src/api/pipeline.js';
@@ -90,6 +91,11 @@ describe('train.level_refit', () => {
     await a.result.model.release();
     await b.result.model.release();
   }, 60_000);
+
+  it('is named in the start-of-training optimizers line', () => {
+    expect(describeOptimizers(config('esmm', { level_refit: true }))).toMatch(/output biases refit to the objective after each epoch \(train\.level_refit\)/);
+    expect(describeOptimizers(config('esmm'))).not.toMatch(/level_refit/);
+  });
 
   it('is refused, naming the key, where it is not defined', () => {
     expect(() => config('naive_cvr', { level_refit: true })).toThrow(UserError);
