@@ -45,8 +45,8 @@
  * method, plus mean pCTR and mean pCTCVR over their true means, and per model the validation
  * split's buys against the number the simulator expected there (the noise the fit inherits).
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/api/load-config.js';
 import type { EsmmConfig } from '../src/config/types.js';
@@ -143,7 +143,9 @@ function savedCell(bench: string, regime: string, rows: number, seed: number): S
 /** Print a cell's JSON lines, appending them to --results. */
 function emit(lines: Record<string, unknown>[]): void {
   for (const l of lines) console.log(JSON.stringify(l));
-  if (values.results !== undefined) appendFileSync(values.results, lines.map((l) => `${JSON.stringify({ ...l, settings })}\n`).join(''));
+  if (values.results === undefined) return;
+  mkdirSync(dirname(values.results), { recursive: true });
+  appendFileSync(values.results, lines.map((l) => `${JSON.stringify({ ...l, settings })}\n`).join(''));
 }
 
 console.log(`quality grid: regimes ${regimes.join(',')}; sizes ${sizes.join(',')}; seeds ${seeds.join(',')}; models ${models.join(',')}` +
