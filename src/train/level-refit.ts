@@ -22,7 +22,7 @@ import type { EsmmConfig, ModelConfig } from '../config/types.js';
 import type { EncodedChunk } from '../data/batch.js';
 import { takeEncodedRows } from '../features/encoded-rows.js';
 import type { FunnelModel } from '../models/model.js';
-import { bestLevels, type LevelRows, type LevelSettings } from './level-objective.js';
+import { bestLevels, levelObjective, type LevelRows, type LevelSettings } from './level-objective.js';
 
 export const LEVEL_REFIT_MODELS = ['esmm', 'escm2_ipw', 'escm2_dr'] as const;
 /** Training rows the refit scores at most: every clicked row, and a stride sample of the rest beyond this. */
@@ -83,8 +83,25 @@ export async function refitLevels(model: FunnelModel, train: EncodedChunk): Prom
   const { rows, weight } = refitRows(train);
   const p = await model.predictUncalibrated(rows);
   const levelRows: LevelRows = { click: rows.labels.click, buy: rows.labels.buy, pctr: p.pctr, pcvr: p.pcvr, ...(weight !== undefined ? { weight } : {}) };
-  const { alpha, delta } = bestLevels(levelRows, levelSettings(model.config));
-  ctrBias[0] = ctrBias[0]! + alpha;
-  cvrBias[0] = cvrBias[0]! + delta;
+  const shift = fitLevels(levelRows, levelSettings(model.config));
+  ctrBias[0] = ctrBias[0]! + shift.ctr;
+  cvrBias[0] = cvrBias[0]! + shift.cvr;
+  return shift;
+}
+
+/**
+ * J's optimal shifts on these rows; none (0, 0) when the rows cannot place a level: no click or no
+ * buy among them (the optimum would be the search's bound, and again every epoch), or predictions
+ * that are not finite (a diverged run, which the guard reports).
+ */
+export function fitLevels(rows: LevelRows, s: LevelSettings): LevelShift {
+  let clicks = 0;
+  let buys = 0;
+  for (let i = 0; i < rows.click.length; i++) {
+    clicks += rows.click[i]!;
+    buys += rows.click[i]! * rows.buy[i]!;
+  }
+  if (clicks === 0 || buys === 0 || !Number.isFinite(levelObjective(rows, s, 0).total)) return { ctr: 0, cvr: 0 };
+  const { alpha, delta } = bestLevels(rows, s);
   return { ctr: alpha, cvr: delta };
 }

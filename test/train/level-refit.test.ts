@@ -15,7 +15,7 @@ import { loadData } from '../../src/api/load-data.js';
 import { prepareLogged } from '../../src/api/pipeline.js';
 import { logloss } from '../../src/metrics/logloss.js';
 import { argminShift, bestLevels, levelObjective, type LevelRows } from '../../src/train/level-objective.js';
-import { levelSettings, refitRows } from '../../src/train/level-refit.js';
+import { fitLevels, levelSettings, refitRows } from '../../src/train/level-refit.js';
 import type { EpochRecord } from '../../src/train/epoch-record.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -153,6 +153,15 @@ describe('the level objective', () => {
     expect(Math.abs(delta - grid[1]!)).toBeLessThanOrEqual(0.05);
     expect(levelObjective(rows, s, delta, alpha).total).toBeLessThanOrEqual(bestJ + 1e-9);
     expect(argminShift((x) => (x - 1.234) ** 2)).toBeCloseTo(1.234, 3);
+  });
+
+  it('places no level on rows without a buy, or with predictions that are not finite', () => {
+    const noBuy: LevelRows = { ...rows, buy: new Float32Array(n) };
+    expect(fitLevels(noBuy, s)).toEqual({ ctr: 0, cvr: 0 });
+    const nan: LevelRows = { ...rows, pcvr: Float32Array.from(rows.pcvr, (p, i) => (i === 7 ? Number.NaN : p)) };
+    expect(fitLevels(nan, s)).toEqual({ ctr: 0, cvr: 0 });
+    const fitted = fitLevels(rows, s);
+    expect(fitted.ctr).toBeCloseTo(bestLevels(rows, s).alpha, 9);
   });
 
   it('a weighted sample of the rows (every clicked row, a stride of the rest) keeps the objective', async () => {
