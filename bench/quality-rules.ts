@@ -16,7 +16,11 @@
  *   when neither improved for P epochs); the kept pCTCVR is pCTR(a) x pCVR(b), which is what a
  *   model that keeps each tower (and the embedding rows it reads) from its own epoch predicts;
  * - tower-ctcvr:pP:eE: pCTR as above, pCVR from the epoch b minimising the validation CTCVR
- *   logloss of pCTR(a) x pCVR(b).
+ *   logloss of pCTR(a) x pCVR(b);
+ * - es:METRIC-if-30-buys-else-FALLBACK:pP:eE: global early stopping on METRIC when the validation
+ *   split holds at least 30 conversions, else on FALLBACK (the default rule is the one with
+ *   logloss_cvr_clicked and logloss_ctcvr; auc_cvr_clicked, a ranking metric that calibration drift
+ *   does not move, is its alternative).
  * The "own best" of a cell is the best test entire-space pCVR AUC over single epochs 1..N.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -68,10 +72,18 @@ function cvrClickedLogloss(s: Split, pcvr: Float32Array): number {
 
 const product = (a: Float32Array, b: Float32Array): Float32Array => Float32Array.from(a, (x, i) => x * b[i]!);
 
+/** Click-space AUC of pCVR (the validation metric auc_cvr_clicked). */
+function cvrClickedAuc(s: Split, pcvr: Float32Array): number {
+  const y: number[] = [];
+  const p: number[] = [];
+  for (let i = 0; i < s.click.length; i++) if (s.click[i] === 1) { y.push(s.buy[i]!); p.push(pcvr[i]!); }
+  return auc(y, p);
+}
+
 /** Validation metrics one epoch's predictions give (lower is better for every logloss). */
-interface ValidScores { logloss_ctr: number; logloss_ctcvr: number; logloss_cvr_clicked: number; auc_ctcvr: number }
+interface ValidScores { logloss_ctr: number; logloss_ctcvr: number; logloss_cvr_clicked: number; auc_ctcvr: number; auc_cvr_clicked: number }
 function validScores(s: Split, p: EpochPred): ValidScores {
-  return { logloss_ctr: logloss(s.click, p.pctr), logloss_ctcvr: logloss(s.buy, p.pctcvr), logloss_cvr_clicked: cvrClickedLogloss(s, p.pcvr), auc_ctcvr: auc(s.buy, p.pctcvr) };
+  return { logloss_ctr: logloss(s.click, p.pctr), logloss_ctcvr: logloss(s.buy, p.pctcvr), logloss_cvr_clicked: cvrClickedLogloss(s, p.pcvr), auc_ctcvr: auc(s.buy, p.pctcvr), auc_cvr_clicked: cvrClickedAuc(s, p.pcvr) };
 }
 
 /** Early stopping as train/early-stopping.ts runs it: the epochs run and the first-best epoch of each tracked series. */
@@ -136,12 +148,13 @@ function towerCtcvrRule(patience: number, maxEpochs: number): Rule {
  * Global early stopping on validation logloss_cvr_clicked when the validation split holds at least
  * `minBuys` conversions, else on logloss_ctcvr (a click-space loss on a dozen conversions is noise).
  */
-function hybridRule(minBuys: number, patience: number, maxEpochs: number): Rule {
+function hybridRule(minBuys: number, patience: number, maxEpochs: number, metric: keyof ValidScores = 'logloss_cvr_clicked', fallback: keyof ValidScores = 'logloss_ctcvr'): Rule {
+  const tag = metric === 'logloss_cvr_clicked' && fallback === 'logloss_ctcvr' ? 'cvr_clicked' : `${metric}`;
   return {
-    name: `es:cvr_clicked-if-${minBuys}-buys-else-ctcvr:p${patience}:e${maxEpochs}`,
+    name: `es:${tag}-if-${minBuys}-buys-else-${fallback === 'logloss_ctcvr' ? 'ctcvr' : fallback}:p${patience}:e${maxEpochs}`,
     pick: (v, cell, valid) => {
       const buys = valid.buy.reduce((a, b) => a + b, 0);
-      return esRule(buys >= minBuys ? 'logloss_cvr_clicked' : 'logloss_ctcvr', patience, maxEpochs).pick(v, cell, valid);
+      return esRule(buys >= minBuys ? metric : fallback, patience, maxEpochs).pick(v, cell, valid);
     },
   };
 }
@@ -179,6 +192,11 @@ const RULES: Rule[] = [
   hybridRule(30, 2, 5),
   hybridTowerRule(30, 1, 2),
   hybridTowerRule(30, 2, 5),
+  esRule('auc_cvr_clicked', 1, 2),
+  hybridRule(30, 1, 2, 'auc_cvr_clicked'),
+  hybridRule(30, 1, 2, 'auc_cvr_clicked', 'auc_ctcvr'),
+  hybridRule(30, 1, 3, 'auc_cvr_clicked'),
+  hybridRule(30, 2, 3, 'auc_cvr_clicked'),
 ];
 
 interface Scored { rule: string; cell: Cell; pick: Pick; cvr: number; ctr: number; ctcvr: number; own: number; ownEpoch: number; gap: number }

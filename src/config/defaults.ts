@@ -54,7 +54,10 @@ export const DEFAULT_GRADNORM: GradNormConfig = { alpha: 1.5, lr: 0.025 };
  * better (3 and 8). Mean test AUC against the former default: pCVR .7334 / .7319, CTR .7443 / .7449
  * (per seed -.0018..+.0002, against a seed sd of .014), CTCVR .8117 / .8110. Keeping each tower
  * from its own best epoch also gives 3 misses (CTR +.003); not built: with shared embeddings it
- * needs a second copy of every table.
+ * needs a second copy of every table. Judging pCVR by validation auc_cvr_clicked instead of its
+ * logloss (same fallback) gives 4 misses (pCVR AUC .7338); at 1M impressions (seed 1, 15 cells,
+ * bench/quality.ts --per-epoch 5) both rules miss one cell each, different ones (aitm anticorr
+ * .022 under this rule, escm2_dr sparse .019 under the AUC one), so the logloss rule stays.
  */
 export const DEFAULT_EARLY_STOPPING: EarlyStoppingConfig = { metric: 'logloss_cvr_clicked', patience: 1, fallback_metric: 'logloss_ctcvr', min_conversions: 30 };
 
