@@ -4,7 +4,12 @@
  * replayed from that history: the built-in config's epochs and early-stopping rule (metric,
  * patience) applied to the per-epoch validation metrics give the epoch the defaults keep. With no
  * schedule that depends on the number of epochs (there is none), epochs 1..E of the N-epoch run are
- * the default E-epoch run's epochs, so its kept epoch's test metrics are the default's.
+ * the default E-epoch run's epochs, so its kept epoch's test metrics are the default's. The
+ * post-hoc calibration a default run fits after training (train.calibration, 'auto' resolved as
+ * api/calibrate-model.ts does) is fitted after every epoch here on that epoch's validation
+ * predictions and applied to its test predictions, so each epoch's test metrics are what a run
+ * stopped there would report. Validation metrics (what stopping rules see) stay uncalibrated, as
+ * in training. Dumped predictions are the uncalibrated ones.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +20,9 @@ import type { Predictions } from '../src/models/model.js';
 import { higherIsBetter, evaluatePredictions, type FlatMetrics } from '../src/eval/evaluate.js';
 import { loadData } from '../src/api/load-data.js';
 import { prepareLogged, trainAndEvaluate } from '../src/api/pipeline.js';
+import { resolveCalibrationMethod } from '../src/api/calibrate-model.js';
+import { fitCalibration } from '../src/models/calibration/fit.js';
+import { calibratePredictions } from '../src/models/calibration/apply.js';
 
 export interface EpochScores {
   epoch: number;
@@ -50,16 +58,19 @@ export async function trainPerEpoch(config: EsmmConfig, models: string[], epochs
   for (const name of models) {
     const { early_stopping: _off, ...train } = config.train;
     const cfg: EsmmConfig = { ...config, model: { ...config.model, name }, train: { ...train, epochs } };
+    const { method } = resolveCalibrationMethod(cfg, valid);
     const scores: EpochScores[] = [];
     const t0 = performance.now();
     const r = await trainAndEvaluate(cfg, {
       prepared: { data, features },
       onEpoch: async (record, model) => {
-        const testPred = await model.predictEncoded(test);
-        scores.push({ epoch: record.epoch, valid: record.valid ?? {}, test: evaluatePredictions(test, testPred) });
+        const testPred = await model.predictUncalibrated(test);
+        const validPred = valid !== undefined && (method !== 'none' || dumpDir !== undefined) ? await model.predictUncalibrated(valid) : undefined;
+        const scored = method === 'none' ? testPred : calibratePredictions(testPred, fitCalibration(method, valid!, validPred!, 'valid'));
+        scores.push({ epoch: record.epoch, valid: record.valid ?? {}, test: evaluatePredictions(test, scored) });
         if (dumpDir !== undefined) {
           dumpPredictions(dumpDir, `${name}-e${record.epoch}-test`, testPred);
-          dumpPredictions(dumpDir, `${name}-e${record.epoch}-valid`, await model.predictEncoded(valid!));
+          dumpPredictions(dumpDir, `${name}-e${record.epoch}-valid`, validPred!);
         }
       },
     });

@@ -31,7 +31,8 @@
  * trains N epochs without early stopping and the test split is scored after every epoch; the
  * default run is replayed from the same run (the config's epochs and early-stopping rule applied
  * to the per-epoch validation metrics, see quality-epochs.ts). It prints, per model, the default's
- * kept epoch and entire-space pCVR AUC, the best epoch and AUC over 1..N, and the gap.
+ * kept epoch and entire-space pCVR AUC, the best epoch and AUC over 1..N, and the gap. Every
+ * epoch's test scores include the post-hoc calibration the default would fit if stopped there.
  * `--dump DIR` (with --per-epoch) also writes every epoch's validation and test predictions to
  * DIR/REGIME-ROWS-SEED/ for the offline stopping-rule replay (bench/quality-rules.ts).
  *
@@ -116,8 +117,12 @@ const fmt = (xs: number[]): string => {
   return `${m.toFixed(4)} +- ${spread.toFixed(4)}`;
 };
 
-/** What makes a saved cell reusable: every setting that changes what a cell computes. */
-const settings = JSON.stringify({ tower: values.tower ?? null, epochs: values.epochs ?? null, set: values.set, perEpoch: perEpoch ?? null });
+/**
+ * What makes a saved cell reusable: every setting that changes what a cell computes. Per-epoch
+ * cells carry `calibratedEpochs` since their test metrics are post-hoc calibrated after every epoch
+ * (quality-epochs.ts); older per-epoch lines, scored uncalibrated, are not reused.
+ */
+const settings = JSON.stringify({ tower: values.tower ?? null, epochs: values.epochs ?? null, set: values.set, perEpoch: perEpoch ?? null, ...(perEpoch !== undefined ? { calibratedEpochs: true } : {}) });
 type SavedLine = Record<string, unknown> & { regime: string; rows: number; seed: number; model: string };
 const saved = new Map<string, SavedLine>();
 const cellKey = (bench: string, regime: string, rows: number, seed: number, model: string): string => `${bench}|${regime}|${rows}|${seed}|${model}`;

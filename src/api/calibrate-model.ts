@@ -27,7 +27,7 @@ const FEW_BUYS = 100;
 export const AUTO_CALIBRATION_MIN_BUYS = 200;
 
 /** The calibration train.calibration asks for on this validation split: 'auto' resolved. */
-function resolveMethod(config: EsmmConfig, valid: EncodedChunk | undefined): { method: 'none' | 'platt' | 'isotonic'; why?: string } {
+export function resolveCalibrationMethod(config: EsmmConfig, valid: EncodedChunk | undefined): { method: 'none' | 'platt' | 'isotonic'; why?: string } {
   const asked = config.train.calibration ?? 'auto';
   if (asked !== 'auto') return { method: asked };
   const buys = valid === undefined ? 0 : countBuys(valid);
@@ -61,7 +61,7 @@ export async function calibrateModel(
   model: FunnelModel, config: EsmmConfig, features: PreparedFeatures, evaluatedOn: string, evalSplit: EncodedChunk, log?: (line: string) => void,
 ): Promise<{ calibration?: unknown; metrics_uncalibrated?: FlatMetrics }> {
   const asked = config.train.calibration ?? 'auto';
-  const { method, why } = resolveMethod(config, features.valid);
+  const { method, why } = resolveCalibrationMethod(config, features.valid);
   if (method === 'none') {
     if (why !== undefined) log?.(`calibration: auto calibrates nothing, because ${why} (train.calibration: platt forces it)`);
     return asked === 'auto' ? { calibration: { method: 'auto', applied: 'none', reason: why } } : {};

@@ -49,6 +49,18 @@ describe('per-epoch scoring from one run', () => {
     for (const k of ['auc_cvr_entire_space', 'auc_ctr', 'auc_ctcvr', 'logloss_ctcvr']) expect(replayed[k]).toBeCloseTo(real.metrics[k]!, 6);
   }, 240_000);
 
+  it('replays the default run with its post-hoc calibration: every test metric, calibration included', async () => {
+    const config = loadConfig('esmm', { ...SMALL, train: { ...SMALL.train, calibration: 'platt' } });
+    const real = await trainAndEvaluate(config);
+    const [perEpoch] = await trainPerEpoch(config, ['esmm'], 4);
+    const kept = replayKeptEpoch(perEpoch!.epochs, config.train.epochs, config.train.early_stopping);
+    expect(kept).toBe(real.result.keptEpoch);
+    const replayed = perEpoch!.epochs[kept - 1]!.test;
+    // pCTCVR = pCTR' x pCVR' after calibration: its logloss and the pCVR level move with it.
+    expect((real.summary.metrics_uncalibrated as Record<string, number>).logloss_ctcvr).not.toBeCloseTo(real.metrics.logloss_ctcvr!, 6);
+    for (const k of ['auc_cvr_entire_space', 'auc_ctr', 'auc_ctcvr', 'logloss_ctr', 'logloss_ctcvr', 'calibration_cvr_entire_space']) expect(replayed[k]).toBeCloseTo(real.metrics[k]!, 6);
+  }, 240_000);
+
   it('replays a rule with a fallback metric exactly, on either side of min_conversions', async () => {
     for (const min_conversions of [1, 1_000_000]) {
       const es = { metric: 'logloss_cvr_clicked', patience: 1, fallback_metric: 'logloss_ctcvr', min_conversions };
