@@ -2,7 +2,9 @@
  * Quality benchmark on the ground-truth funnel simulator (issue 13): every model trains with its
  * built-in defaults on the same rows and is scored on the test split against the simulator's
  * truth. Not a test: it prints numbers, one JSON line per (regime, size, seed, model), then a
- * mean +- spread table per (regime, size).
+ * mean +- spread table per (regime, size): entire-space pCVR AUC, clicked-space CVR AUC, CTR and
+ * CTCVR AUC, entire-space pCVR calibration (mean predicted / true) and its click-weighted form
+ * (src/eval/evaluate.ts says what each one weighs).
  *
  *   node dist/bench/quality.js [--regimes anticorr,sparse,aligned] [--sizes 200000,1000000,5000000]
  *     [--seeds 1,2,3] [--models esmm,esm2,naive_cvr,escm2_dr,aitm] [--tower 128,64] [--epochs N]
@@ -64,6 +66,7 @@ const COLUMNS: [string, string][] = [
   ['CTR AUC', 'auc_ctr'],
   ['CTCVR AUC', 'auc_ctcvr'],
   ['pCVR mean/true', 'calibration_cvr_entire_space'],
+  ['click-weighted', 'calibration_cvr_click_weighted'],
 ];
 
 const { values } = parseArgs({
@@ -226,7 +229,7 @@ function printTable(header: string[], body: string[][]): void {
 async function perEpochCell(config: EsmmConfig, regime: string, rows: number, seed: number, epochs: number, cells: Record<string, FlatMetrics[]>): Promise<void> {
   if (epochs < config.train.epochs) throw new Error(`--per-epoch ${epochs} is fewer than the default's ${config.train.epochs} epochs`);
   const VALID_KEYS = ['logloss_ctr', 'logloss_ctcvr', 'logloss_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'auc_cvr_clicked', 'auc_macro'];
-  const TEST_KEYS = ['auc_cvr_entire_space', 'auc_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'calibration_cvr_entire_space', 'logloss_ctr', 'logloss_ctcvr'];
+  const TEST_KEYS = ['auc_cvr_entire_space', 'auc_cvr_clicked', 'auc_ctr', 'auc_ctcvr', 'calibration_cvr_entire_space', 'calibration_cvr_click_weighted', 'logloss_ctr', 'logloss_ctcvr'];
   const dump = values.dump !== undefined ? join(values.dump, `${regime}-${rows}-${seed}`) : undefined;
   const reuse = dump === undefined ? savedCell('quality-epochs', regime, rows, seed) : undefined;
   if (reuse !== undefined) {

@@ -11,6 +11,7 @@ export type FlatMetrics = Record<string, number>;
 /** Truth column written by the simulator: the conversion that would have happened on a click. */
 export const POTENTIAL_BUY = 'potential_buy';
 export const TRUE_PCVR = 'true_pcvr';
+export const TRUE_PCTR = 'true_pctr';
 
 /**
  * Score predictions against labels, always naming the space each metric is computed on:
@@ -85,11 +86,34 @@ export function evaluatePredictions(data: EncodedChunk, pred: Predictions): Flat
   if (truePcvr !== undefined) {
     m.true_mean_pcvr = mean(Array.from(truePcvr));
     m.calibration_cvr_entire_space = m.mean_pcvr / m.true_mean_pcvr;
+    const truePctr = data.truth.get(TRUE_PCTR);
+    if (truePctr !== undefined) m.calibration_cvr_click_weighted = clickWeightedRatio(pred.pcvr, truePcvr, truePctr);
   } else if (potential !== undefined) {
     // Without the generating probabilities, the realised potential conversions are the truth.
     m.calibration_cvr_entire_space = m.mean_pcvr / mean(Array.from(potential));
   }
   return m;
+}
+
+/**
+ * Mean pCVR over mean true pCVR with every impression weighted by its true click probability:
+ * sum(true pCTR x pCVR) / sum(true pCTR x true pCVR). An impression's buys reach any loss or
+ * calibration fit only in proportion to its click probability, so this is the part of pCVR's
+ * level that logged clicks and buys can inform; the flat ratio also weighs impressions that are
+ * almost never clicked, where pCVR is the model's extrapolation (bench/calibration-by-propensity.ts).
+ */
+function clickWeightedRatio(pcvr: Float32Array, truePcvr: Float32Array, truePctr: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < pcvr.length; i++) {
+    const w = truePctr[i]!;
+    const p = pcvr[i]!;
+    const t = truePcvr[i]!;
+    if (!Number.isFinite(p) || !Number.isFinite(t) || !Number.isFinite(w)) continue;
+    num += w * p;
+    den += w * t;
+  }
+  return den > 0 ? num / den : Number.NaN;
 }
 
 function mean(xs: ArrayLike<number>): number {

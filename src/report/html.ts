@@ -75,6 +75,7 @@ function truthSection(data: ReportData, ids: string[]): string {
   const facts = [
     typeof m.auc_cvr_entire_space === 'number' ? `entire-space pCVR AUC against potential_buy ${fmt(m.auc_cvr_entire_space)}` : undefined,
     typeof m.calibration_cvr_entire_space === 'number' ? `mean pCVR / mean true_pcvr ${fmt(m.calibration_cvr_entire_space)} (1 is calibrated)` : undefined,
+    typeof m.calibration_cvr_click_weighted === 'number' ? `the same weighted by true_pctr ${fmt(m.calibration_cvr_click_weighted)} (the part of pCVR's level that clicks and buys inform; the flat ratio also weighs impressions almost never clicked)` : undefined,
   ].filter((x): x is string => x !== undefined);
   return `${section('Ground truth (simulator)', `The data carry the simulator's truth: potential_buy (would this impression have converted if clicked) and true_pcvr. pCVR is scored on every impression, the space ESMM claims to model and no real log can check${facts.length > 0 ? `: ${facts.join('; ')}` : ''}.`, ids)}`;
 }
