@@ -20,7 +20,8 @@
  * - es:METRIC-if-30-buys-else-FALLBACK:pP:eE: global early stopping on METRIC when the validation
  *   split holds at least 30 conversions, else on FALLBACK (the default rule is the one with
  *   logloss_cvr_clicked and logloss_ctcvr; auc_cvr_clicked, a ranking metric that calibration drift
- *   does not move, is its alternative).
+ *   does not move, is one alternative; logloss_cvr_clicked_recal, the clicked-space logloss after a
+ *   Platt fit on the same rows, another).
  * The "own best" of a cell is the best test entire-space pCVR AUC over single epochs 1..N.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { auc } from '../src/metrics/auc.js';
 import { logloss } from '../src/metrics/logloss.js';
+import { applyCalibratorAll, fitPlatt } from '../src/models/calibration/calibrator.js';
 
 const { values } = parseArgs({
   options: {
@@ -80,10 +82,26 @@ function cvrClickedAuc(s: Split, pcvr: Float32Array): number {
   return auc(y, p);
 }
 
+/**
+ * Click-space logloss of pCVR after a Platt fit on the same clicked rows: what is left once pCVR's
+ * level and scale are set right (post-hoc calibration does that after training), so a drift in
+ * the level alone does not count against an epoch.
+ */
+function cvrClickedRecalibratedLogloss(s: Split, pcvr: Float32Array): number {
+  const y: number[] = [];
+  const p: number[] = [];
+  for (let i = 0; i < s.click.length; i++) if (s.click[i] === 1) { y.push(s.buy[i]!); p.push(pcvr[i]!); }
+  const scores = Float32Array.from(p);
+  return logloss(y, applyCalibratorAll(fitPlatt(scores, Float32Array.from(y)), scores));
+}
+
 /** Validation metrics one epoch's predictions give (lower is better for every logloss). */
-interface ValidScores { logloss_ctr: number; logloss_ctcvr: number; logloss_cvr_clicked: number; auc_ctcvr: number; auc_cvr_clicked: number }
+interface ValidScores { logloss_ctr: number; logloss_ctcvr: number; logloss_cvr_clicked: number; auc_ctcvr: number; auc_cvr_clicked: number; logloss_cvr_clicked_recal: number }
 function validScores(s: Split, p: EpochPred): ValidScores {
-  return { logloss_ctr: logloss(s.click, p.pctr), logloss_ctcvr: logloss(s.buy, p.pctcvr), logloss_cvr_clicked: cvrClickedLogloss(s, p.pcvr), auc_ctcvr: auc(s.buy, p.pctcvr), auc_cvr_clicked: cvrClickedAuc(s, p.pcvr) };
+  return {
+    logloss_ctr: logloss(s.click, p.pctr), logloss_ctcvr: logloss(s.buy, p.pctcvr), logloss_cvr_clicked: cvrClickedLogloss(s, p.pcvr),
+    auc_ctcvr: auc(s.buy, p.pctcvr), auc_cvr_clicked: cvrClickedAuc(s, p.pcvr), logloss_cvr_clicked_recal: cvrClickedRecalibratedLogloss(s, p.pcvr),
+  };
 }
 
 /** Early stopping as train/early-stopping.ts runs it: the epochs run and the first-best epoch of each tracked series. */
@@ -197,6 +215,8 @@ const RULES: Rule[] = [
   hybridRule(30, 1, 2, 'auc_cvr_clicked', 'auc_ctcvr'),
   hybridRule(30, 1, 3, 'auc_cvr_clicked'),
   hybridRule(30, 2, 3, 'auc_cvr_clicked'),
+  hybridRule(30, 1, 2, 'logloss_cvr_clicked_recal'),
+  hybridRule(30, 1, 3, 'logloss_cvr_clicked_recal'),
 ];
 
 interface Scored { rule: string; cell: Cell; pick: Pick; cvr: number; ctr: number; ctcvr: number; own: number; ownEpoch: number; gap: number }
