@@ -64,21 +64,23 @@ function loadPred(dir: string, prefix: string): EpochPred {
   return { pctr: readF32(join(dir, `${prefix}-pctr.f32`)), pcvr: readF32(join(dir, `${prefix}-pcvr.f32`)), pctcvr: readF32(join(dir, `${prefix}-pctcvr.f32`)) };
 }
 
-/** Click-space logloss of pCVR (the validation metric logloss_cvr_clicked). */
-function cvrClickedLogloss(s: Split, pcvr: Float32Array): number {
+/** Buy labels and pCVR of the clicked rows: the click space the validation CVR metrics are computed on. */
+function clickedRows(s: Split, pcvr: Float32Array): { y: Float32Array; p: Float32Array } {
   const y: number[] = [];
   const p: number[] = [];
   for (let i = 0; i < s.click.length; i++) if (s.click[i] === 1) { y.push(s.buy[i]!); p.push(pcvr[i]!); }
+  return { y: Float32Array.from(y), p: Float32Array.from(p) };
+}
+
+/** Click-space logloss of pCVR (the validation metric logloss_cvr_clicked). */
+function cvrClickedLogloss(s: Split, pcvr: Float32Array): number {
+  const { y, p } = clickedRows(s, pcvr);
   return logloss(y, p);
 }
 
-const product = (a: Float32Array, b: Float32Array): Float32Array => Float32Array.from(a, (x, i) => x * b[i]!);
-
 /** Click-space AUC of pCVR (the validation metric auc_cvr_clicked). */
 function cvrClickedAuc(s: Split, pcvr: Float32Array): number {
-  const y: number[] = [];
-  const p: number[] = [];
-  for (let i = 0; i < s.click.length; i++) if (s.click[i] === 1) { y.push(s.buy[i]!); p.push(pcvr[i]!); }
+  const { y, p } = clickedRows(s, pcvr);
   return auc(y, p);
 }
 
@@ -88,12 +90,11 @@ function cvrClickedAuc(s: Split, pcvr: Float32Array): number {
  * the level alone does not count against an epoch.
  */
 function cvrClickedRecalibratedLogloss(s: Split, pcvr: Float32Array): number {
-  const y: number[] = [];
-  const p: number[] = [];
-  for (let i = 0; i < s.click.length; i++) if (s.click[i] === 1) { y.push(s.buy[i]!); p.push(pcvr[i]!); }
-  const scores = Float32Array.from(p);
-  return logloss(y, applyCalibratorAll(fitPlatt(scores, Float32Array.from(y)), scores));
+  const { y, p } = clickedRows(s, pcvr);
+  return logloss(y, applyCalibratorAll(fitPlatt(p, y), p));
 }
+
+const product = (a: Float32Array, b: Float32Array): Float32Array => Float32Array.from(a, (x, i) => x * b[i]!);
 
 /** Validation metrics one epoch's predictions give (lower is better for every logloss). */
 interface ValidScores { logloss_ctr: number; logloss_ctcvr: number; logloss_cvr_clicked: number; auc_ctcvr: number; auc_cvr_clicked: number; logloss_cvr_clicked_recal: number }
