@@ -209,6 +209,8 @@ const RULES: Rule[] = [
   hybridRule(30, 1, 2),
   hybridRule(30, 1, 5),
   hybridRule(30, 2, 5),
+  hybridRule(30, 2, 3),
+  hybridRule(30, 2, 4),
   hybridTowerRule(30, 1, 2),
   hybridTowerRule(30, 2, 5),
   esRule('auc_cvr_clicked', 1, 2),

@@ -65,7 +65,7 @@ describe('holdout and early stopping by default', () => {
   });
 
   it('turns early stopping on by default, and off with early_stopping: false', () => {
-    const rule = { metric: 'logloss_cvr_clicked', patience: 1, fallback_metric: 'logloss_ctcvr', min_conversions: 30 };
+    const rule = { metric: 'logloss_cvr_clicked', patience: 2, fallback_metric: 'logloss_ctcvr', min_conversions: 30 };
     expect(loadConfig('esmm').train.early_stopping).toEqual(rule);
     for (const name of ['esm2', 'naive_cvr', 'escm2_dr', 'aitm', 'demo']) expect(loadConfig(name).train.early_stopping).toEqual(rule);
     expect(loadConfig('esmm', { train: { early_stopping: false } }).train.early_stopping).toBeUndefined();
@@ -84,12 +84,12 @@ describe('holdout and early stopping by default', () => {
 
   it('fills the default rule in around the keys given; a metric of one\'s own has no fallback', () => {
     const own = config('own-rule', 'epochs: 2');
-    expect(loadConfig(own).train.early_stopping).toEqual({ metric: 'logloss_cvr_clicked', patience: 1, fallback_metric: 'logloss_ctcvr', min_conversions: 30 });
-    expect(loadConfig(own, { train: { early_stopping: { patience: 2 } } }).train.early_stopping)
-      .toEqual({ metric: 'logloss_cvr_clicked', patience: 2, fallback_metric: 'logloss_ctcvr', min_conversions: 30 });
-    expect(loadConfig(own, { train: { early_stopping: { metric: 'auc_ctcvr' } } }).train.early_stopping).toEqual({ metric: 'auc_ctcvr', patience: 1 });
+    expect(loadConfig(own).train.early_stopping).toEqual({ metric: 'logloss_cvr_clicked', patience: 2, fallback_metric: 'logloss_ctcvr', min_conversions: 30 });
+    expect(loadConfig(own, { train: { early_stopping: { patience: 3 } } }).train.early_stopping)
+      .toEqual({ metric: 'logloss_cvr_clicked', patience: 3, fallback_metric: 'logloss_ctcvr', min_conversions: 30 });
+    expect(loadConfig(own, { train: { early_stopping: { metric: 'auc_ctcvr' } } }).train.early_stopping).toEqual({ metric: 'auc_ctcvr', patience: 2 });
     expect(loadConfig(own, { train: { early_stopping: { metric: 'auc_ctr', fallback_metric: 'logloss_ctr' } } }).train.early_stopping)
-      .toEqual({ metric: 'auc_ctr', patience: 1, fallback_metric: 'logloss_ctr', min_conversions: 30 });
+      .toEqual({ metric: 'auc_ctr', patience: 2, fallback_metric: 'logloss_ctr', min_conversions: 30 });
   });
 
   it('refuses an unknown fallback metric, and min_conversions without one, when the config is read', async () => {
