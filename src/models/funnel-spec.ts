@@ -19,6 +19,12 @@ export interface TowerDecl {
    * information transfer module (must be declared earlier).
    */
   transferFrom?: string;
+  /**
+   * A tower declared earlier whose logit is added to this tower's own: the tower learns how far it
+   * departs from that one (ESM2's y3 = p(buy | DAction) over y4 = p(buy | OAction)), so every buy
+   * trains the shared part and only the departure needs the rarer rows.
+   */
+  logitBase?: string;
 }
 
 export interface LossDecl {
@@ -61,6 +67,11 @@ export interface FunnelModelSpec {
 
 export function isRatio(e: OutputExpr): e is { kind: 'ratio'; num: ProbExpr; den: ProbExpr } {
   return e.kind === 'ratio';
+}
+
+/** Tower name -> the tower whose logit it adds (TowerDecl.logitBase), for the towers that declare one. */
+export function logitBases(spec: FunnelModelSpec): Record<string, string> {
+  return Object.fromEntries(spec.towers.flatMap((t) => (t.logitBase !== undefined ? [[t.name, t.logitBase]] : [])));
 }
 
 /** Embedding groups used by a spec, in first-use order. */

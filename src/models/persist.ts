@@ -11,6 +11,7 @@ import { EmbeddingSet } from './embeddings.js';
 import type { FeatureLayout } from './layout.js';
 import { FunnelModel } from './model.js';
 import { funnelSpec } from './registry.js';
+import { logitBases } from './funnel-spec.js';
 import { checkCalibration } from './calibration/calibrator.js';
 import { packFloats, readTables, unpackFloats, validateFloatIndex, validateTableEntries, writeTables, type TableEntry } from './table-files.js';
 
@@ -41,6 +42,11 @@ interface Manifest {
   tables: TableEntry[];
   /** File holding the post-hoc calibration (train.calibration), when the model has one. */
   calibration?: string;
+  /**
+   * Towers whose logit adds an earlier tower's (TowerDecl.logitBase), when the model has any. The
+   * same parameters mean another model without them, so loading checks them against the spec.
+   */
+  logit_bases?: Record<string, string>;
   /** sha256 of every other file in the directory. */
   checksums: Record<string, string>;
 }
@@ -114,7 +120,8 @@ export async function saveModel(model: FunnelModel, dir: string, extraFiles: Rec
     const { baseDir: _b, ...config } = model.config;
     const manifest: Manifest = {
       format: 'esmm-model', version: MODEL_FORMAT_VERSION, created: new Date().toISOString(),
-      config, layout: model.layout, params: packed.index, tables, ...(calibration !== undefined ? { calibration } : {}), checksums,
+      config, layout: model.layout, params: packed.index, tables, ...(calibration !== undefined ? { calibration } : {}),
+      ...(Object.keys(logitBases(model.spec)).length > 0 ? { logit_bases: logitBases(model.spec) } : {}), checksums,
     };
     const text = JSON.stringify(manifest, null, 1);
     writeFileSync(join(tmp, MANIFEST), text);
@@ -189,6 +196,7 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   validateLayout(manifest.layout, features, tables, manifestPath);
   const config: EsmmConfig = { ...manifest.config, baseDir: dir };
   const spec = funnelSpec(config.model.name, config.schema);
+  checkLogitBases(manifest.logit_bases ?? {}, logitBases(spec), config.model.name, manifestPath);
   // Every dense parameter the forward graph takes, with its exact size (ORT would fail mid-request otherwise).
   const mg = buildModelGraph(spec, manifest.layout, config.model, { training: false, seed: config.train.seed });
   for (const p of mg.graph.params()) {
@@ -212,6 +220,20 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
 }
 
 /** The manifest's top-level fields have the types loading relies on (a hand-edited `null` is one line, not a TypeError). */
+/**
+ * A model saved when a tower had its own logit, loaded where that tower adds another's (esm2's
+ * p(buy | action) before and after it became a departure from p(buy | no action)), has the same
+ * parameters but would predict differently: refuse it rather than serve other numbers.
+ */
+function checkLogitBases(saved: Record<string, string>, now: Record<string, string>, model: string, file: string): void {
+  for (const tower of new Set([...Object.keys(saved), ...Object.keys(now)])) {
+    if (saved[tower] === now[tower]) continue;
+    const was = saved[tower] === undefined ? 'its own logit' : `the logit of '${saved[tower]}' added to its own`;
+    const is = now[tower] === undefined ? 'its own logit' : `the logit of '${now[tower]}' added to its own`;
+    throw new UserError(`this ${model} model was saved when tower '${tower}' had ${was}; this esmm builds it with ${is}, so it would predict other numbers; retrain the model with this esmm`, { file, key: 'logit_bases' });
+  }
+}
+
 function checkManifestShape(m: Manifest, file: string): void {
   const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
   const bad = (key: string, expected: string, v: unknown): never => {
@@ -227,6 +249,10 @@ function checkManifestShape(m: Manifest, file: string): void {
   if (!Array.isArray(fields.params)) bad('params', 'a list of parameters', fields.params);
   if (!isObject(fields.layout)) bad('layout', 'a mapping', fields.layout);
   if (!isObject(fields.config)) bad('config', 'a mapping', fields.config);
+  if (fields.logit_bases !== undefined) {
+    if (!isObject(fields.logit_bases)) bad('logit_bases', 'a mapping of tower to tower', fields.logit_bases);
+    for (const [t, b] of Object.entries(fields.logit_bases as Record<string, unknown>)) if (typeof b !== 'string') bad(`logit_bases.${t}`, 'a tower name', b);
+  }
 }
 
 /** Finite means, positive finite standard deviations, finite increasing quantile cuts. */

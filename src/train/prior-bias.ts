@@ -6,8 +6,10 @@
  * a 2% CTR takes thousands of steps that the hidden layers spend bending to compensate; ESCM2's
  * inverse-propensity weights 1 / pCTR are then wrong by 10-50x for the whole first epoch (issue 17).
  * Models whose pCVR is a ratio of entire-space towers (division, AITM) start each such tower at
- * its own label's rate over impressions, so the ratio starts at buys / clicks; towers of branches
- * or chains keep zero biases.
+ * its own label's rate over impressions, so the ratio starts at buys / clicks. ESM2's branch
+ * pCVR = y2 y3 + (1 - y2) y4 starts each of its towers at its own conditional rate on the training
+ * rows: y2 at actions / clicks, y3 at buys / actions, y4 at buys without an action / clicks without
+ * one, so pCVR starts at buys / clicks as ESMM's CVR tower does. Towers of chains keep zero biases.
  */
 import type { EncodedChunk, LabelKey } from '../data/batch.js';
 import type { FunnelModelSpec } from '../models/funnel-spec.js';
@@ -26,6 +28,18 @@ export function priorCounts(spec: FunnelModelSpec, train: EncodedChunk): PriorCo
     return s;
   };
   const counts: PriorCounts = { rows: train.rows, click: sum(train.labels.click), buy: sum(train.labels.buy) };
+  if (branchTowers(spec) !== undefined && train.labels.action !== undefined) {
+    const { click, buy, action } = { click: train.labels.click, buy: train.labels.buy, action: train.labels.action };
+    let acted = 0;
+    let actedBuys = 0;
+    for (let i = 0; i < train.rows; i++) {
+      const a = click[i]! * action[i]!;
+      acted += a;
+      actedBuys += a * buy[i]!;
+    }
+    counts.click_action = acted;
+    counts.click_action_buy = actedBuys;
+  }
   if (spec.outputs.pcvr.kind === 'ratio') {
     for (const loss of spec.losses) {
       if (loss.prob.kind !== 'tower' || loss.space !== 'impressions') continue;
@@ -65,7 +79,29 @@ export function initOutputBiases(spec: FunnelModelSpec, params: Map<string, Floa
     return;
   }
   if (pctr.kind === 'tower') set(pctr.tower, clicks / Math.max(1, rows));
+  const branch = branchTowers(spec);
+  const acted = counts.click_action;
+  const actedBuys = counts.click_action_buy;
+  if (branch !== undefined && acted !== undefined && actedBuys !== undefined) {
+    set(branch.cond, clicks > 0 ? acted / clicks : Number.NaN);
+    set(branch.ifTrue, acted > 0 ? actedBuys / acted : Number.NaN);
+    set(branch.ifFalse, clicks > acted ? (buys - actedBuys) / (clicks - acted) : Number.NaN);
+    // A tower over a logit base (models/funnel-spec.ts) starts at its rate's departure from the base's.
+    for (const t of spec.towers) {
+      const own = t.logitBase !== undefined ? params.get(`tower_${t.name}/head/b`) : undefined;
+      const base = t.logitBase !== undefined ? params.get(`tower_${t.logitBase}/head/b`) : undefined;
+      if (own?.length === 1 && base?.length === 1) own[0] = own[0]! - base[0]!;
+    }
+    return;
+  }
   if (pcvr.kind === 'tower' && (pctr.kind !== 'tower' || pcvr.tower !== pctr.tower)) set(pcvr.tower, clicks > 0 ? buys / clicks : Number.NaN);
+}
+
+/** The towers of a pCVR that is a branch over single towers (ESM2's y2, y3, y4), else undefined. */
+function branchTowers(spec: FunnelModelSpec): { cond: string; ifTrue: string; ifFalse: string } | undefined {
+  const p = spec.outputs.pcvr;
+  if (p.kind !== 'branch' || p.cond.kind !== 'tower' || p.ifTrue.kind !== 'tower' || p.ifFalse.kind !== 'tower') return undefined;
+  return { cond: p.cond.tower, ifTrue: p.ifTrue.tower, ifFalse: p.ifFalse.tower };
 }
 
 function labelOf(train: EncodedChunk, key: LabelKey): Float32Array | undefined {

@@ -8,7 +8,7 @@ import { EmbeddingSet } from '../models/embeddings.js';
 import { layoutOf } from '../models/layout-of.js';
 import { FunnelModel } from '../models/model.js';
 import { funnelSpec } from '../models/registry.js';
-import { embeddingGroups } from '../models/funnel-spec.js';
+import { embeddingGroups, logitBases } from '../models/funnel-spec.js';
 import { fingerprintOf, type LoopPosition } from './checkpoint.js';
 import type { ModelSnapshot } from './snapshot.js';
 import { initialLossWeights, sparseOptimizerConfig, type TrainStepOptions } from './step.js';
@@ -60,7 +60,13 @@ export async function startRun(config: EsmmConfig, features: FeatureSpec, train:
   const embeddings = EmbeddingSet.create(layout, embeddingGroups(spec), sparseOptimizerConfig(tc), tc.seed, config.model.multi_valued_pooling, config.model.pooling,
     { l2: tc.embedding_l2, frequency: tc.embedding_l2_frequency });
   const model = new FunnelModel(config, spec, layout, features, params, embeddings);
-  const fingerprint = fingerprintOf({ model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined, workers: undefined }, rows: train.rows, data: dataFingerprint });
+  // A tower's logit base changes what the same parameters mean (persist.ts checks saved models
+  // the same way); it enters the fingerprint only when present, so other models' checkpoints keep theirs.
+  const bases = logitBases(spec);
+  const fingerprint = fingerprintOf({
+    model: config.model, train: { ...tc, epochs: undefined, checkpoint_every: undefined, threads: undefined, workers: undefined }, rows: train.rows, data: dataFingerprint,
+    ...(Object.keys(bases).length > 0 ? { logitBases: bases } : {}),
+  });
 
   const batchSize = Math.min(tc.batch_size, train.rows);
   const assembler = new BatchAssembler(train, batchSize, mg.labelInputs.map((l) => l.key));

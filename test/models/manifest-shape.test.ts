@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainTiny } from '../export/fixture.js';
 import { runCli, tempDir } from '../cli/helpers.js';
+import { loadModel } from '../../src/models/persist.js';
 
 describe('model manifest shape', () => {
   let modelDir: string;
@@ -37,4 +38,39 @@ describe('model manifest shape', () => {
       expect(lines[0]).toMatch(pattern);
     });
   }
+});
+
+describe('a tower whose logit adds another tower\'s (esm2\'s buy_after_action over buy_no_action)', () => {
+  let modelDir: string;
+  beforeAll(async () => {
+    modelDir = (await trainTiny('esm2')).dir;
+  });
+
+  /** A copy of the model with its manifest edited and re-signed. */
+  function edited(edit: (m: Record<string, unknown>) => void): string {
+    const dir = join(tempDir('esmm-manifest-'), 'model');
+    cpSync(modelDir, dir, { recursive: true });
+    const m = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+    edit(m);
+    const text = JSON.stringify(m);
+    writeFileSync(join(dir, 'model.json'), text);
+    writeFileSync(join(dir, 'model.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  model.json\n`);
+    return dir;
+  }
+
+  it('is recorded in the manifest, and the model loads', async () => {
+    const m = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as Record<string, unknown>;
+    expect(m.logit_bases).toEqual({ buy_after_action: 'buy_no_action' });
+    expect((await loadModel(modelDir)).spec.name).toBe('esm2');
+  });
+
+  it('refuses a model saved when the tower had its own logit (an earlier esmm), naming the tower', async () => {
+    const dir = edited((m) => delete m.logit_bases);
+    await expect(loadModel(dir)).rejects.toThrow(/saved when tower 'buy_after_action' had its own logit; .*retrain the model/);
+  });
+
+  it('refuses a mistyped logit_bases in one line naming the key', async () => {
+    const dir = edited((m) => (m.logit_bases = 'buy_no_action'));
+    await expect(loadModel(dir)).rejects.toThrow(/expected a mapping of tower to tower/);
+  });
 });

@@ -43,4 +43,25 @@ describe('prior output-bias init', () => {
     initOutputBiases(spec, params, chunk3);
     expect(names.map((n) => params.get(`tower_${n}/head/b`)![0])).toEqual([logit(0.2), logit(0.1), logit(0.05)].map((x) => expect.closeTo(x, 5)));
   });
+
+  it('starts ESM2\'s branch towers at their conditional rates, so pCVR starts at buys / clicks', () => {
+    const c = chunk();
+    // 8 of the 20 clicks carted (rows 1-8), 4 of them bought (rows 1-4); row 0 bought without a cart.
+    c.labels.action = Float32Array.from({ length: 100 }, (_, i) => (i >= 1 && i <= 8 ? 1 : 0));
+    const spec = funnelSpec('esm2', schema);
+    const params = new Map(spec.towers.map((t) => [`tower_${t.name}/head/b`, new Float32Array(1)]));
+    initOutputBiases(spec, params, c);
+    // A tower's starting logit: its own head bias plus its logit base's, if it declares one.
+    const b = (n: string): number => {
+      const base = spec.towers.find((t) => t.name === n)?.logitBase;
+      return params.get(`tower_${n}/head/b`)![0]! + (base !== undefined ? b(base) : 0);
+    };
+    expect(b('ctr')).toBeCloseTo(logit(0.2), 5);
+    expect(b('action')).toBeCloseTo(logit(8 / 20), 5);
+    expect(b('buy_after_action')).toBeCloseTo(logit(4 / 8), 5);
+    expect(b('buy_no_action')).toBeCloseTo(logit(1 / 12), 5);
+    const sig = (x: number): number => 1 / (1 + Math.exp(-x));
+    const pcvr = sig(b('action')) * sig(b('buy_after_action')) + (1 - sig(b('action'))) * sig(b('buy_no_action'));
+    expect(pcvr).toBeCloseTo(5 / 20, 5);
+  });
 });

@@ -61,6 +61,11 @@ export function buildTowerLogits(
       const key = cfg.towers[t.name]?.inner_product !== undefined ? `model.towers.${t.name}.inner_product` : 'model.inner_product';
       logit = ctx.g.add(logit, innerProductTerm(ctx, `tower_${t.name}/inner_product`, b.fields, tc.inner_product, key));
     }
+    if (t.logitBase !== undefined) {
+      const base = logits.get(t.logitBase);
+      if (base === undefined) throw new Error(`tower '${t.name}' adds the logit of '${t.logitBase}', which is not declared before it`);
+      logit = ctx.g.add(logit, base);
+    }
     logits.set(t.name, logit);
   }
   return logits;

@@ -24,8 +24,8 @@ export function esm2(schema: Schema): FunnelModelSpec {
     towers: [
       { name: 'ctr', predicts: 'p(click | impression)', embeddings: 'shared' },
       { name: 'action', predicts: 'p(DAction | click)', embeddings: 'shared' },
-      { name: 'buy_after_action', predicts: 'p(buy | DAction)', embeddings: 'shared' },
       { name: 'buy_no_action', predicts: 'p(buy | OAction)', embeddings: 'shared' },
+      { name: 'buy_after_action', predicts: 'p(buy | DAction)', embeddings: 'shared', logitBase: 'buy_no_action' },
     ],
     losses: [
       { name: 'ctr', prob: y1, label: 'click', space: 'impressions' },
