@@ -12,11 +12,12 @@ import { funnelSpec } from '../../src/models/registry.js';
 import type { FeatureLayout } from '../../src/models/layout.js';
 import { synthSchema } from '../../src/synth/schema.js';
 
+const layout: FeatureLayout = { dim: 2, categorical: [{ name: 'user_id', size: 4 }, { name: 'item_id', size: 4 }], multiValued: [], numericDim: 0 };
+const cfg = { ...DEFAULT_MODEL, name: 'esm2', tower: [3], activation: 'tanh' as const };
+const spec = funnelSpec('esm2', synthSchema());
+const rows = 4;
+
 describe('ESM2 click & action & buy loss', () => {
-  const layout: FeatureLayout = { dim: 2, categorical: [{ name: 'user_id', size: 4 }, { name: 'item_id', size: 4 }], multiValued: [], numericDim: 0 };
-  const cfg = { ...DEFAULT_MODEL, name: 'esm2', tower: [3], activation: 'tanh' as const };
-  const spec = funnelSpec('esm2', synthSchema());
-  const rows = 4;
   const emb = Float64Array.from({ length: rows * 4 }, (_, i) => Math.cos(0.9 * i));
   const click = [1, 1, 1, 0];
   const action = [1, 1, 0, 0];
@@ -51,10 +52,6 @@ describe('ESM2 click & action & buy loss', () => {
 });
 
 describe('ESM2 buy towers: y3 = p(buy | DAction) is a departure from y4 = p(buy | OAction)', () => {
-  const layout: FeatureLayout = { dim: 2, categorical: [{ name: 'user_id', size: 4 }, { name: 'item_id', size: 4 }], multiValued: [], numericDim: 0 };
-  const cfg = { ...DEFAULT_MODEL, name: 'esm2', tower: [3], activation: 'tanh' as const };
-  const spec = funnelSpec('esm2', synthSchema());
-  const rows = 4;
   const emb = Float64Array.from({ length: rows * 4 }, (_, i) => Math.sin(1.3 * i));
   const logit = (p: number): number => Math.log(p / (1 - p));
 

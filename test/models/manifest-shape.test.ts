@@ -1,4 +1,7 @@
-/** A model manifest with a field nulled or mistyped is refused in one line naming the key, not a TypeError. */
+/**
+ * A model manifest with a field nulled or mistyped is refused in one line naming the key, not a
+ * TypeError; a model saved with other logit bases than this esmm builds is refused too.
+ */
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,6 +9,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { trainTiny } from '../export/fixture.js';
 import { runCli, tempDir } from '../cli/helpers.js';
 import { loadModel } from '../../src/models/persist.js';
+
+/**
+ * A copy of the model in modelDir with its manifest edited, and the manifest's own checksum
+ * updated too (a deliberate edit): what loading checks must still catch it.
+ */
+function editedCopy(modelDir: string, edit: (m: Record<string, unknown>) => void): string {
+  const dir = join(tempDir('esmm-manifest-'), 'model');
+  cpSync(modelDir, dir, { recursive: true });
+  const m = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+  edit(m);
+  const text = JSON.stringify(m);
+  writeFileSync(join(dir, 'model.json'), text);
+  writeFileSync(join(dir, 'model.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  model.json\n`);
+  return dir;
+}
 
 describe('model manifest shape', () => {
   let modelDir: string;
@@ -22,14 +40,7 @@ describe('model manifest shape', () => {
   ];
   for (const [name, edit, pattern] of cases) {
     it(name, async () => {
-      const dir = join(tempDir('esmm-manifest-'), 'model');
-      cpSync(modelDir, dir, { recursive: true });
-      const m = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
-      edit(m);
-      const text = JSON.stringify(m);
-      writeFileSync(join(dir, 'model.json'), text);
-      // A deliberate edit that also updates the manifest's own checksum: the shape check must still catch it.
-      writeFileSync(join(dir, 'model.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  model.json\n`);
+      const dir = editedCopy(modelDir, edit);
       const r = await runCli(['predict', '--model', dir, '--data', join(dir, 'model.json'), '--out', join(dir, '..', 'p.csv')]);
       expect(r.code).toBe(2);
       const lines = r.stderr.trim().split('\n');
@@ -46,18 +57,6 @@ describe('a tower whose logit adds another tower\'s (esm2\'s buy_after_action ov
     modelDir = (await trainTiny('esm2')).dir;
   });
 
-  /** A copy of the model with its manifest edited and re-signed. */
-  function edited(edit: (m: Record<string, unknown>) => void): string {
-    const dir = join(tempDir('esmm-manifest-'), 'model');
-    cpSync(modelDir, dir, { recursive: true });
-    const m = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
-    edit(m);
-    const text = JSON.stringify(m);
-    writeFileSync(join(dir, 'model.json'), text);
-    writeFileSync(join(dir, 'model.json.sha256'), `${createHash('sha256').update(text).digest('hex')}  model.json\n`);
-    return dir;
-  }
-
   it('is recorded in the manifest, and the model loads', async () => {
     const m = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as Record<string, unknown>;
     expect(m.logit_bases).toEqual({ buy_after_action: 'buy_no_action' });
@@ -65,12 +64,12 @@ describe('a tower whose logit adds another tower\'s (esm2\'s buy_after_action ov
   });
 
   it('refuses a model saved when the tower had its own logit (an earlier esmm), naming the tower', async () => {
-    const dir = edited((m) => delete m.logit_bases);
+    const dir = editedCopy(modelDir, (m) => delete m.logit_bases);
     await expect(loadModel(dir)).rejects.toThrow(/saved when tower 'buy_after_action' had its own logit; .*retrain the model/);
   });
 
   it('refuses a mistyped logit_bases in one line naming the key', async () => {
-    const dir = edited((m) => (m.logit_bases = 'buy_no_action'));
+    const dir = editedCopy(modelDir, (m) => (m.logit_bases = 'buy_no_action'));
     await expect(loadModel(dir)).rejects.toThrow(/expected a mapping of tower to tower/);
   });
 });
