@@ -21,7 +21,9 @@
  *   split holds at least 30 conversions, else on FALLBACK (the default rule is the one with
  *   logloss_cvr_clicked and logloss_ctcvr; auc_cvr_clicked, a ranking metric that calibration drift
  *   does not move, is one alternative; logloss_cvr_clicked_recal, the clicked-space logloss after a
- *   Platt fit on the same rows, another).
+ *   Platt fit on the same rows, another);
+ * - es-smoothed:METRIC:pP:eE: as es:, but keeping the epoch whose metric averaged with its
+ *   neighbours among the epochs run is best.
  * The "own best" of a cell is the best test entire-space pCVR AUC over single epochs 1..N.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -191,6 +193,30 @@ function hybridTowerRule(minBuys: number, patience: number, maxEpochs: number): 
   };
 }
 
+/**
+ * Global early stopping on validation METRIC (patience on the raw series decides how many epochs
+ * run), keeping the epoch whose metric averaged with its run neighbours (e-1, e, e+1) is best: a
+ * one-epoch dip of validation noise then moves the pick less.
+ */
+function smoothedRule(metric: keyof ValidScores, patience: number, maxEpochs: number): Rule {
+  return {
+    name: `es-smoothed:${metric}:p${patience}:e${maxEpochs}`,
+    pick: (v) => {
+      const raw = v.map((x) => x[metric]);
+      const { run } = patienceRun([raw], patience, maxEpochs, [metric.startsWith('logloss')]);
+      const sign = metric.startsWith('logloss') ? 1 : -1;
+      let pick = 1;
+      let bestScore = Infinity;
+      for (let e = 0; e < run; e++) {
+        const window = raw.slice(Math.max(0, e - 1), Math.min(run, e + 2));
+        const score = sign * window.reduce((a, b) => a + b, 0) / window.length;
+        if (score < bestScore) { bestScore = score; pick = e + 1; }
+      }
+      return { ctr: pick, cvr: pick, run };
+    },
+  };
+}
+
 const RULES: Rule[] = [
   esRule('logloss_ctcvr', 1, 2), // today's default: built-in configs train 2 epochs, logloss_ctcvr, patience 1
   esRule('logloss_ctcvr', 1, 5),
@@ -220,6 +246,8 @@ const RULES: Rule[] = [
   hybridRule(30, 2, 3, 'auc_cvr_clicked'),
   hybridRule(30, 1, 2, 'logloss_cvr_clicked_recal'),
   hybridRule(30, 1, 3, 'logloss_cvr_clicked_recal'),
+  smoothedRule('logloss_cvr_clicked', 2, 5),
+  smoothedRule('logloss_ctcvr', 2, 5),
 ];
 
 interface Scored { rule: string; cell: Cell; pick: Pick; cvr: number; ctr: number; ctcvr: number; own: number; ownEpoch: number; gap: number }
