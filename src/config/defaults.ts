@@ -68,7 +68,11 @@ export const DEFAULT_GRADNORM: GradNormConfig = { alpha: 1.5, lr: 0.025 };
  * AUC .7330 against .7334, CTR .7432 against .7443, 3.8 epochs). 4 epochs gave the same misses
  * in both; 5 leaves room for larger data, whose models peak later: at 5M (seed 1, anticorr and
  * sparse, 10 cells) it missed 0 against 1 (esmm sparse kept epoch 2; its best was epoch 5), mean
- * pCVR AUC .8280 against .8252. The demo keeps 2 epochs for time.
+ * pCVR AUC .8280 against .8252. The demo keeps 2 epochs for time. Since esm2's buy towers changed
+ * (models/families/esm2.ts), 1M misses 5 of 45 (esm2 sparse seed 2 keeps epoch 3, .0100 below its
+ * epoch 4) and 5M seed 1 misses 0 of 15 (aligned added). A rule keeping the epoch whose validation
+ * loss averaged with its neighbours is best (bench/quality-rules.ts es-smoothed) missed 5 of 45 at
+ * 1M and 13 of 60 at 200k.
  */
 export const DEFAULT_EARLY_STOPPING: EarlyStoppingConfig = { metric: 'logloss_cvr_clicked', patience: 2, fallback_metric: 'logloss_ctcvr', min_conversions: 30 };
 
