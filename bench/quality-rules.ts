@@ -246,6 +246,8 @@ const RULES: Rule[] = [
   hybridRule(30, 2, 3, 'auc_cvr_clicked'),
   hybridRule(30, 1, 2, 'logloss_cvr_clicked_recal'),
   hybridRule(30, 1, 3, 'logloss_cvr_clicked_recal'),
+  hybridRule(30, 2, 5, 'logloss_cvr_clicked_recal'),
+  hybridRule(30, 2, 5, 'auc_cvr_clicked'),
   smoothedRule('logloss_cvr_clicked', 2, 5),
   smoothedRule('logloss_ctcvr', 2, 5),
 ];

@@ -72,7 +72,8 @@ export const DEFAULT_GRADNORM: GradNormConfig = { alpha: 1.5, lr: 0.025 };
  * (models/families/esm2.ts), 1M misses 5 of 45 (esm2 sparse seed 2 keeps epoch 3, .0100 below its
  * epoch 4) and 5M seed 1 misses 0 of 15 (aligned added). A rule keeping the epoch whose validation
  * loss averaged with its neighbours is best (bench/quality-rules.ts es-smoothed) missed 5 of 45 at
- * 1M and 13 of 60 at 200k.
+ * 1M and 13 of 60 at 200k; the level-blind logloss (Platt-refitted) and the clicked AUC with
+ * patience 2 over 5 epochs missed 8 and 10 of 45 at 1M.
  */
 export const DEFAULT_EARLY_STOPPING: EarlyStoppingConfig = { metric: 'logloss_cvr_clicked', patience: 2, fallback_metric: 'logloss_ctcvr', min_conversions: 30 };
 
