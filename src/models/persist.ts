@@ -219,7 +219,6 @@ export async function loadModel(dir: string): Promise<FunnelModel> {
   return model;
 }
 
-/** The manifest's top-level fields have the types loading relies on (a hand-edited `null` is one line, not a TypeError). */
 /**
  * A model saved when a tower had its own logit, loaded where that tower adds another's (esm2's
  * p(buy | action) before and after it became a departure from p(buy | no action)), has the same
@@ -234,6 +233,7 @@ function checkLogitBases(saved: Record<string, string>, now: Record<string, stri
   }
 }
 
+/** The manifest's top-level fields have the types loading relies on (a hand-edited `null` is one line, not a TypeError). */
 function checkManifestShape(m: Manifest, file: string): void {
   const isObject = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
   const bad = (key: string, expected: string, v: unknown): never => {

@@ -28,8 +28,9 @@ export function priorCounts(spec: FunnelModelSpec, train: EncodedChunk): PriorCo
     return s;
   };
   const counts: PriorCounts = { rows: train.rows, click: sum(train.labels.click), buy: sum(train.labels.buy) };
-  if (branchTowers(spec) !== undefined && train.labels.action !== undefined) {
-    const { click, buy, action } = { click: train.labels.click, buy: train.labels.buy, action: train.labels.action };
+  const action = train.labels.action;
+  if (branchTowers(spec) !== undefined && action !== undefined) {
+    const { click, buy } = train.labels;
     let acted = 0;
     let actedBuys = 0;
     for (let i = 0; i < train.rows; i++) {
