@@ -136,7 +136,7 @@ export interface ModelConfig {
   escm2: Escm2Config;
   /** Inner-product term for every tower without its own `towers.NAME.inner_product`. */
   inner_product?: InnerProductSides;
-  /** 'prior': pCTR and pCVR towers' output biases start at the training base rates' log-odds; 'zero': at 0. */
+  /** 'prior': pCTR and pCVR towers' output biases (ESM2's y2, y3, y4 too) start at the training rates' log-odds (train/prior-bias.ts); 'zero': at 0. */
   output_bias_init: 'prior' | 'zero';
 }
 
