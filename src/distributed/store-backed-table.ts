@@ -11,6 +11,7 @@ import type { MultiIds } from '../data/batch.js';
 import { EmbeddingTable } from '../embedding/table.js';
 import type { PushRequest, TableSpec } from './table-store.js';
 import { pooledGradScale } from '../embedding/pooled-grad-scale.js';
+import { badId } from '../embedding/table-checks.js';
 
 /** One recorded update call: unique ids and their summed gradients. */
 interface Pending {
@@ -64,7 +65,7 @@ export class StoreBackedTable extends EmbeddingTable {
     const sum = new Float32Array(ids.length * dim);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (id >>> 0 >= this.rows) throw new RangeError(`embedding table '${this.name}': id ${id} outside 0..${this.rows - 1}`);
+      if (id >>> 0 >= this.rows) badId(this.name, this.rows, id);
       const g = gradOffset + i * gradStride;
       let slot = slots.get(id);
       if (slot === undefined) {
@@ -94,7 +95,7 @@ export class StoreBackedTable extends EmbeddingTable {
       const g = gradOffset + i * gradStride;
       for (let j = start; j < end; j++) {
         const id = ids[j]!;
-        if (id >>> 0 >= this.rows) throw new RangeError(`embedding table '${this.name}': id ${id} outside 0..${this.rows - 1}`);
+        if (id >>> 0 >= this.rows) badId(this.name, this.rows, id);
         const coef = weights === undefined ? scale : scale * weights[j]!;
         let slot = slots.get(id);
         if (slot === undefined) {

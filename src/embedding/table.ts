@@ -31,6 +31,7 @@ import { tableSeedKey, writeInitialRow } from './row-init.js';
 import { createSparseOptimizer, DEFAULT_SPARSE_OPTIMIZER } from './create-sparse-optimizer.js';
 import type { SparseOptimizer, SparseOptimizerConfig } from './sparse-optimizer.js';
 import { pooledGradScale } from './pooled-grad-scale.js';
+import { badId, checkLayout, checkMultiIds, recordStride } from './table-checks.js';
 
 export interface EmbeddingTableOptions {
   name: string;
@@ -125,9 +126,7 @@ export class EmbeddingTable {
     this.optimizer = createSparseOptimizer(opts.optimizer ?? DEFAULT_SPARSE_OPTIMIZER);
     this.seedKey = tableSeedKey(opts.name, seed);
     this.stateWords = this.optimizer.stateWords(this.dim);
-    const words = this.dim + this.stateWords;
-    // Pad records to an even number of words when dim is even, so gather can copy float pairs.
-    this.stride = words + ((this.dim & 1) === 0 && (words & 1) === 1 ? 1 : 0);
+    this.stride = recordStride(this.dim, this.stateWords);
     this.idMap = new Int32Array(2 * this.rows);
     this.initScratch = new Float32Array(this.dim);
   }
@@ -140,7 +139,7 @@ export class EmbeddingTable {
   /** out[outOffset + i*outStride + d] = row(ids[i])[d]. Untouched ids read their initial vector. */
   gather(ids: Int32Array, out: Float32Array, outStride: number, outOffset: number): void {
     const n = ids.length;
-    this.checkLayout('gather output', n, out.length, outStride, outOffset);
+    checkLayout(this.name, this.dim, 'gather output', n, out.length, outStride, outOffset);
     const data = this.data;
     const dataI32 = this.dataI32;
     const blockRows = this.blockRows;
@@ -192,8 +191,8 @@ export class EmbeddingTable {
    * TensorFlow's combiner does; an empty row, or one whose weights sum to 0, gives zeros.
    */
   gatherPooled(m: MultiIds, mode: 'sum' | 'mean', out: Float32Array, outStride: number, outOffset: number): void {
-    const n = this.checkMultiIds(m);
-    this.checkLayout('gatherPooled output', n, out.length, outStride, outOffset);
+    const n = checkMultiIds(this.name, m);
+    checkLayout(this.name, this.dim, 'gatherPooled output', n, out.length, outStride, outOffset);
     const { ids, offsets, weights } = m;
     const idMap = this.idMap;
     const data = this.data;
@@ -246,7 +245,7 @@ export class EmbeddingTable {
    */
   update(ids: Int32Array, grad: Float32Array, gradStride: number, gradOffset: number): void {
     const n = ids.length;
-    this.checkLayout('update gradient', n, grad.length, gradStride, gradOffset);
+    checkLayout(this.name, this.dim, 'update gradient', n, grad.length, gradStride, gradOffset);
     this.beginStep(n);
     const idMap = this.idMap;
     const uniqueRows = this.uniqueRows;
@@ -283,8 +282,8 @@ export class EmbeddingTable {
 
   /** The gradient scatter of gatherPooled (same mode and weights), then one step per touched row. */
   updatePooled(m: MultiIds, mode: 'sum' | 'mean', grad: Float32Array, gradStride: number, gradOffset: number): void {
-    const n = this.checkMultiIds(m);
-    this.checkLayout('updatePooled gradient', n, grad.length, gradStride, gradOffset);
+    const n = checkMultiIds(this.name, m);
+    checkLayout(this.name, this.dim, 'updatePooled gradient', n, grad.length, gradStride, gradOffset);
     const { ids, offsets, weights } = m;
     this.beginStep(offsets[n] - offsets[0]); // offsets are checked to rise, so this bounds the unique count
     const dim = this.dim;
@@ -331,7 +330,7 @@ export class EmbeddingTable {
     const { dim, stride, stateWords } = this;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (id >>> 0 >= this.rows) this.badId(id);
+      if (id >>> 0 >= this.rows) badId(this.name, this.rows, id);
       const row = this.idMap[2 * id] - 1;
       present[i] = row >= 0 ? 1 : 0;
       if (row < 0) {
@@ -352,7 +351,7 @@ export class EmbeddingTable {
     const { dim, stride, stateWords } = this;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (id >>> 0 >= this.rows) this.badId(id);
+      if (id >>> 0 >= this.rows) badId(this.name, this.rows, id);
       let row = this.idMap[2 * id] - 1;
       if (row < 0) row = this.materialise(id);
       const b = row * stride;
@@ -491,7 +490,7 @@ export class EmbeddingTable {
     const { idMap, blockRows, rows } = this;
     for (let i = start; i < end; i++) {
       const id = ids[i];
-      if (id >>> 0 >= rows) this.badId(id);
+      if (id >>> 0 >= rows) badId(this.name, this.rows, id);
       blockRows[i - start] = idMap[2 * id] - 1;
     }
   }
@@ -512,7 +511,7 @@ export class EmbeddingTable {
     const { idMap, multiRows, rows } = this;
     for (let j = j0; j < j1; j++) {
       const id = ids[j];
-      if (id >>> 0 >= rows) this.badId(id);
+      if (id >>> 0 >= rows) badId(this.name, this.rows, id);
       multiRows[j - j0] = idMap[2 * id] - 1;
     }
     return multiRows;
@@ -520,7 +519,7 @@ export class EmbeddingTable {
 
   /** Slot of `id`'s row in this step's unique list, materialising the row and opening a slot as needed. */
   private slotOf(id: number): number {
-    if (id >>> 0 >= this.rows) this.badId(id);
+    if (id >>> 0 >= this.rows) badId(this.name, this.rows, id);
     let row = this.idMap[2 * id] - 1;
     if (row < 0) row = this.materialise(id);
     if (this.l2Frequency) this.counts[row]++;
@@ -590,32 +589,5 @@ export class EmbeddingTable {
       this.counts = counts;
     }
     this.capacity = rows;
-  }
-
-  private checkLayout(what: string, n: number, length: number, stride: number, offset: number): void {
-    if (n === 0) return;
-    if (!Number.isInteger(stride) || !Number.isInteger(offset) || stride < this.dim || offset < 0) {
-      throw new RangeError(`${this.name}: ${what} stride ${stride} / offset ${offset} invalid for dim ${this.dim}`);
-    }
-    if (offset + (n - 1) * stride + this.dim > length) {
-      throw new RangeError(`${this.name}: ${what} of length ${length} too short for ${n} rows (stride ${stride}, offset ${offset})`);
-    }
-  }
-
-  private checkMultiIds(m: MultiIds): number {
-    const { offsets, ids, weights } = m;
-    const n = offsets.length - 1;
-    if (n < 0) throw new RangeError(`${this.name}: multi-valued offsets must have rows + 1 entries`);
-    let ok = offsets[0] >= 0 && offsets[n] <= ids.length;
-    for (let i = 0; ok && i < n; i++) ok = offsets[i] <= offsets[i + 1];
-    if (!ok) throw new RangeError(`${this.name}: multi-valued offsets must rise from >= 0 to <= ids.length`);
-    if (weights !== undefined && weights.length < ids.length) {
-      throw new RangeError(`${this.name}: multi-valued weights shorter than ids`);
-    }
-    return n;
-  }
-
-  private badId(id: number): never {
-    throw new RangeError(`embedding table '${this.name}': id ${id} outside 0..${this.rows - 1}`);
   }
 }

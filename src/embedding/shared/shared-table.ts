@@ -38,6 +38,7 @@ import { tableSeedKey, writeInitialRow } from '../row-init.js';
 import type { SparseOptimizer, SparseOptimizerConfig } from '../sparse-optimizer.js';
 import { EmbeddingTable, type SavedEmbeddingTable } from '../table.js';
 import { pooledGradScale } from '../pooled-grad-scale.js';
+import { badId, checkLayout, checkMultiIds, recordStride } from '../table-checks.js';
 
 /** What a worker needs to attach to the same table: its settings and its shared buffers. */
 /** Node 20's growable SharedArrayBuffer (ES2024; the project's TypeScript lib predates it). */
@@ -204,7 +205,7 @@ export class SharedEmbeddingTable implements EmbeddingStore {
 
   gather(ids: Int32Array, out: Float32Array, outStride: number, outOffset: number): void {
     const n = ids.length;
-    this.checkLayout('gather output', n, out.length, outStride, outOffset);
+    checkLayout(this.name, this.dim, 'gather output', n, out.length, outStride, outOffset);
     this.refreshViews();
     const { dim, stride, blockRows, blockShard } = this;
     const lastWord = stride - 1;
@@ -249,7 +250,7 @@ export class SharedEmbeddingTable implements EmbeddingStore {
 
   gatherPooled(m: MultiIds, mode: 'sum' | 'mean', out: Float32Array, outStride: number, outOffset: number): void {
     const n = checkMultiIds(this.name, m);
-    this.checkLayout('gatherPooled output', n, out.length, outStride, outOffset);
+    checkLayout(this.name, this.dim, 'gatherPooled output', n, out.length, outStride, outOffset);
     this.refreshViews();
     const { ids, offsets, weights } = m;
     const { idMap, stride, dim, rows, shards } = this;
@@ -260,7 +261,7 @@ export class SharedEmbeddingTable implements EmbeddingStore {
       let weightSum = 0;
       for (let j = offsets[i]!, end = offsets[i + 1]!; j < end; j++) {
         const id = ids[j]!;
-        if (id >>> 0 >= rows) this.badId(id);
+        if (id >>> 0 >= rows) badId(this.name, this.rows, id);
         const w = weights === undefined ? 1 : weights[j]!;
         weightSum += w;
         const row = idMap[2 * id]! - 1;
@@ -283,8 +284,8 @@ export class SharedEmbeddingTable implements EmbeddingStore {
   /** EmbeddingTable.update, restricted to the rows this instance owns (all shards in turn for owner -1). */
   update(ids: Int32Array, grad: Float32Array, gradStride: number, gradOffset: number): void {
     const n = ids.length;
-    this.checkLayout('update gradient', n, grad.length, gradStride, gradOffset);
-    for (let i = 0; i < n; i++) if (ids[i]! >>> 0 >= this.rows) this.badId(ids[i]!);
+    checkLayout(this.name, this.dim, 'update gradient', n, grad.length, gradStride, gradOffset);
+    for (let i = 0; i < n; i++) if (ids[i]! >>> 0 >= this.rows) badId(this.name, this.rows, ids[i]!);
     for (const s of this.ownedShards()) {
       this.beginStep(n);
       const { idMap, dim, shards, uniqueRows, gradSum, blockRows } = this;
@@ -332,9 +333,9 @@ export class SharedEmbeddingTable implements EmbeddingStore {
   /** EmbeddingTable.updatePooled, restricted to the rows this instance owns. */
   updatePooled(m: MultiIds, mode: 'sum' | 'mean', grad: Float32Array, gradStride: number, gradOffset: number): void {
     const n = checkMultiIds(this.name, m);
-    this.checkLayout('updatePooled gradient', n, grad.length, gradStride, gradOffset);
+    checkLayout(this.name, this.dim, 'updatePooled gradient', n, grad.length, gradStride, gradOffset);
     const { ids, offsets, weights } = m;
-    for (let j = offsets[0]!; j < offsets[n]!; j++) if (ids[j]! >>> 0 >= this.rows) this.badId(ids[j]!);
+    for (let j = offsets[0]!; j < offsets[n]!; j++) if (ids[j]! >>> 0 >= this.rows) badId(this.name, this.rows, ids[j]!);
     const { dim, shards } = this;
     for (const s of this.ownedShards()) {
       this.beginStep(offsets[n]! - offsets[0]!);
@@ -447,7 +448,7 @@ export class SharedEmbeddingTable implements EmbeddingStore {
     const { idMap, blockRows, blockShard, rows, shards } = this;
     for (let i = start; i < end; i++) {
       const id = ids[i]!;
-      if (id >>> 0 >= rows) this.badId(id);
+      if (id >>> 0 >= rows) badId(this.name, this.rows, id);
       blockRows[i - start] = idMap[2 * id]! - 1;
       blockShard[i - start] = id % shards;
     }
@@ -548,26 +549,6 @@ export class SharedEmbeddingTable implements EmbeddingStore {
     this.counts[s] = new Int32Array(c, 0, c.byteLength >> 2);
     this.viewBytes[s] = bytes;
   }
-
-  private checkLayout(what: string, n: number, length: number, stride: number, offset: number): void {
-    if (n === 0) return;
-    if (!Number.isInteger(stride) || !Number.isInteger(offset) || stride < this.dim || offset < 0) {
-      throw new RangeError(`${this.name}: ${what} stride ${stride} / offset ${offset} invalid for dim ${this.dim}`);
-    }
-    if (offset + (n - 1) * stride + this.dim > length) {
-      throw new RangeError(`${this.name}: ${what} of length ${length} too short for ${n} rows (stride ${stride}, offset ${offset})`);
-    }
-  }
-
-  private badId(id: number): never {
-    throw new RangeError(`embedding table '${this.name}': id ${id} outside 0..${this.rows - 1}`);
-  }
-}
-
-/** 4-byte words per record: weights, state, and a pad word to keep records 8-byte aligned when dim is even (as EmbeddingTable). */
-function recordStride(dim: number, stateWords: number): number {
-  const words = dim + stateWords;
-  return words + ((dim & 1) === 0 && (words & 1) === 1 ? 1 : 0);
 }
 
 /** How many of the ids 0..rows-1 have id mod shards = s. */
@@ -575,14 +556,4 @@ function shardRows(rows: number, shards: number, s: number): number {
   return s >= rows ? 0 : Math.floor((rows - 1 - s) / shards) + 1;
 }
 
-function checkMultiIds(name: string, m: MultiIds): number {
-  const { offsets, ids, weights } = m;
-  const n = offsets.length - 1;
-  if (n < 0) throw new RangeError(`${name}: multi-valued offsets must have rows + 1 entries`);
-  let ok = offsets[0]! >= 0 && offsets[n]! <= ids.length;
-  for (let i = 0; ok && i < n; i++) ok = offsets[i]! <= offsets[i + 1]!;
-  if (!ok) throw new RangeError(`${name}: multi-valued offsets must rise from >= 0 to <= ids.length`);
-  if (weights !== undefined && weights.length < ids.length) throw new RangeError(`${name}: multi-valued weights shorter than ids`);
-  return n;
-}
 
