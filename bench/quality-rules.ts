@@ -24,6 +24,12 @@
  *   Platt fit on the same rows, another);
  * - es-smoothed:METRIC:pP:eE: as es:, but keeping the epoch whose metric averaged with its
  *   neighbours among the epochs run is best.
+ * - es-paired-zZ:pP:eE: the default rule's metrics and patience, but keeping the latest epoch run
+ *   that is not worse than the best by more than Z standard errors of the paired per-row loss
+ *   difference (later epochs win ties that the validation split cannot resolve). Replayed in
+ *   session 26 on the 200k dumps (60 cells) and 1M dumps (45 cells) of session 24: z 0.5 missed
+ *   5/60 and 3/45 against the default's 3/60 and 4/45; z 1 17/60 and 5/45; z 2 38/60 and 11/45.
+ *   At 200k the epochs after the best are worse, not tied, so the default stays.
  * The "own best" of a cell is the best test entire-space pCVR AUC over single epochs 1..N.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -217,6 +223,49 @@ function smoothedRule(metric: keyof ValidScores, patience: number, maxEpochs: nu
   };
 }
 
+/** Per-row binary cross-entropy (as metrics/logloss.ts, clamped the same way). */
+function rowLosses(y: Float32Array, p: Float32Array): Float64Array {
+  const eps = 1e-7;
+  return Float64Array.from(y, (t, i) => {
+    const q = Math.min(1 - eps, Math.max(eps, p[i]!));
+    return -(t * Math.log(q) + (1 - t) * Math.log(1 - q));
+  });
+}
+
+/**
+ * The default rule (logloss_cvr_clicked with at least `minBuys` validation conversions, else
+ * logloss_ctcvr; patience on the mean decides how many epochs run), keeping the latest epoch run
+ * whose mean loss exceeds the best epoch's by less than z standard errors of the per-row
+ * difference: where the validation split cannot tell two epochs apart, the later one is kept.
+ */
+function pairedRule(z: number, minBuys: number, patience: number, maxEpochs: number): Rule {
+  return {
+    name: `es-paired-z${z}:p${patience}:e${maxEpochs}`,
+    pick: (v, cell, valid) => {
+      const buys = valid.buy.reduce((a, b) => a + b, 0);
+      const clicked = buys >= minBuys;
+      const metric: keyof ValidScores = clicked ? 'logloss_cvr_clicked' : 'logloss_ctcvr';
+      const { run, best } = patienceRun([v.map((x) => x[metric])], patience, maxEpochs, [true]);
+      const losses = cell.valid.slice(0, run).map((p) => {
+        if (!clicked) return rowLosses(valid.buy, p.pctcvr);
+        const { y, p: q } = clickedRows(valid, p.pcvr);
+        return rowLosses(y, q);
+      });
+      const b = losses[best[0]! - 1]!;
+      let pick = best[0]!;
+      for (let e = best[0]!; e < run; e++) {
+        const l = losses[e]!;
+        let sum = 0, sq = 0;
+        for (let i = 0; i < l.length; i++) { const d = l[i]! - b[i]!; sum += d; sq += d * d; }
+        const m = sum / l.length;
+        const se = Math.sqrt(Math.max(0, sq / l.length - m * m) / l.length);
+        if (m <= z * se) pick = e + 1;
+      }
+      return { ctr: pick, cvr: pick, run };
+    },
+  };
+}
+
 const RULES: Rule[] = [
   esRule('logloss_ctcvr', 1, 2), // today's default: built-in configs train 2 epochs, logloss_ctcvr, patience 1
   esRule('logloss_ctcvr', 1, 5),
@@ -250,6 +299,10 @@ const RULES: Rule[] = [
   hybridRule(30, 2, 5, 'auc_cvr_clicked'),
   smoothedRule('logloss_cvr_clicked', 2, 5),
   smoothedRule('logloss_ctcvr', 2, 5),
+  pairedRule(0.5, 30, 2, 5),
+  pairedRule(1, 30, 2, 5),
+  pairedRule(2, 30, 2, 5),
+  pairedRule(1, 30, 3, 5),
 ];
 
 interface Scored { rule: string; cell: Cell; pick: Pick; cvr: number; ctr: number; ctcvr: number; own: number; ownEpoch: number; gap: number }
