@@ -143,7 +143,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
     const store = (opened = await RedisTableStore.open(wo.store, st.specs, { run: wo.runId, log, ...(wo.groups !== undefined ? { groups: wo.groups } : {}) }));
     const params = [...run.params.values()];
     const opt = step.optimizer;
-    if (wo.resume === true && done < 0) done = await restoreLostRun(wo, st, store, coord, params, opt, log);
+    if (wo.resume === true && done < 0) done = await restoreLostRun(wo, st, store, coord, params, opt, log, run.fingerprint);
     const gradShapes = step.mg.paramGrads.map((p) => run.params.get(p.param)!.length);
     const sum = gradShapes.map((n) => new Float32Array(n));
     const noGrads = gradShapes.map((n) => new Float32Array(n));
@@ -237,7 +237,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
       if (wo.worker === 0) {
         await withRetry(store.cluster, 'reading every row', () => syncAll(store, st), log);
         if (wo.checkpointDir !== undefined && epoch < tc.epochs) {
-          await writeStoreCheckpoint(wo.checkpointDir, { run: wo.runId, workers: wo.workers, round: round - 1, epoch, params: run.params, optimizer: opt.state(), tables: run.embeddings.tables });
+          await writeStoreCheckpoint(wo.checkpointDir, { run: wo.runId, workers: wo.workers, round: round - 1, epoch, fingerprint: run.fingerprint, params: run.params, optimizer: opt.state(), tables: run.embeddings.tables });
         }
         const record: EpochRecord = { epoch, steps: rounds, seconds: pos.epochSeconds, samplesPerSecond: part.rows / Math.max(1e-9, pos.epochSeconds), train: means(pos.sums, stepsDone) };
         const v = await validateEpoch(run.model, valid, tc);
@@ -276,7 +276,7 @@ export async function trainWorker(config: EsmmConfig, features: FeatureSpec, par
  * and the dense parameters of its last epoch-end snapshot back, the others wait for it. Returns
  * the restored round.
  */
-async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTableStore, coord: Coordinator, params: Float32Array[], opt: DenseOptimizerHandle, log: (line: string) => void): Promise<number> {
+async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTableStore, coord: Coordinator, params: Float32Array[], opt: DenseOptimizerHandle, log: (line: string) => void, fingerprint: string): Promise<number> {
   if (wo.worker !== 0) {
     log(`worker ${wo.worker}: run '${wo.runId}' has no state in the store; waiting for worker 0 to restore it from its snapshot`);
     const t0 = Date.now();
@@ -287,7 +287,7 @@ async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTa
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  const snap = wo.checkpointDir === undefined ? undefined : readStoreCheckpoint(wo.checkpointDir);
+  const snap = wo.checkpointDir === undefined ? undefined : readStoreCheckpoint(wo.checkpointDir, fingerprint);
   if (snap === undefined) {
     throw new UserError(`nothing to resume: the store has no state for run '${wo.runId}' and ${wo.checkpointDir ?? 'the output folder'} holds no ${STORE_CHECKPOINT_DIR}/`);
   }

@@ -17,7 +17,7 @@
  * CTCVR (were 0.02 and 0.04 against the single process), and a floor of 0.6 (a broken run sits
  * near 0.5).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,7 @@ describe.skipIf(!haveRedis)('faults of a 2-worker run (skipped without redis-ser
     }
     for (const w of first) w.child.kill('SIGKILL');
     await Promise.all(first.map((w) => w.done));
+    expect(typeof (JSON.parse(readFileSync(snapshot, 'utf8')) as { fingerprint?: unknown }).fingerprint, 'the snapshot records the config fingerprint --resume checks').toBe('string');
     await Promise.all(client.nodes('master').map((n) => n.flushall()));
     expect(await client.get('{esmm:lost:coord}:done')).toBeNull();
     const [r0, r1] = await Promise.all([startBin([...args(0), '--resume']).done, startBin([...args(1), '--resume']).done]);
