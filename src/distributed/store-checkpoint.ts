@@ -70,7 +70,10 @@ export async function writeStoreCheckpoint(outDir: string, c: StoreCheckpoint): 
     }
     const tables = writeTables(c.tables, put);
     const manifest: Manifest = {
-      format: FORMAT, run: c.run, workers: c.workers, round: c.round, epoch: c.epoch, ...(c.fingerprint !== undefined ? { fingerprint: c.fingerprint } : {}), params: params.index, ...(optimizer !== undefined ? { optimizer } : {}), tables, sha256: sums };
+      format: FORMAT, run: c.run, workers: c.workers, round: c.round, epoch: c.epoch,
+      ...(c.fingerprint !== undefined ? { fingerprint: c.fingerprint } : {}),
+      params: params.index, ...(optimizer !== undefined ? { optimizer } : {}), tables, sha256: sums,
+    };
     writeFileSync(join(stage, STATE), JSON.stringify(manifest));
   }, { label: 'store-checkpoint', previous, last: [STATE] });
 }
