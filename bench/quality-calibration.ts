@@ -6,7 +6,10 @@
  *
  * Methods: none; platt and isotonic (the product form that train.calibration fits: pCVR through
  * pCTR' x pCVR' over every impression); ratio-platt and ratio-isotonic (the first form: pCTCVR
- * calibrated on its own, pCVR = pCTCVR' / pCTR'; kept to show why it was replaced). Two
+ * calibrated on its own, pCVR = pCTCVR' / pCTR'; kept to show why it was replaced); ips-platt and
+ * ips-isotonic (pCVR' fitted on the clicked rows' buys, each weighted by 1 / pCTR' with pCTR' the
+ * Platt-calibrated pCTR floored at IPS_FLOOR: inverse propensity weighting aims the fit at the
+ * entire-space level rather than the click-weighted one the product fit learns). Two
  * diagnostics that read the simulator's truth on validation, to tell the fit's noise from its bias:
  * expected-isotonic is the product isotonic fit with each row's buy replaced by its expected value
  * (true pCTCVR), i.e. without label noise; oracle-isotonic fits pCVR' to true pCVR directly over
@@ -22,9 +25,10 @@ import { loadData } from '../src/api/load-data.js';
 import { prepareLogged, trainAndEvaluate } from '../src/api/pipeline.js';
 import { fitCalibration } from '../src/models/calibration/fit.js';
 import { calibratePredictions } from '../src/models/calibration/apply.js';
-import { applyCalibratorAll, fitIsotonic, fitIsotonicThroughProduct } from '../src/models/calibration/calibrator.js';
+import { applyCalibratorAll, fitIsotonic, fitIsotonicThroughProduct, fitPlatt, type Calibration } from '../src/models/calibration/calibrator.js';
+import type { Predictions } from '../src/models/model.js';
 
-export const CALIBRATION_METHODS = ['none', 'platt', 'isotonic', 'ratio-platt', 'ratio-isotonic', 'expected-isotonic', 'oracle-isotonic'] as const;
+export const CALIBRATION_METHODS = ['none', 'platt', 'isotonic', 'ratio-platt', 'ratio-isotonic', 'ips-platt', 'ips-isotonic', 'expected-isotonic', 'oracle-isotonic'] as const;
 export type CalibrationMethodName = (typeof CALIBRATION_METHODS)[number];
 
 export interface CalibratedScores {
@@ -67,6 +71,8 @@ export async function trainAndCalibrate(config: EsmmConfig, models: string[], me
           ? fitIsotonicThroughProduct(validPred.pcvr, truth(valid, 'true_pctcvr'), applyCalibratorAll(pctr, validPred.pctr))
           : fitIsotonic(validPred.pcvr, truth(valid, 'true_pcvr'));
         pred = calibratePredictions(testPred, { method: 'isotonic', form: 'product', pctr, pcvr, fitted_on: { rows: valid.rows, split: 'valid' } });
+      } else if (m === 'ips-platt' || m === 'ips-isotonic') {
+        pred = calibratePredictions(testPred, fitIpsCalibration(m === 'ips-platt' ? 'platt' : 'isotonic', valid, validPred));
       } else if (m !== 'none') {
         const [form, method] = m.startsWith('ratio-') ? (['ratio', m.slice(6)] as const) : (['product', m] as const);
         const cal = fitCalibration(method as 'platt' | 'isotonic', valid, validPred, 'valid', form);
@@ -81,6 +87,22 @@ export async function trainAndCalibrate(config: EsmmConfig, models: string[], me
     out.push({ model: name, seconds, test: scores, validBuys: sumOf(valid.labels.buy), validExpectedBuys: sumOf(truth(valid, 'true_pctcvr')) });
   }
   return out;
+}
+
+/** IPS forms: 1 / pCTR' is capped at 1 / IPS_FLOOR, so a few clicked rows cannot carry the whole fit. */
+const IPS_FLOOR = 0.005;
+
+/** pCTR' by Platt on every impression; pCVR' = g(pCVR) fitted on clicked rows only, weight 1 / max(IPS_FLOOR, pCTR'). */
+function fitIpsCalibration(method: 'platt' | 'isotonic', valid: EncodedChunk, validPred: Predictions): Calibration {
+  const pctr = fitPlatt(validPred.pctr, valid.labels.click);
+  const factor = applyCalibratorAll(pctr, validPred.pctr);
+  const clicked: number[] = [];
+  for (let i = 0; i < valid.rows; i++) if (valid.labels.click[i]! > 0.5) clicked.push(i);
+  const scores = Float32Array.from(clicked, (i) => validPred.pcvr[i]!);
+  const buys = Float32Array.from(clicked, (i) => valid.labels.buy[i]!);
+  const weights = Float64Array.from(clicked, (i) => 1 / Math.max(IPS_FLOOR, factor[i]!));
+  const pcvr = method === 'platt' ? fitPlatt(scores, buys, weights) : fitIsotonic(scores, buys, weights);
+  return { method, form: 'product', pctr, pcvr, fitted_on: { rows: valid.rows, split: 'valid' } };
 }
 
 function truth(chunk: EncodedChunk, column: string): Float32Array {

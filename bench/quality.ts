@@ -9,7 +9,7 @@
  *   node dist/bench/quality.js [--regimes anticorr,sparse,aligned] [--sizes 200000,1000000,5000000]
  *     [--seeds 1,2,3] [--models esmm,esm2,naive_cvr,escm2_dr,aitm] [--tower 128,64] [--epochs N]
  *     [--set train.embedding_optimizer=adam ...] [--per-epoch 5 [--dump DIR]]
- *     [--calibrations none,platt,isotonic,ratio-platt,ratio-isotonic]
+ *     [--calibrations none,platt,isotonic,ratio-platt,ratio-isotonic,ips-platt,ips-isotonic,expected-isotonic,oracle-isotonic]
  *
  * Regimes (simulator options on top of its defaults):
  * - anticorr: click attractiveness and conversion quality anti-correlated (-0.7, the simulator's
