@@ -124,6 +124,15 @@ export const DEFAULT_TRAIN: TrainConfig = {
   // .020/.013, and cells more than .01 below their own best rose from 1 to 4 and 3 of 20. With
   // aligned + confounded too (40 cells), 0.1 frequency-aware: pCVR AUC +.0034 (better in 25 of 40),
   // CTCVR AUC +.014 (38 of 40), CTR AUC +.006, misses 1 -> 6 of 40: models peak later, past epoch 2.
+  // Under today's 5 epochs with patience 2 (bench/quality.js --per-epoch 5 --tower 128,64 --set
+  // train.embedding_l2=0.1 --set train.embedding_l2_frequency=true, anticorr/sparse/aligned x seeds
+  // 1-3, paired with the same runs without): at 200k, all five models, pCVR AUC +.0029 (better in 29
+  // of 45), CTR +.0086 (34 of 45), CTCVR +.0106 (40 of 45), esmm and esm2 +.008 on average but
+  // escm2_dr sparse -.020/-.021 and aitm anticorr -.020/-.018, runs more than .01 below their best
+  // epoch 4 -> 6 of 45; at 1M, esmm and esm2 only, +.0021 (14 of 18), CTR better in 18 of 18,
+  // misses 3 -> 0 of 18; at 5M esmm sparse -.002/+.009/-.008 and esm2 sparse seed 1 +.010 (the grid
+  // was stopped there). A gain for some models inside the seed spread, a loss for others, and a
+  // table store (--store) cannot keep the per-row counts the frequency-aware form needs: still off.
   embedding_l2: 0,
   embedding_l2_frequency: false,
   optimizer: 'adam',
