@@ -51,7 +51,7 @@ describe('model manifest shape', () => {
   }
 });
 
-describe('a tower whose logit adds another tower\'s (esm2\'s buy_after_action over buy_no_action)', () => {
+describe('towers whose logit adds another tower\'s (esm2\'s action and buy_after_action over buy_no_action)', () => {
   let modelDir: string;
   beforeAll(async () => {
     modelDir = (await trainTiny('esm2')).dir;
@@ -59,13 +59,16 @@ describe('a tower whose logit adds another tower\'s (esm2\'s buy_after_action ov
 
   it('is recorded in the manifest, and the model loads', async () => {
     const m = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as Record<string, unknown>;
-    expect(m.logit_bases).toEqual({ buy_after_action: 'buy_no_action' });
+    expect(m.logit_bases).toEqual({ action: 'buy_no_action', buy_after_action: 'buy_no_action' });
     expect((await loadModel(modelDir)).spec.name).toBe('esm2');
   });
 
-  it('refuses a model saved when the tower had its own logit (an earlier esmm), naming the tower', async () => {
-    const dir = editedCopy(modelDir, (m) => delete m.logit_bases);
-    await expect(loadModel(dir)).rejects.toThrow(/saved when tower 'buy_after_action' had its own logit; .*retrain the model/);
+  it('refuses a model saved when a tower had its own logit (an earlier esmm), naming the tower', async () => {
+    // Saved before any esm2 tower had a logit base, and saved when only y3 had one.
+    const first = editedCopy(modelDir, (m) => delete m.logit_bases);
+    await expect(loadModel(first)).rejects.toThrow(/saved when tower 'action' had its own logit; .*retrain the model/);
+    const second = editedCopy(modelDir, (m) => (m.logit_bases = { buy_after_action: 'buy_no_action' }));
+    await expect(loadModel(second)).rejects.toThrow(/saved when tower 'action' had its own logit; this esmm builds it with the logit of 'buy_no_action' added to its own/);
   });
 
   it('refuses a mistyped logit_bases in one line naming the key', async () => {
