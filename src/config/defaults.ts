@@ -70,7 +70,10 @@ export const DEFAULT_GRADNORM: GradNormConfig = { alpha: 1.5, lr: 0.025 };
  * sparse, 10 cells) it missed 0 against 1 (esmm sparse kept epoch 2; its best was epoch 5), mean
  * pCVR AUC .8280 against .8252. The demo keeps 2 epochs for time. Since esm2's buy towers changed
  * (models/families/esm2.ts), 1M misses 5 of 45 (esm2 sparse seed 2 keeps epoch 3, .0100 below its
- * epoch 4) and 5M 2 of 45 (3 seeds; esmm sparse s2, escm2_dr sparse s3, both .013). A rule keeping
+ * epoch 4) and 5M 2 of 45 (3 seeds; esmm sparse s2, escm2_dr sparse s3, both .013); since its action
+ * tower changed too, 1M misses 4 of 45 (none of them esm2's) and 5M the same 2. On each cell's
+ * seed mean (the mean default against the best fixed epoch) 1 of 15 misses at 200k (naive_cvr
+ * sparse .031), none at 1M or 5M. A rule keeping
  * the epoch whose validation loss averaged with its neighbours is best (bench/quality-rules.ts es-smoothed) missed 5 of 45 at
  * 1M and 13 of 60 at 200k; the level-blind logloss (Platt-refitted) and the clicked AUC with
  * patience 2 over 5 epochs missed 8 and 10 of 45 at 1M.
