@@ -21,8 +21,9 @@ export interface TowerDecl {
   transferFrom?: string;
   /**
    * A tower declared earlier whose logit is added to this tower's own: the tower learns how far it
-   * departs from that one (ESM2's y3 = p(buy | DAction) over y4 = p(buy | OAction)), so every buy
-   * trains the shared part and only the departure needs the rarer rows.
+   * departs from that one (ESM2's y3 = p(buy | DAction) and y2 = p(DAction | click) over
+   * y4 = p(buy | OAction)), so every buy and every action trains the shared part and only the
+   * departure needs the rarer rows.
    */
   logitBase?: string;
 }
