@@ -9,7 +9,7 @@
  *   node dist/bench/quality.js [--regimes anticorr,sparse,aligned] [--sizes 200000,1000000,5000000]
  *     [--seeds 1,2,3] [--models esmm,esm2,naive_cvr,escm2_dr,aitm] [--tower 128,64] [--epochs N]
  *     [--set train.embedding_optimizer=adam ...] [--per-epoch 5 [--dump DIR]]
- *     [--calibrations none,platt,isotonic,ratio-platt,ratio-isotonic,ips-platt,ips-isotonic,expected-isotonic,oracle-isotonic]
+ *     [--calibrations none,platt,isotonic,ratio-platt,ratio-isotonic,ips-platt,ips-isotonic,ctr-platt,expected-ctr-platt,expected-isotonic,oracle-isotonic]
  *
  * Regimes (simulator options on top of its defaults):
  * - anticorr: click attractiveness and conversion quality anti-correlated (-0.7, the simulator's
@@ -26,8 +26,8 @@
  *   the grid is unbiased for the potential-outcome pCVR then (ESMM's pCTCVR / pCTR is
  *   p(buy | click, x) too); the regime shows how each degrades.
  * `--tower` and `--epochs` exist only to make a reduced grid fit a small machine; leave them out
- * for the defaults. `--set KEY=VALUE` overrides one config key (numbers parsed), for comparisons
- * such as the embedding optimizer.
+ * for the defaults. `--set KEY=VALUE` overrides one config key (numbers parsed; a value starting
+ * with { or [ is JSON), for comparisons such as the embedding optimizer or an interaction term.
  *
  * `--per-epoch N` (issue 13's "within 0.01 AUC of its own best over epochs 1..N"): each model
  * trains N epochs without early stopping and the test split is scored after every epoch; the
@@ -100,13 +100,22 @@ for (const c of calibrations ?? []) if (!(CALIBRATION_METHODS as readonly string
 if (calibrations !== undefined && perEpoch !== undefined) throw new Error('--calibrations and --per-epoch cannot be combined');
 const CALIBRATION_COLUMNS: [string, string][] = [...COLUMNS, ['pCTR mean/true', 'mean_pctr_over_true'], ['pCTCVR mean/true', 'mean_pctcvr_over_true']];
 
-/** `a.b.c=v` -> { a: { b: { c: v } } } (v a number when it parses as one). */
+function parseJson(raw: string, assignment: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (e) {
+    throw new Error(`--set ${assignment}: the value is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** `a.b.c=v` -> { a: { b: { c: v } } } (v a number when it parses as one, JSON when it starts with { or [). */
 function setOverride(target: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf('=');
   if (eq < 0) throw new Error(`--set expects KEY=VALUE, got ${assignment}`);
   const path = assignment.slice(0, eq).split('.');
   const raw = assignment.slice(eq + 1);
-  const value: unknown = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  // JSON objects and arrays (`model.inner_product={"user":["user_id"],"item":["item_id"]}`), then booleans and numbers.
+  const value: unknown = /^[[{]/.test(raw) ? parseJson(raw, assignment) : raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   let obj = target;
   for (const k of path.slice(0, -1)) obj = (obj[k] ??= {}) as Record<string, unknown>;
   obj[path[path.length - 1]!] = value;
@@ -175,7 +184,8 @@ for (const regime of regimes) {
       }
       if (calibrations !== undefined) {
         for (const r of await trainAndCalibrate(config, models, calibrations as CalibrationMethodName[])) {
-          console.log(JSON.stringify({ bench: 'quality-calibration-valid', regime, rows, seed, model: r.model, valid_buys: r.validBuys, valid_expected_buys: Number(r.validExpectedBuys.toFixed(1)) }));
+          console.log(JSON.stringify({ bench: 'quality-calibration-valid', regime, rows, seed, model: r.model, valid_buys: r.validBuys, valid_expected_buys: Number(r.validExpectedBuys.toFixed(1)),
+            ips_true_pctr_mean_cvr_over_true: Number(r.ipsTrueOverTrue.toFixed(3)), ips_model_pctr_mean_cvr_over_true: Number(r.ipsModelOverTrue.toFixed(3)) }));
           for (const c of calibrations) {
             (cells[`${r.model} ${c}`] ??= []).push(r.test[c]!);
             console.log(JSON.stringify({

@@ -25,7 +25,8 @@ import { applyCalibratorAll, RATIO_FLOOR, type Calibration, type RatioCalibratio
  * What no calibration of this kind can fix: g sees pCVR only through the buys of impressions that
  * get clicked, weighted by pCTR'. Where the model's pCTR errs, or clicks and conversions go
  * together, within rows of one pCVR value (the simulator's sparse regime), the rows that weigh in
- * the fit convert differently from the rest, and g inherits that even without label noise; with
+ * the fit convert differently from the rest, and g inherits that even without label noise (giving
+ * g pCTR' as a second covariate does not mend it: bench/quality-calibration.ts, ctr-platt); with
  * clicks and buys confounded by an unobserved intent, nothing fitted on (click, buy) sees the
  * potential-buy rate at all.
  */
