@@ -63,8 +63,7 @@ export interface SearchSpace {
  * seeds 1-2, against the same runs at 0) 1e-5 moved the kept epoch's pCVR AUC by +.0006 on average
  * (no run more than .003), 1e-4 by +.0016 and 1e-3 by +.0085 (8 runs each; over all five models and
  * three regimes, 45 runs, 1e-3 gave +.0026 and better in 26, at a cost in pCVR calibration). The
- * former 1e-6 and 1e-5 choices were close to 0; the plain form is searched, not the frequency-aware
- * one, so the winning config also trains with a table store (--store).
+ * former 1e-6 and 1e-5 choices were close to 0. Only the plain form is searched.
  */
 export const DEFAULT_SEARCH_SPACE: SearchSpace = {
   learning_rate: [2e-4, 1e-2],

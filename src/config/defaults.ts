@@ -135,7 +135,11 @@ export const DEFAULT_TRAIN: TrainConfig = {
   // epoch 4 -> 6 of 45; at 1M, esmm and esm2 only, +.0021 (14 of 18), CTR better in 18 of 18,
   // misses 3 -> 0 of 18; at 5M esmm sparse -.002/+.009/-.008 and esm2 sparse seed 1 +.010 (the grid
   // was stopped there). A gain for some models inside the seed spread, a loss for others, and a
-  // table store (--store) cannot keep the per-row counts the frequency-aware form needs: still off.
+  // table store (--store) then could not keep the per-row counts the frequency-aware form needs
+  // (it keeps them now): still off. Plain 0.001 under the same rule (200k, all five models, 3
+  // regimes x 3 seeds, paired): pCVR AUC +.0026 (better in 26 of 45), esmm +.0083 (9 of 9) but
+  // escm2_dr -.0022, runs more than .01 below their best 2 -> 4, |entire-space calibration - 1|
+  // esmm .23 -> .46, escm2_dr .31 -> .47: off too.
   embedding_l2: 0,
   embedding_l2_frequency: false,
   optimizer: 'adam',

@@ -24,7 +24,7 @@
  * (Two pushes stepping the row one after the other, as before, gave Adagrad two accumulator
  * updates, Adam two step counts, and an order-dependent result.)
  *
- * FCALL esmm_step_v1 numkeys key1..keyN [marker]  kind dim lr l2 h1 h2 h3 round  grads inits flags
+ * FCALL esmm_step_v1 numkeys key1..keyN [marker]  kind dim lr l2 h1 h2 h3 round  grads inits flags [counts]
  *   kind: sgd | adagrad (h1 initialAccumulator, h2 eps) | adam (h1 beta1, h2 beta2, h3 eps)
  *   round: a worker's round number: the gradients go into the rows' pending sums of that round
  *   (an older pending sum is applied first); the LAST key is that worker's marker in this slot,
@@ -40,6 +40,11 @@
  *   l2: the table's L2, added as l2 * w to the gradient (rounded to float32) before the step (w:
  *   the row when the step is applied, i.e. as the round read it).
  *   The pending sum keeps lr, l2 and the optimizer settings of its round's first push.
+ *   counts (frequency-aware L2, train.embedding_l2_frequency; absent or '' otherwise): N int32, how
+ *   often row i occurred in the pushing step. Such a table's record carries one more int32 after
+ *   the optimizer state, the row's occurrence count (EmbeddingTable's counts); a step first adds
+ *   the step's occurrences to it, then uses l2 / max(1, count) for l2, as EmbeddingTable does. A
+ *   pending round sums the occurrences of its pushes beside their gradients.
  * Returns the number of rows it created.
  *
  * FCALL esmm_read_v1 numkeys key1..keyN  round
@@ -53,12 +58,14 @@ export const READ_FUNCTION = 'esmm_read_v1';
 
 export const FUNCTION_SOURCE = `#!lua name=${FUNCTION_LIBRARY}
 -- A pending round's gradient rides at the end of the row's value: record .. sum (dim float32)
--- .. trailer ('<i4dddddi4i4': round, lr, l2, h1, h2, h3, kind, dim; 52 bytes) .. 'P'. Records
+-- [.. occurrences (int32), frequency-aware tables] .. trailer ('<i4dddddi4i4': round, lr, l2, h1,
+-- h2, h3, kind, dim; 52 bytes; kind + FREQ_KIND when the occurrences are there) .. 'P'. Records
 -- are multiples of 4 bytes, so a value of length 1 mod 4 carries one.
 local TRAILER = '<i4dddddi4i4'
 local TRAILER_BYTES = 52
 local KIND = { sgd = 0, adagrad = 1, adam = 2 }
 local KIND_NAME = { [0] = 'sgd', [1] = 'adagrad', [2] = 'adam' }
+local FREQ_KIND = 8
 
 -- struct is not reachable while the library loads, only when a function runs: bind it per call.
 local function tools()
@@ -66,29 +73,41 @@ local function tools()
   return { pack = spack, unpack = sunpack, f32 = function(x) return (sunpack('<f', spack('<f', x))) end }
 end
 
+-- The optimizer's part of a record (weights and state); a frequency-aware record has 4 more bytes.
 local function recordBytes(kind, dim)
   if kind == 'sgd' then return 4 * dim elseif kind == 'adagrad' then return 4 * dim + 4 else return 12 * dim + 4 end
 end
 
--- The record of a row never updated: its initial weights (bytes) and the optimizer's initial state.
-local function initialRecord(S, kind, dim, h1, initBytes)
-  if kind == 'sgd' then return initBytes end
-  if kind == 'adagrad' then return initBytes .. S.pack('<f', h1) end
-  return initBytes .. string.rep(string.char(0), 8 * dim) .. S.pack('<i4', 0)
+-- The record of a row never updated: its initial weights (bytes), the optimizer's initial state,
+-- and an occurrence count of 0 when frequency-aware.
+local function initialRecord(S, kind, dim, h1, initBytes, freq)
+  local tail = ''
+  if freq then tail = S.pack('<i4', 0) end
+  if kind == 'sgd' then return initBytes .. tail end
+  if kind == 'adagrad' then return initBytes .. S.pack('<f', h1) .. tail end
+  return initBytes .. string.rep(string.char(0), 8 * dim) .. S.pack('<i4', 0) .. tail
 end
 
 -- One optimizer step of the record rec with gradient g (dim doubles holding float32 values).
-local function stepRecord(S, kind, dim, lr, l2, h1, h2, h3, rec, g)
+-- occ (frequency-aware records only, else nil): the step's occurrences of the row, added to the
+-- record's count before l2 / max(1, count) is used as the row's l2.
+local function stepRecord(S, kind, dim, lr, l2, h1, h2, h3, rec, g, occ)
   local spack, sunpack, f32 = S.pack, S.unpack, S.f32
   local ff = '<' .. string.rep('f', dim)
   local w = { sunpack(ff, rec) }
   local pos = 4 * dim + 1
+  local tail = ''
+  if occ then
+    local count = (sunpack('<i4', rec, recordBytes(kind, dim) + 1)) + occ
+    tail = spack('<i4', count)
+    l2 = l2 / math.max(1, count)
+  end
   if l2 > 0 then
     for d = 1, dim do g[d] = f32(g[d] + l2 * w[d]) end
   end
   if kind == 'sgd' then
     for d = 1, dim do w[d] = w[d] - lr * g[d] end
-    return spack(ff, unpack(w, 1, dim))
+    return spack(ff, unpack(w, 1, dim)) .. tail
   elseif kind == 'adagrad' then
     local acc = (sunpack('<f', rec, pos))
     local sq = 0
@@ -96,7 +115,7 @@ local function stepRecord(S, kind, dim, lr, l2, h1, h2, h3, rec, g)
     acc = f32(acc + sq * (1 / dim))
     local scale = lr / (math.sqrt(acc) + h2)
     for d = 1, dim do w[d] = w[d] - scale * g[d] end
-    return spack(ff, unpack(w, 1, dim)) .. spack('<f', acc)
+    return spack(ff, unpack(w, 1, dim)) .. spack('<f', acc) .. tail
   end
   local m = { sunpack(ff, rec, pos) }
   local v = { sunpack(ff, rec, pos + 4 * dim) }
@@ -113,7 +132,7 @@ local function stepRecord(S, kind, dim, lr, l2, h1, h2, h3, rec, g)
     v[d] = vd
     w[d] = w[d] - (stepSize * md) / (math.sqrt(vd) * invSqrtBc2 + eps)
   end
-  return spack(ff, unpack(w, 1, dim)) .. spack(ff, unpack(m, 1, dim)) .. spack(ff, unpack(v, 1, dim)) .. spack('<i4', t)
+  return spack(ff, unpack(w, 1, dim)) .. spack(ff, unpack(m, 1, dim)) .. spack(ff, unpack(v, 1, dim)) .. spack('<i4', t) .. tail
 end
 
 -- A stored value into its record and its pending round (nil when none).
@@ -122,21 +141,33 @@ local function split(S, cur)
   if n % 4 ~= 1 then return cur, nil end
   local t0 = n - TRAILER_BYTES
   local round, lr, l2, h1, h2, h3, kind, dim = S.unpack(TRAILER, cur, t0)
-  local sumStart = t0 - 4 * dim
+  local occ = nil
+  local sumEnd = t0
+  if kind >= FREQ_KIND then
+    kind = kind - FREQ_KIND
+    sumEnd = t0 - 4
+    occ = (S.unpack('<i4', cur, sumEnd))
+  end
+  local sumStart = sumEnd - 4 * dim
   local sum = { S.unpack('<' .. string.rep('f', dim), cur, sumStart) }
-  return string.sub(cur, 1, sumStart - 1), { round = round, lr = lr, l2 = l2, h1 = h1, h2 = h2, h3 = h3, kind = KIND_NAME[kind], dim = dim, sum = sum }
+  return string.sub(cur, 1, sumStart - 1), { round = round, lr = lr, l2 = l2, h1 = h1, h2 = h2, h3 = h3, kind = KIND_NAME[kind], dim = dim, sum = sum, occ = occ }
 end
 
 local function packPending(S, p)
-  return S.pack('<' .. string.rep('f', p.dim), unpack(p.sum, 1, p.dim)) .. S.pack(TRAILER, p.round, p.lr, p.l2, p.h1, p.h2, p.h3, KIND[p.kind], p.dim) .. 'P'
+  local occ, kind = '', KIND[p.kind]
+  if p.occ then
+    occ = S.pack('<i4', p.occ)
+    kind = kind + FREQ_KIND
+  end
+  return S.pack('<' .. string.rep('f', p.dim), unpack(p.sum, 1, p.dim)) .. occ .. S.pack(TRAILER, p.round, p.lr, p.l2, p.h1, p.h2, p.h3, kind, p.dim) .. 'P'
 end
 
 -- The pending round's summed gradient applied to rec: ONE optimizer step, with the lr and
--- settings its first push carried.
+-- settings its first push carried (and, frequency-aware, the round's summed occurrences).
 local function applyPending(S, rec, p)
   local g = {}
   for d = 1, p.dim do g[d] = p.sum[d] end
-  return stepRecord(S, p.kind, p.dim, p.lr, p.l2, p.h1, p.h2, p.h3, rec, g)
+  return stepRecord(S, p.kind, p.dim, p.lr, p.l2, p.h1, p.h2, p.h3, rec, g, p.occ)
 end
 
 local function step(keys, args)
@@ -163,12 +194,17 @@ local function step(keys, args)
       return -1
     end
   end
-  local grads, inits, flags = args[9], args[10], args[11]
+  local grads, inits, flags, counts = args[9], args[10], args[11], args[12] or ''
+  local freq = #counts > 0
   local rowBytes = 4 * dim
   local recLen = recordBytes(kind, dim)
+  if freq then recLen = recLen + 4 end
   local absent = 0
   if grads == nil or inits == nil or flags == nil or #flags ~= nrows or #grads ~= nrows * rowBytes then
     return redis.error_reply('ESMM bad push: ' .. nrows .. ' rows but ' .. tostring(grads and #grads) .. ' gradient bytes')
+  end
+  if freq and #counts ~= 4 * nrows then
+    return redis.error_reply('ESMM bad push: ' .. nrows .. ' rows but ' .. #counts .. ' occurrence-count bytes')
   end
   for i = 1, nrows do
     if flags:byte(i) == 49 then absent = absent + 1 end
@@ -179,6 +215,8 @@ local function step(keys, args)
   local initPos = 1
   for i = 1, nrows do
     local g = { sunpack(ff, grads, (i - 1) * rowBytes + 1) }
+    local occ = nil
+    if freq then occ = (sunpack('<i4', counts, 4 * (i - 1) + 1)) end
     local cur = redis.call('GET', keys[i])
     local sent = flags:byte(i) == 49
     local rec, p
@@ -187,12 +225,12 @@ local function step(keys, args)
         -- Only after a flush of the store; the rows before this one are written already.
         return redis.error_reply('ESMM row ' .. keys[i] .. ' is missing from the store and no initial vector was sent')
       end
-      rec = initialRecord(S, kind, dim, h1, string.sub(inits, initPos, initPos + rowBytes - 1))
+      rec = initialRecord(S, kind, dim, h1, string.sub(inits, initPos, initPos + rowBytes - 1), freq)
       created = created + 1
     else
       rec, p = split(S, cur)
-      if #rec ~= recLen or (p and (p.kind ~= kind or p.dim ~= dim)) then
-        return redis.error_reply('ESMM row ' .. keys[i] .. ' holds another dim or optimizer (' .. #cur .. ' bytes)')
+      if #rec ~= recLen or (p and (p.kind ~= kind or p.dim ~= dim or (p.occ ~= nil) ~= freq)) then
+        return redis.error_reply('ESMM row ' .. keys[i] .. ' holds another dim, optimizer or L2 form (' .. #cur .. ' bytes)')
       end
     end
     if sent then initPos = initPos + rowBytes end
@@ -203,13 +241,14 @@ local function step(keys, args)
     end
     local out
     if not tagged then
-      out = stepRecord(S, kind, dim, lr, l2, h1, h2, h3, rec, g)
+      out = stepRecord(S, kind, dim, lr, l2, h1, h2, h3, rec, g, occ)
     elseif p then
       -- Another worker's push of this round (or, after a fault, a later one): sum in float32.
       for d = 1, dim do p.sum[d] = f32(p.sum[d] + g[d]) end
+      if freq then p.occ = p.occ + occ end
       out = rec .. packPending(S, p)
     else
-      out = rec .. packPending(S, { round = r, lr = lr, l2 = l2, h1 = h1, h2 = h2, h3 = h3, kind = kind, dim = dim, sum = g })
+      out = rec .. packPending(S, { round = r, lr = lr, l2 = l2, h1 = h1, h2 = h2, h3 = h3, kind = kind, dim = dim, sum = g, occ = occ })
     end
     redis.call('SET', keys[i], out)
   end

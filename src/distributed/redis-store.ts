@@ -114,6 +114,8 @@ export class RedisTableStore implements TableStore {
   private readonly lr: number[];
   private readonly seedKeys: number[];
   private readonly stateWords: number[];
+  /** 1 for a frequency-aware table (its record ends with the row's occurrence count), else 0. */
+  private readonly countWords: number[];
   /** Server-side work counters (bench: the store's share of a step). */
   readonly stats = { pulls: 0, pushes: 0, rowsPulled: 0, rowsPushed: 0, rowsCreated: 0, bytesOut: 0, bytesIn: 0 };
 
@@ -128,6 +130,7 @@ export class RedisTableStore implements TableStore {
     this.lr = specs.map((s) => s.optimizer.lr);
     this.seedKeys = specs.map((s) => tableSeedKey(s.name, s.seed));
     this.stateWords = specs.map(stateWordsOf);
+    this.countWords = specs.map((s) => (s.l2Frequency === true ? 1 : 0));
     specs.forEach((s) => stepHeader(s, s.optimizer.lr)); // refuses unsupported optimizers up front
   }
 
@@ -199,7 +202,7 @@ export class RedisTableStore implements TableStore {
           continue;
         }
         this.stats.bytesIn += v.length;
-        decodeRow(v, spec.dim, this.stateWords[table]!, dst, i, this.key(table, ids[i]!));
+        decodeRow(v, spec.dim, this.stateWords[table]!, this.countWords[table]!, dst, i, this.key(table, ids[i]!));
       }
     });
     return out;
@@ -211,22 +214,25 @@ export class RedisTableStore implements TableStore {
    */
   async push(requests: PushRequest[], tag?: { worker: number; round: number }): Promise<void> {
     // One FCALL per (group, optimizer header): all tables of a model share the header, so one per group.
-    type Call = { group: number; header: string[]; keys: string[]; grads: Buffer[]; inits: Buffer[]; flags: string[] };
+    // Frequency-aware tables also send each row's occurrences (`counts`), so they get calls of their own.
+    type Call = { group: number; header: string[]; keys: string[]; grads: Buffer[]; inits: Buffer[]; flags: string[]; counts: number[] | undefined };
     const calls = new Map<string, Call>();
     const headers = this.specs.map((spec, t) => stepHeader(spec, this.lr[t]!));
-    for (const { table, ids, grad, present } of requests) {
+    for (const { table, ids, grad, present, counts } of requests) {
       const spec = this.specs[table]!;
       const header = headers[table]!;
-      const headerKey = header.join(' ');
+      const freq = this.countWords[table] === 1;
+      const headerKey = `${header.join(' ')}${freq ? ' freq' : ''}`;
       const dim = spec.dim;
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i]!;
         const g = id % this.groups;
         const callKey = `${g}|${headerKey}`;
         let c = calls.get(callKey);
-        if (c === undefined) calls.set(callKey, (c = { group: g, header, keys: [], grads: [], inits: [], flags: [] }));
+        if (c === undefined) calls.set(callKey, (c = { group: g, header, keys: [], grads: [], inits: [], flags: [], counts: freq ? [] : undefined }));
         c.keys.push(this.key(table, id));
         c.grads.push(Buffer.from(grad.buffer, grad.byteOffset + 4 * i * dim, 4 * dim));
+        c.counts?.push(counts === undefined ? 1 : counts[i]!);
         if (present !== undefined && present[i] === 1) {
           c.flags.push('0');
         } else {
@@ -243,7 +249,7 @@ export class RedisTableStore implements TableStore {
     const round = tag === undefined ? '' : String(tag.round);
     const packed = [...calls.values()].map((c) => ({
       keys: tag === undefined ? c.keys : [...c.keys, `{esmm:${this.run}:${c.group}}:m:${tag.worker}`],
-      args: [...c.header, round, Buffer.concat(c.grads), Buffer.concat(c.inits), c.flags.join('')],
+      args: [...c.header, round, Buffer.concat(c.grads), Buffer.concat(c.inits), c.flags.join(''), ...(c.counts !== undefined ? [Buffer.from(Int32Array.from(c.counts).buffer)] : [])],
     }));
     const send = (c: { keys: string[]; args: (string | Buffer)[] }): Promise<number> =>
       this.cluster.call('FCALL', [STEP_FUNCTION, c.keys.length, ...c.keys, ...c.args]) as Promise<number>;
@@ -262,15 +268,18 @@ export class RedisTableStore implements TableStore {
   async restoreRows(table: number, block: RowBlock): Promise<void> {
     const spec = this.specs[table]!;
     const sw = this.stateWords[table]!;
+    const cw = this.countWords[table]!;
     const byGroup = new Map<number, (string | Buffer)[]>();
     for (let i = 0; i < block.ids.length; i++) {
       const id = block.ids[i]!;
       const g = id % this.groups;
       let list = byGroup.get(g);
       if (list === undefined) byGroup.set(g, (list = []));
-      const v = Buffer.alloc(4 * (spec.dim + sw));
+      const v = Buffer.alloc(4 * (spec.dim + sw + cw));
       Buffer.from(block.weights.buffer, block.weights.byteOffset + 4 * i * spec.dim, 4 * spec.dim).copy(v, 0);
       if (sw > 0) Buffer.from(block.state.buffer, block.state.byteOffset + 4 * i * sw, 4 * sw).copy(v, 4 * spec.dim);
+      // A snapshot without counts (written before they were kept) restarts them at 0.
+      if (cw > 0) v.writeInt32LE(block.counts?.[i] ?? 0, 4 * (spec.dim + sw));
       list.push(this.key(table, id), v);
     }
     const groups = [...byGroup.values()];
@@ -285,6 +294,7 @@ export class RedisTableStore implements TableStore {
   async *scan(table: number): AsyncIterable<RowBlock> {
     const spec = this.specs[table]!;
     const sw = this.stateWords[table]!;
+    const cw = this.countWords[table]!;
     const tablePart = `}:${table}:`;
     for (const node of this.cluster.nodes('master')) {
       let cursor = '0';
@@ -301,16 +311,20 @@ export class RedisTableStore implements TableStore {
         for (const list of byGroup.values()) {
           const values = await withRetry(this.cluster, 'scan', () => this.readRows(list, undefined), this.log);
           const block: RowBlock = { ids: new Int32Array(list.length), weights: new Float32Array(list.length * spec.dim), state: new Int32Array(list.length * sw) };
+          const counts = cw > 0 ? new Int32Array(list.length) : undefined;
           const present = new Uint8Array(list.length);
           let n = 0;
           list.forEach((k, j) => {
             const v = values[j];
             if (v === null || v === undefined) return; // deleted between SCAN and MGET
             block.ids[n] = Number(k.slice(k.lastIndexOf(':') + 1));
-            decodeRow(v, spec.dim, sw, { weights: block.weights, state: block.state, present }, n, k);
+            decodeRow(v, spec.dim, sw, cw, { weights: block.weights, state: block.state, present }, n, k, counts);
             n++;
           });
-          yield { ids: block.ids.subarray(0, n), weights: block.weights.subarray(0, n * spec.dim), state: block.state.subarray(0, n * sw) };
+          yield {
+            ids: block.ids.subarray(0, n), weights: block.weights.subarray(0, n * spec.dim), state: block.state.subarray(0, n * sw),
+            ...(counts !== undefined ? { counts: counts.subarray(0, n) } : {}),
+          };
         }
       } while (cursor !== '0');
     }
@@ -321,13 +335,18 @@ export class RedisTableStore implements TableStore {
   }
 }
 
-/** A stored row's bytes into weights/state at row i (copying: Buffer offsets need not be 4-aligned). */
-function decodeRow(v: Buffer, dim: number, stateWords: number, dst: PulledRows, i: number, key: string): void {
-  if (v.length !== 4 * (dim + stateWords)) {
-    throw new UserError(`Redis key ${key} holds ${v.length} bytes, expected ${4 * (dim + stateWords)} (a run with another dim or optimizer under the same --run-id?)`);
+/**
+ * A stored row's bytes into weights/state at row i (copying: Buffer offsets need not be 4-aligned);
+ * a frequency-aware record's last word (countWords 1) is its occurrence count, into counts[i] when given.
+ */
+function decodeRow(v: Buffer, dim: number, stateWords: number, countWords: number, dst: PulledRows, i: number, key: string, counts?: Int32Array): void {
+  const words = dim + stateWords + countWords;
+  if (v.length !== 4 * words) {
+    throw new UserError(`Redis key ${key} holds ${v.length} bytes, expected ${4 * words} (a run with another dim, optimizer or L2 form under the same --run-id?)`);
   }
   const bytes = new Uint8Array(dst.weights.buffer, dst.weights.byteOffset + 4 * i * dim, 4 * dim);
   bytes.set(v.subarray(0, 4 * dim));
-  if (stateWords > 0) new Uint8Array(dst.state.buffer, dst.state.byteOffset + 4 * i * stateWords, 4 * stateWords).set(v.subarray(4 * dim));
+  if (stateWords > 0) new Uint8Array(dst.state.buffer, dst.state.byteOffset + 4 * i * stateWords, 4 * stateWords).set(v.subarray(4 * dim, 4 * (dim + stateWords)));
+  if (countWords > 0 && counts !== undefined) counts[i] = v.readInt32LE(4 * (dim + stateWords));
   dst.present[i] = 1;
 }

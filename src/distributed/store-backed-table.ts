@@ -13,10 +13,11 @@ import type { PushRequest, TableSpec } from './table-store.js';
 import { pooledGradScale } from '../embedding/pooled-grad-scale.js';
 import { badId } from '../embedding/table-checks.js';
 
-/** One recorded update call: unique ids and their summed gradients. */
+/** One recorded update call: unique ids, their summed gradients and how often each occurred. */
 interface Pending {
   ids: number[];
   grad: Float32Array;
+  counts: number[];
 }
 
 export class StoreBackedTable extends EmbeddingTable {
@@ -29,7 +30,7 @@ export class StoreBackedTable extends EmbeddingTable {
     /** This table's index in the store's specs. */
     readonly index: number,
   ) {
-    super({ name: spec.name, rows: spec.rows, dim: spec.dim, seed: spec.seed, initStd: spec.initStd, optimizer: spec.optimizer, l2: spec.l2 });
+    super({ name: spec.name, rows: spec.rows, dim: spec.dim, seed: spec.seed, initStd: spec.initStd, optimizer: spec.optimizer, l2: spec.l2, l2Frequency: spec.l2Frequency === true });
   }
 
   /** Writes pulled rows into the cache and remembers which were present in the store. */
@@ -62,6 +63,7 @@ export class StoreBackedTable extends EmbeddingTable {
     const dim = this.dim;
     const slots = new Map<number, number>();
     const order: number[] = [];
+    const counts: number[] = [];
     const sum = new Float32Array(ids.length * dim);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
@@ -72,12 +74,14 @@ export class StoreBackedTable extends EmbeddingTable {
         slot = order.length;
         slots.set(id, slot);
         order.push(id);
+        counts.push(1);
         for (let d = 0; d < dim; d++) sum[slot * dim + d] = grad[g + d]!;
       } else {
+        counts[slot]!++;
         for (let d = 0; d < dim; d++) sum[slot * dim + d] += grad[g + d]!;
       }
     }
-    this.pending.push({ ids: order, grad: sum.subarray(0, order.length * dim) });
+    this.pending.push({ ids: order, grad: sum.subarray(0, order.length * dim), counts });
   }
 
   override updatePooled(m: MultiIds, mode: 'sum' | 'mean', grad: Float32Array, gradStride: number, gradOffset: number): void {
@@ -86,6 +90,7 @@ export class StoreBackedTable extends EmbeddingTable {
     const dim = this.dim;
     const slots = new Map<number, number>();
     const order: number[] = [];
+    const counts: number[] = [];
     const sum = new Float32Array(Math.max(0, offsets[n]! - offsets[0]!) * dim);
     for (let i = 0; i < n; i++) {
       const start = offsets[i]!;
@@ -102,20 +107,23 @@ export class StoreBackedTable extends EmbeddingTable {
           slot = order.length;
           slots.set(id, slot);
           order.push(id);
+          counts.push(0);
         }
+        // Every occurrence in a bag that gets a gradient counts, as in EmbeddingTable.updatePooled.
+        counts[slot]!++;
         for (let d = 0; d < dim; d++) sum[slot * dim + d] += coef * grad[g + d]!;
       }
     }
-    this.pending.push({ ids: order, grad: sum.subarray(0, order.length * dim) });
+    this.pending.push({ ids: order, grad: sum.subarray(0, order.length * dim), counts });
   }
 
   /** The recorded updates as push requests (in call order), and clears them. */
   takePending(): PushRequest[] {
-    const out = this.pending.map(({ ids, grad }) => {
+    const out = this.pending.map(({ ids, grad, counts }) => {
       const idArr = Int32Array.from(ids);
       const present = new Uint8Array(idArr.length);
       for (let i = 0; i < idArr.length; i++) present[i] = this.lastPresent.get(idArr[i]!) ?? 0;
-      return { table: this.index, ids: idArr, grad, present };
+      return { table: this.index, ids: idArr, grad, present, ...(this.l2Frequency ? { counts: Int32Array.from(counts) } : {}) };
     });
     this.pending = [];
     return out;

@@ -77,7 +77,7 @@ export async function syncAll(store: TableStore, st: StoreTables): Promise<numbe
   let n = 0;
   for (let table = 0; table < st.tables.length; table++) {
     for await (const block of store.scan(table)) {
-      st.tables[table]!.writeRows(block.ids, block.weights, block.state);
+      st.tables[table]!.writeRows(block.ids, block.weights, block.state, block.counts);
       n += block.ids.length;
     }
   }

@@ -11,11 +11,10 @@
  * A row absent from the store starts from the table's deterministic initial vector (row-init.ts),
  * the same (name, seed, id) vector everywhere, so which worker creates it does not matter.
  */
-import { UserError } from '../errors.js';
 import type { SparseOptimizerConfig } from '../embedding/sparse-optimizer.js';
 import { EmbeddingTable } from '../embedding/table.js';
 
-/** What a store must know of a table: EmbeddingTable's options, l2Frequency excluded (see check). */
+/** What a store must know of a table: EmbeddingTable's options. */
 export interface TableSpec {
   name: string;
   rows: number;
@@ -24,6 +23,12 @@ export interface TableSpec {
   initStd: number;
   optimizer: SparseOptimizerConfig;
   l2: number;
+  /**
+   * Frequency-aware L2 (train.embedding_l2_frequency): the store keeps each row's occurrence count
+   * beside its record and divides l2 by it, as EmbeddingTable does. Absent: false (specs written
+   * before it existed).
+   */
+  l2Frequency?: boolean;
 }
 
 /** Unique ids of one table to read. */
@@ -46,6 +51,11 @@ export interface PushRequest {
   grad: Float32Array;
   /** present flags of the pull that preceded this push: absent rows carry their initial vector. */
   present?: Uint8Array;
+  /**
+   * How often each id occurred in the step (an l2Frequency table's count grows by it); absent:
+   * once each. Ignored by tables without l2Frequency.
+   */
+  counts?: Int32Array;
 }
 
 /** All stored rows of one table, a block at a time (checkpoints, the final model). */
@@ -53,6 +63,8 @@ export interface RowBlock {
   ids: Int32Array;
   weights: Float32Array;
   state: Int32Array;
+  /** Occurrence counts, for an l2Frequency table (absent otherwise). */
+  counts?: Int32Array;
 }
 
 export interface TableStore {
@@ -92,16 +104,13 @@ export function stateWordsOf(spec: TableSpec): number {
 
 /** The spec of an existing table (to build a store for a model's tables). */
 export function specOf(t: EmbeddingTable): TableSpec {
-  if (t.l2Frequency) {
-    // The running occurrence count would have to live with the row in the store; not built.
-    throw new UserError('train.embedding_l2_frequency is not supported with a table store (--store); set it to false', { key: 'train.embedding_l2_frequency' });
-  }
-  return { name: t.name, rows: t.rows, dim: t.dim, seed: t.seed, initStd: t.initStd, optimizer: t.optimizerConfig, l2: t.l2 };
+  // l2Frequency only when set, so that a spec without it reads as it did before it existed.
+  return { name: t.name, rows: t.rows, dim: t.dim, seed: t.seed, initStd: t.initStd, optimizer: t.optimizerConfig, l2: t.l2, ...(t.l2Frequency ? { l2Frequency: true } : {}) };
 }
 
 /** A fresh EmbeddingTable with a spec's options (the local cache of a store-backed table, the reference in tests). */
 export function tableOf(spec: TableSpec): EmbeddingTable {
-  return new EmbeddingTable({ name: spec.name, rows: spec.rows, dim: spec.dim, seed: spec.seed, initStd: spec.initStd, optimizer: spec.optimizer, l2: spec.l2 });
+  return new EmbeddingTable({ name: spec.name, rows: spec.rows, dim: spec.dim, seed: spec.seed, initStd: spec.initStd, optimizer: spec.optimizer, l2: spec.l2, l2Frequency: spec.l2Frequency === true });
 }
 
 /** Today's tables behind the store interface: one EmbeddingTable per spec, in this process. */
@@ -122,9 +131,9 @@ export class InProcessTableStore implements TableStore {
   }
 
   async push(requests: PushRequest[]): Promise<void> {
-    for (const { table, ids, grad } of requests) {
+    for (const { table, ids, grad, counts } of requests) {
       const t = this.tables[table]!;
-      t.update(ids, grad, t.dim, 0);
+      t.update(ids, grad, t.dim, 0, counts);
     }
   }
 
@@ -140,6 +149,7 @@ export class InProcessTableStore implements TableStore {
       ids: new Int32Array(b.ids!.buffer.slice(b.ids!.byteOffset, b.ids!.byteOffset + 4 * n)),
       weights: new Float32Array(b.weights!.buffer.slice(b.weights!.byteOffset, b.weights!.byteOffset + b.weights!.byteLength)),
       state: new Int32Array(b.state!.buffer.slice(b.state!.byteOffset, b.state!.byteOffset + b.state!.byteLength)),
+      ...(b.counts !== undefined ? { counts: new Int32Array(b.counts.buffer.slice(b.counts.byteOffset, b.counts.byteOffset + 4 * n)) } : {}),
     };
   }
 

@@ -306,6 +306,7 @@ async function restoreLostRun(wo: WorkerOptions, st: StoreTables, store: RedisTa
       ids: new Int32Array(b.ids!.buffer, b.ids!.byteOffset, n),
       weights: new Float32Array(b.weights!.buffer, b.weights!.byteOffset, n * table.dim),
       state: new Int32Array(b.state!.buffer, b.state!.byteOffset, n * (saved.meta.stateWords as number)),
+      ...(b.counts !== undefined ? { counts: new Int32Array(b.counts.buffer, b.counts.byteOffset, n) } : {}),
     };
     await store.restoreRows(t, block);
     rows += n;

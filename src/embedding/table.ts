@@ -241,11 +241,14 @@ export class EmbeddingTable {
   /**
    * grad is laid out like gather's output. Gradients of duplicate ids are summed, then each
    * touched row gets ONE optimizer step. Untouched rows are materialised (at their initial vector)
-   * first; all other rows stay bit-identical.
+   * first; all other rows stay bit-identical. `occurrences` (frequency-aware L2 only): ids[i]
+   * stands for occurrences[i] occurrences, for a caller whose gradients are already summed per id
+   * (a table store applying a round's pushes); without it each entry of ids counts once.
    */
-  update(ids: Int32Array, grad: Float32Array, gradStride: number, gradOffset: number): void {
+  update(ids: Int32Array, grad: Float32Array, gradStride: number, gradOffset: number, occurrences?: Int32Array): void {
     const n = ids.length;
     checkLayout(this.name, this.dim, 'update gradient', n, grad.length, gradStride, gradOffset);
+    if (occurrences !== undefined && occurrences.length !== n) throw new Error(`${this.name}: update has ${n} ids but ${occurrences.length} occurrence counts`);
     this.beginStep(n);
     const idMap = this.idMap;
     const uniqueRows = this.uniqueRows;
@@ -261,7 +264,7 @@ export class EmbeddingTable {
         const id = ids[i];
         let row = idMap[2 * id] - 1;
         if (row < 0) row = this.materialise(id);
-        if (this.l2Frequency) this.counts[row]++;
+        if (this.l2Frequency) this.counts[row] += occurrences === undefined ? 1 : occurrences[i];
         let slot = idMap[2 * id + 1];
         const g = gradOffset + i * gradStride;
         if (slot < unique && slot >= 0 && uniqueRows[slot] === row) {
@@ -325,14 +328,16 @@ export class EmbeddingTable {
    * (bit-exact). present[i] = 1 when the row is materialised; otherwise its weights are the
    * initial vector and its state is left as it was in `state`. For row stores outside the process
    * (src/distributed), which keep a table like this one as the reference or as a local cache.
+   * `counts` (l2Frequency tables): each row's occurrence count, 0 for a row never updated.
    */
-  readRows(ids: Int32Array, weights: Float32Array, state: Int32Array, present: Uint8Array): void {
+  readRows(ids: Int32Array, weights: Float32Array, state: Int32Array, present: Uint8Array, counts?: Int32Array): void {
     const { dim, stride, stateWords } = this;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (id >>> 0 >= this.rows) badId(this.name, this.rows, id);
       const row = this.idMap[2 * id] - 1;
       present[i] = row >= 0 ? 1 : 0;
+      if (counts !== undefined) counts[i] = row >= 0 && this.l2Frequency ? this.counts[row]! : 0;
       if (row < 0) {
         writeInitialRow(this.seedKey, id, this.initStd, dim, weights, i * dim);
         continue;
@@ -345,9 +350,10 @@ export class EmbeddingTable {
 
   /**
    * Overwrites the rows of `ids` (materialising them first) with weights [n x dim] and state words
-   * [n x rowStateWords], bit-exact; every other row is unchanged. The inverse of readRows.
+   * [n x rowStateWords], bit-exact; every other row is unchanged. The inverse of readRows; `counts`
+   * sets the occurrence counts of an l2Frequency table too.
    */
-  writeRows(ids: Int32Array, weights: Float32Array, state: Int32Array): void {
+  writeRows(ids: Int32Array, weights: Float32Array, state: Int32Array, counts?: Int32Array): void {
     const { dim, stride, stateWords } = this;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
@@ -357,6 +363,7 @@ export class EmbeddingTable {
       const b = row * stride;
       this.data.set(weights.subarray(i * dim, (i + 1) * dim), b);
       this.dataI32.set(state.subarray(i * stateWords, (i + 1) * stateWords), b + dim);
+      if (counts !== undefined && this.l2Frequency) this.counts[row] = counts[i]!;
     }
   }
 

@@ -152,4 +152,37 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
       expect(Math.max(...rows)).toBeLessThan(0.001);
     }, 300_000);
   }
+
+  // Frequency-aware embedding L2: the store keeps each row's occurrence count beside its record
+  // (the single process's counts) and divides l2 by it in the step it applies.
+  it("2 workers with frequency-aware embedding L2 train the single process's model; the saved tables carry the same occurrence counts", async () => {
+    const dir = tempDir();
+    const cfg = synthConfig(dir, 100_000, 1);
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false, embedding_l2: 0.1, embedding_l2_frequency: true'));
+    const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, 'exact-order-l2-frequency');
+    console.log(`exact order, frequency-aware l2, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
+    expect(Math.abs(t.auc_ctr! - s.auc_ctr!)).toBeLessThan(0.0005);
+    expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!)).toBeLessThan(0.0005);
+    expect(dense).toBeLessThan(0.001);
+    expect(Math.max(...rows)).toBeLessThan(0.001);
+    const a = modelTables(join(dir, 'single'));
+    const b = modelTables(join(dir, 'two'));
+    let total = 0;
+    for (const [group, ts] of a) {
+      ts.forEach((ta, i) => {
+        const tb = b.get(group)![i]!;
+        expect(tb.l2Frequency).toBe(true);
+        const ids = Int32Array.from({ length: ta.rows }, (_, k) => k);
+        const read = (x: EmbeddingTable): Int32Array => {
+          const counts = new Int32Array(ids.length);
+          x.readRows(ids, new Float32Array(ids.length * x.dim), new Int32Array(ids.length * x.rowStateWords), new Uint8Array(ids.length), counts);
+          return counts;
+        };
+        const ca = read(ta);
+        expect(read(tb)).toEqual(ca);
+        total += ca.reduce((x, y) => x + y, 0);
+      });
+    }
+    expect(total).toBeGreaterThan(0);
+  }, 300_000);
 });

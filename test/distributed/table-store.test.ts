@@ -18,17 +18,22 @@ const ROWS = 50;
 const DIM = 6;
 const TOUCHED = 30; // ids 30..49 are never updated
 
-const CASES: { label: string; optimizer: SparseOptimizerConfig; l2: number; exact: boolean }[] = [
+const CASES: { label: string; optimizer: SparseOptimizerConfig; l2: number; freq?: boolean; exact: boolean }[] = [
   { label: 'sgd', optimizer: { type: 'sgd', lr: 0.5 }, l2: 0, exact: true },
   { label: 'adagrad', optimizer: { type: 'adagrad', lr: 0.1, initialAccumulator: 0.01, eps: 1e-8 }, l2: 0, exact: true },
   { label: 'adagrad + l2', optimizer: { type: 'adagrad', lr: 0.1, initialAccumulator: 0.01, eps: 1e-8 }, l2: 0.05, exact: true },
   { label: 'adam', optimizer: { type: 'adam', lr: 0.01 }, l2: 0, exact: false },
+  // Frequency-aware L2: l2 / count, the count kept beside each row (a strong l2 so it shows).
+  { label: 'sgd + frequency-aware l2', optimizer: { type: 'sgd', lr: 0.5 }, l2: 0.5, freq: true, exact: true },
+  { label: 'adagrad + frequency-aware l2', optimizer: { type: 'adagrad', lr: 0.1, initialAccumulator: 0.01, eps: 1e-8 }, l2: 0.5, freq: true, exact: true },
+  { label: 'adam + frequency-aware l2', optimizer: { type: 'adam', lr: 0.01 }, l2: 0.5, freq: true, exact: false },
 ];
 
-function specsFor(optimizer: SparseOptimizerConfig, l2: number): TableSpec[] {
+function specsFor(optimizer: SparseOptimizerConfig, l2: number, freq = false): TableSpec[] {
+  const f = freq ? { l2Frequency: true } : {};
   return [
-    { name: 'g/a', rows: ROWS, dim: DIM, seed: 7, initStd: 0.05, optimizer, l2 },
-    { name: 'g/b', rows: ROWS, dim: DIM, seed: 8, initStd: 0.05, optimizer, l2 },
+    { name: 'g/a', rows: ROWS, dim: DIM, seed: 7, initStd: 0.05, optimizer, l2, ...f },
+    { name: 'g/b', rows: ROWS, dim: DIM, seed: 8, initStd: 0.05, optimizer, l2, ...f },
   ];
 }
 
@@ -46,10 +51,20 @@ function unique(ids: Int32Array): Int32Array {
   return Int32Array.from(new Set(ids));
 }
 
-function readAll(t: EmbeddingTable): { weights: Float32Array; state: Int32Array; present: Uint8Array } {
+function readAll(t: EmbeddingTable): { weights: Float32Array; state: Int32Array; present: Uint8Array; counts: Int32Array } {
   const ids = allIds();
-  const out = { weights: new Float32Array(ROWS * t.dim), state: new Int32Array(ROWS * t.rowStateWords), present: new Uint8Array(ROWS) };
-  t.readRows(ids, out.weights, out.state, out.present);
+  const out = { weights: new Float32Array(ROWS * t.dim), state: new Int32Array(ROWS * t.rowStateWords), present: new Uint8Array(ROWS), counts: new Int32Array(ROWS) };
+  t.readRows(ids, out.weights, out.state, out.present, out.counts);
+  return out;
+}
+
+/** Every stored row's occurrence count by id (0 for rows not stored), read through scan. */
+async function scannedCounts(store: TableStore, table: number): Promise<number[]> {
+  const out = new Array<number>(ROWS).fill(0);
+  for await (const block of store.scan(table)) {
+    expect(block.counts).toBeDefined();
+    block.ids.forEach((id, i) => (out[id] = block.counts![i]!));
+  }
   return out;
 }
 
@@ -90,7 +105,14 @@ async function drive(store: TableStore, specs: TableSpec[], steps: number, poole
     }
     await store.push(caches.flatMap((c) => c.takePending()), tagged ? { worker: 0, round: step } : undefined);
   }
-  // Final rows from the store against the reference: weights, optimizer state, presence.
+  // Final rows from the store against the reference: weights, optimizer state, presence (and,
+  // frequency-aware, every row's occurrence count, which the scan applying the last round returns).
+  for (let t = 0; t < specs.length; t++) {
+    if (specs[t]!.l2Frequency !== true) continue;
+    const want = readAll(refs[t]!).counts;
+    expect(Math.max(...want)).toBeGreaterThan(steps); // duplicates within steps were counted
+    expect(await scannedCounts(store, t)).toEqual(Array.from(want));
+  }
   const pulled = await store.pull(specs.map((_, table) => ({ table, ids: allIds() })), tagged ? steps : undefined);
   pulled.forEach((p, t) => {
     const want = readAll(refs[t]!);
@@ -117,7 +139,7 @@ function suite(name: string, open: (specs: TableSpec[], run: string) => Promise<
   describe(name, () => {
     for (const c of CASES) {
       it(`${c.label}: gather/update equal EmbeddingTable over 5 steps with duplicate ids; untouched rows unchanged; state ${c.exact ? 'bit-exact' : 'within 1e-6'}`, async () => {
-        const specs = specsFor(c.optimizer, c.l2);
+        const specs = specsFor(c.optimizer, c.l2, c.freq);
         const store = await open(specs, `t-${tagged ? 'r-' : ''}${c.label.replace(/\W+/g, '-')}`);
         try {
           await drive(store, specs, 5, false, tagged);
@@ -129,6 +151,15 @@ function suite(name: string, open: (specs: TableSpec[], run: string) => Promise<
     it('pooled (mean, weighted) updates equal EmbeddingTable (adagrad)', async () => {
       const specs = specsFor(CASES[1]!.optimizer, 0);
       const store = await open(specs, tagged ? 'pooled-r' : 'pooled');
+      try {
+        await drive(store, specs, 4, true, tagged);
+      } finally {
+        await store.close();
+      }
+    });
+    it('pooled updates with frequency-aware l2 equal EmbeddingTable (adagrad; every occurrence in a bag counts)', async () => {
+      const specs = specsFor(CASES[1]!.optimizer, 0.5, true);
+      const store = await open(specs, tagged ? 'pooled-f-r' : 'pooled-f');
       try {
         await drive(store, specs, 4, true, tagged);
       } finally {
@@ -217,6 +248,73 @@ describe.skipIf(!haveRedis)('RedisTableStore on a 3-master + 3-replica loopback 
       }
     });
   }
+
+  it("frequency-aware l2: two workers' pushes of a row in one round = one step with their summed occurrences", async () => {
+    const c = CASES.find((x) => x.label === 'adagrad + frequency-aware l2')!;
+    const specs = specsFor(c.optimizer, c.l2, true);
+    const a = await RedisTableStore.open(cluster.url, specs, { run: 'once-freq', groups: 16 });
+    const b = await RedisTableStore.open(cluster.url, specs, { run: 'once-freq', groups: 16 });
+    try {
+      const ids = Int32Array.of(2, 3, 19);
+      const [g0, g1] = [randomFloats(ids.length * DIM, 51, 0.3), randomFloats(ids.length * DIM, 52, 0.3)];
+      const [c0, c1] = [Int32Array.of(1, 2, 1), Int32Array.of(3, 1, 1)];
+      const [pa] = await a.pull([{ table: 0, ids }], 1);
+      const [pb] = await b.pull([{ table: 0, ids }], 1);
+      await b.push([{ table: 0, ids, grad: g1, present: pb!.present, counts: c1 }], { worker: 1, round: 1 });
+      await a.push([{ table: 0, ids, grad: g0, present: pa!.present, counts: c0 }], { worker: 0, round: 1 });
+      const ref = tableOf(specs[0]!);
+      const sum = new Float32Array(g0.length);
+      for (let i = 0; i < sum.length; i++) sum[i] = g0[i]! + g1[i]!;
+      ref.update(ids, sum, DIM, 0, Int32Array.of(4, 3, 2));
+      const [p] = await a.pull([{ table: 0, ids }], 2);
+      const want = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length), counts: new Int32Array(ids.length) };
+      ref.readRows(ids, want.weights, want.state, want.present, want.counts);
+      expect(new Int32Array(p!.weights.buffer)).toEqual(new Int32Array(want.weights.buffer));
+      expect(p!.state).toEqual(want.state);
+      expect(Array.from(want.counts)).toEqual([4, 3, 2]);
+      const counts = new Map<number, number>();
+      for await (const block of a.scan(0)) block.ids.forEach((id, i) => counts.set(id, block.counts![i]!));
+      expect([2, 3, 19].map((id) => counts.get(id))).toEqual([4, 3, 2]);
+      // A table without the frequency-aware form under the same run is refused, not misread.
+      const plain = await RedisTableStore.open(cluster.url, specsFor(c.optimizer, c.l2), { run: 'once-freq', groups: 16 });
+      try {
+        await expect(plain.pull([{ table: 0, ids }], 2)).rejects.toThrow(/holds \d+ bytes, expected \d+ .*L2 form/);
+      } finally {
+        await plain.close();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('frequency-aware l2: restoreRows writes the occurrence counts, and the next step continues from them', async () => {
+    const c = CASES.find((x) => x.label === 'adagrad + frequency-aware l2')!;
+    const specs = specsFor(c.optimizer, c.l2, true);
+    const store = await RedisTableStore.open(cluster.url, specs, { run: 'restore-freq', groups: 16 });
+    try {
+      const ref = tableOf(specs[0]!);
+      const ids = Int32Array.of(1, 8, 30);
+      ref.update(ids, randomFloats(ids.length * DIM, 61, 0.3), DIM, 0, Int32Array.of(5, 1, 2));
+      ref.update(Int32Array.of(1, 1, 8), randomFloats(3 * DIM, 62, 0.3), DIM, 0);
+      const snap = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length), counts: new Int32Array(ids.length) };
+      ref.readRows(ids, snap.weights, snap.state, snap.present, snap.counts);
+      expect(Array.from(snap.counts)).toEqual([7, 2, 2]);
+      await store.restoreRows(0, { ids, weights: snap.weights, state: snap.state, counts: snap.counts });
+      const g = randomFloats(ids.length * DIM, 63, 0.3);
+      await store.push([{ table: 0, ids, grad: g, present: snap.present, counts: Int32Array.of(1, 1, 3) }]);
+      ref.update(ids, g, DIM, 0, Int32Array.of(1, 1, 3));
+      const [p] = await store.pull([{ table: 0, ids }]);
+      const want = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length), counts: new Int32Array(ids.length) };
+      ref.readRows(ids, want.weights, want.state, want.present, want.counts);
+      expect(new Int32Array(p!.weights.buffer)).toEqual(new Int32Array(want.weights.buffer));
+      const counts = new Map<number, number>();
+      for await (const block of store.scan(0)) block.ids.forEach((id, i) => counts.set(id, block.counts![i]!));
+      expect([1, 8, 30].map((id) => counts.get(id))).toEqual([8, 3, 5]);
+    } finally {
+      await store.close();
+    }
+  });
 
   it('spreads rows over every master (hash tags are not too coarse)', async () => {
     const specs = specsFor({ type: 'sgd', lr: 0.1 }, 0);
