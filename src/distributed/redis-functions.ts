@@ -26,6 +26,8 @@
  *
  * FCALL esmm_step_v1 numkeys key1..keyN [marker]  kind dim lr l2 h1 h2 h3 round  grads inits flags [counts]
  *   kind: sgd | adagrad (h1 initialAccumulator, h2 eps) | adam (h1 beta1, h2 beta2, h3 eps)
+ *     | ftrl (h1 l1, h2 l2, h3 beta; a created row's z is set from its initial weights and lr as
+ *     SparseFtrl.initRowState sets it, so the closed form returns those weights)
  *   round: a worker's round number: the gradients go into the rows' pending sums of that round
  *   (an older pending sum is applied first); the LAST key is that worker's marker in this slot,
  *   and a call whose round is not above the marker's is skipped (returns -1). A push retried
@@ -63,8 +65,8 @@ export const FUNCTION_SOURCE = `#!lua name=${FUNCTION_LIBRARY}
 -- are multiples of 4 bytes, so a value of length 1 mod 4 carries one.
 local TRAILER = '<i4dddddi4i4'
 local TRAILER_BYTES = 52
-local KIND = { sgd = 0, adagrad = 1, adam = 2 }
-local KIND_NAME = { [0] = 'sgd', [1] = 'adagrad', [2] = 'adam' }
+local KIND = { sgd = 0, adagrad = 1, adam = 2, ftrl = 3 }
+local KIND_NAME = { [0] = 'sgd', [1] = 'adagrad', [2] = 'adam', [3] = 'ftrl' }
 local FREQ_KIND = 8
 
 -- struct is not reachable while the library loads, only when a function runs: bind it per call.
@@ -75,16 +77,26 @@ end
 
 -- The optimizer's part of a record (weights and state); a frequency-aware record has 4 more bytes.
 local function recordBytes(kind, dim)
-  if kind == 'sgd' then return 4 * dim elseif kind == 'adagrad' then return 4 * dim + 4 else return 12 * dim + 4 end
+  if kind == 'sgd' then return 4 * dim elseif kind == 'adagrad' then return 4 * dim + 4 elseif kind == 'ftrl' then return 12 * dim else return 12 * dim + 4 end
 end
 
 -- The record of a row never updated: its initial weights (bytes), the optimizer's initial state,
 -- and an occurrence count of 0 when frequency-aware.
-local function initialRecord(S, kind, dim, h1, initBytes, freq)
+local function initialRecord(S, kind, dim, lr, h1, h2, h3, initBytes, freq)
   local tail = ''
   if freq then tail = S.pack('<i4', 0) end
   if kind == 'sgd' then return initBytes .. tail end
   if kind == 'adagrad' then return initBytes .. S.pack('<f', h1) .. tail end
+  if kind == 'ftrl' then
+    -- z0 = -w0 (beta / alpha + l2), n0 = 0 (SparseFtrl.initRowState; alpha = lr).
+    local ff = '<' .. string.rep('f', dim)
+    local w = { S.unpack(ff, initBytes) }
+    local denom = 0
+    if lr > 0 then denom = h3 / lr + h2 end
+    local z = {}
+    for d = 1, dim do z[d] = -w[d] * denom end
+    return initBytes .. S.pack(ff, unpack(z, 1, dim)) .. string.rep(string.char(0), 4 * dim) .. tail
+  end
   return initBytes .. string.rep(string.char(0), 8 * dim) .. S.pack('<i4', 0) .. tail
 end
 
@@ -116,6 +128,32 @@ local function stepRecord(S, kind, dim, lr, l2, h1, h2, h3, rec, g, occ)
     local scale = lr / (math.sqrt(acc) + h2)
     for d = 1, dim do w[d] = w[d] - scale * g[d] end
     return spack(ff, unpack(w, 1, dim)) .. spack('<f', acc) .. tail
+  elseif kind == 'ftrl' then
+    -- FTRL-proximal per coordinate, in SparseFtrl.applyRows' order (alpha = lr; h1 l1, h2 l2, h3 beta).
+    if lr == 0 then return string.sub(rec, 1, 12 * dim) .. tail end
+    local z = { sunpack(ff, rec, pos) }
+    local nn = { sunpack(ff, rec, pos + 4 * dim) }
+    local l1, l2f, beta = h1, h2, h3
+    local invAlpha = 1 / lr
+    for d = 1, dim do
+      local gd = g[d]
+      local n0 = nn[d]
+      local nNew = n0 + gd * gd
+      local sqrtNew = math.sqrt(nNew)
+      local zd = z[d] + gd - (sqrtNew - math.sqrt(n0)) * invAlpha * w[d]
+      z[d] = zd
+      nn[d] = nNew
+      local absZ = zd
+      if zd < 0 then absZ = -zd end
+      if absZ <= l1 then
+        w[d] = 0
+      else
+        local sl1 = l1
+        if zd < 0 then sl1 = -l1 end
+        w[d] = -(zd - sl1) / ((beta + sqrtNew) * invAlpha + l2f)
+      end
+    end
+    return spack(ff, unpack(w, 1, dim)) .. spack(ff, unpack(z, 1, dim)) .. spack(ff, unpack(nn, 1, dim)) .. tail
   end
   local m = { sunpack(ff, rec, pos) }
   local v = { sunpack(ff, rec, pos + 4 * dim) }
@@ -225,7 +263,7 @@ local function step(keys, args)
         -- Only after a flush of the store; the rows before this one are written already.
         return redis.error_reply('ESMM row ' .. keys[i] .. ' is missing from the store and no initial vector was sent')
       end
-      rec = initialRecord(S, kind, dim, h1, string.sub(inits, initPos, initPos + rowBytes - 1), freq)
+      rec = initialRecord(S, kind, dim, lr, h1, h2, h3, string.sub(inits, initPos, initPos + rowBytes - 1), freq)
       created = created + 1
     else
       rec, p = split(S, cur)

@@ -105,7 +105,7 @@ function stepHeader(spec: TableSpec, lr: number): string[] {
     case 'adam':
       return ['adam', s(spec.dim), s(lr), s(spec.l2), s(o.beta1 ?? 0.9), s(o.beta2 ?? 0.999), s(o.eps ?? 1e-8)];
     case 'ftrl':
-      throw new UserError('the ftrl embedding optimizer is not supported with --store (its row init depends on the weights); use adagrad, adam or sgd', { key: 'train.embedding_optimizer' });
+      return ['ftrl', s(spec.dim), s(lr), s(spec.l2), s(o.l1 ?? 0), s(o.l2 ?? 0), s(o.beta ?? 1)];
   }
 }
 
@@ -131,7 +131,6 @@ export class RedisTableStore implements TableStore {
     this.seedKeys = specs.map((s) => tableSeedKey(s.name, s.seed));
     this.stateWords = specs.map(stateWordsOf);
     this.countWords = specs.map((s) => (s.l2Frequency === true ? 1 : 0));
-    specs.forEach((s) => stepHeader(s, s.optimizer.lr)); // refuses unsupported optimizers up front
   }
 
   /** Connects, loads the step function on every master, and returns the store. */

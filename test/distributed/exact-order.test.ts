@@ -153,6 +153,21 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
     }, 300_000);
   }
 
+  // FTRL embeddings: a row the store creates gets the z that makes the closed form return its
+  // initial weights (SparseFtrl.initRowState), and each round's summed gradient is one FTRL step.
+  it("2 workers with FTRL embeddings train the single process's model", async () => {
+    const dir = tempDir();
+    const cfg = synthConfig(dir, 100_000, 1);
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false, embedding_optimizer: ftrl, embedding_learning_rate: 0.05'));
+    const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, 'exact-order-ftrl');
+    console.log(`exact order, ftrl, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
+    expect(s.auc_ctr!, 'the single process learned with FTRL').toBeGreaterThan(0.6);
+    expect(Math.abs(t.auc_ctr! - s.auc_ctr!)).toBeLessThan(0.0005);
+    expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!)).toBeLessThan(0.0005);
+    expect(dense).toBeLessThan(0.001);
+    expect(Math.max(...rows)).toBeLessThan(0.001);
+  }, 300_000);
+
   // Frequency-aware embedding L2: the store keeps each row's occurrence count beside its record
   // (the single process's counts) and divides l2 by it in the step it applies.
   it("2 workers with frequency-aware embedding L2 train the single process's model; the saved tables carry the same occurrence counts", async () => {

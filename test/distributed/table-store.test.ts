@@ -27,6 +27,9 @@ const CASES: { label: string; optimizer: SparseOptimizerConfig; l2: number; freq
   { label: 'sgd + frequency-aware l2', optimizer: { type: 'sgd', lr: 0.5 }, l2: 0.5, freq: true, exact: true },
   { label: 'adagrad + frequency-aware l2', optimizer: { type: 'adagrad', lr: 0.1, initialAccumulator: 0.01, eps: 1e-8 }, l2: 0.5, freq: true, exact: true },
   { label: 'adam + frequency-aware l2', optimizer: { type: 'adam', lr: 0.01 }, l2: 0.5, freq: true, exact: false },
+  // FTRL: a created row's z is derived from its initial weights (l1 large enough to zero some coordinates).
+  { label: 'ftrl', optimizer: { type: 'ftrl', lr: 0.1, l1: 0.02, l2: 0.01, beta: 1 }, l2: 0, exact: true },
+  { label: 'ftrl + frequency-aware l2', optimizer: { type: 'ftrl', lr: 0.1, l1: 0.02, l2: 0.01, beta: 1 }, l2: 0.5, freq: true, exact: true },
 ];
 
 function specsFor(optimizer: SparseOptimizerConfig, l2: number, freq = false): TableSpec[] {
