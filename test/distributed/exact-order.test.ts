@@ -102,6 +102,23 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
     };
   }
 
+  /**
+   * Same batches, same per-row steps, same initial biases: only float summation order differs, so
+   * the AUCs agree within 0.0005 and the parameters within 0.1% relative L2 (logged under `label`).
+   */
+  async function expectSingleProcessModel(label: string, patch: (text: string) => string, runId: string): Promise<{ dir: string; s: Record<string, number> }> {
+    const dir = tempDir();
+    const cfg = synthConfig(dir, 100_000, 1);
+    writeFileSync(cfg, patch(readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false')));
+    const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, runId);
+    console.log(`exact order, ${label}, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
+    expect(Math.abs(t.auc_ctr! - s.auc_ctr!), `ctr ${t.auc_ctr} vs ${s.auc_ctr}`).toBeLessThan(0.0005);
+    expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!), `ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}`).toBeLessThan(0.0005);
+    expect(dense).toBeLessThan(0.001);
+    expect(Math.max(...rows)).toBeLessThan(0.001);
+    return { dir, s };
+  }
+
   // SGD embeddings and zero output biases keep the comparison exact: two workers' pushes of one
   // row in one round then add up to the single process's update (Adagrad's accumulator, which is
   // not additive, and worker 0's prior bias fitted on its own partition move the dense
@@ -136,50 +153,24 @@ describe.skipIf(!haveRedis)('train.shuffle false: 2 store workers against the si
   // to the last digit, parameters within 3e-7 relative L2.
   for (const bias of ['zero', 'prior'] as const) {
     it(`2 workers with the default embedding optimizer (Adagrad), ${bias} output bias init, train the single process's model`, async () => {
-      const dir = tempDir();
-      const cfg = synthConfig(dir, 100_000, 1);
-      let text = readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false');
-      if (bias === 'zero') text = text.replace('tower: [16]', 'tower: [16], output_bias_init: zero');
-      writeFileSync(cfg, text);
-      const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, `exact-order-adagrad-${bias}`);
-      console.log(`exact order, adagrad, ${bias} bias init, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
-      expect(Math.abs(t.auc_ctr! - s.auc_ctr!), `ctr ${t.auc_ctr} vs ${s.auc_ctr}`).toBeLessThan(0.005);
-      expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!), `ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}`).toBeLessThan(0.005);
-      // Same batches, same per-row steps, same initial biases: only float summation order differs.
-      expect(Math.abs(t.auc_ctr! - s.auc_ctr!)).toBeLessThan(0.0005);
-      expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!)).toBeLessThan(0.0005);
-      expect(dense).toBeLessThan(0.001);
-      expect(Math.max(...rows)).toBeLessThan(0.001);
+      const zeroBias = (text: string): string => (bias === 'zero' ? text.replace('tower: [16]', 'tower: [16], output_bias_init: zero') : text);
+      await expectSingleProcessModel(`adagrad, ${bias} bias init`, zeroBias, `exact-order-adagrad-${bias}`);
     }, 300_000);
   }
 
   // FTRL embeddings: a row the store creates gets the z that makes the closed form return its
   // initial weights (SparseFtrl.initRowState), and each round's summed gradient is one FTRL step.
   it("2 workers with FTRL embeddings train the single process's model", async () => {
-    const dir = tempDir();
-    const cfg = synthConfig(dir, 100_000, 1);
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false, embedding_optimizer: ftrl, embedding_learning_rate: 0.05'));
-    const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, 'exact-order-ftrl');
-    console.log(`exact order, ftrl, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
+    const ftrl = (text: string): string => text.replace('shuffle: false', 'shuffle: false, embedding_optimizer: ftrl, embedding_learning_rate: 0.05');
+    const { s } = await expectSingleProcessModel('ftrl', ftrl, 'exact-order-ftrl');
     expect(s.auc_ctr!, 'the single process learned with FTRL').toBeGreaterThan(0.6);
-    expect(Math.abs(t.auc_ctr! - s.auc_ctr!)).toBeLessThan(0.0005);
-    expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!)).toBeLessThan(0.0005);
-    expect(dense).toBeLessThan(0.001);
-    expect(Math.max(...rows)).toBeLessThan(0.001);
   }, 300_000);
 
   // Frequency-aware embedding L2: the store keeps each row's occurrence count beside its record
   // (the single process's counts) and divides l2 by it in the step it applies.
   it("2 workers with frequency-aware embedding L2 train the single process's model; the saved tables carry the same occurrence counts", async () => {
-    const dir = tempDir();
-    const cfg = synthConfig(dir, 100_000, 1);
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('early_stopping: false', 'early_stopping: false, shuffle: false, embedding_l2: 0.1, embedding_l2_frequency: true'));
-    const { s, t, dense, rows } = await singleAndTwoWorkers(cfg, dir, 'exact-order-l2-frequency');
-    console.log(`exact order, frequency-aware l2, 100k rows: ctr ${t.auc_ctr} vs ${s.auc_ctr}, ctcvr ${t.auc_ctcvr} vs ${s.auc_ctcvr}; dense relative L2 ${dense}, tables ${rows.map((x) => x.toExponential(2)).join(' ')}`);
-    expect(Math.abs(t.auc_ctr! - s.auc_ctr!)).toBeLessThan(0.0005);
-    expect(Math.abs(t.auc_ctcvr! - s.auc_ctcvr!)).toBeLessThan(0.0005);
-    expect(dense).toBeLessThan(0.001);
-    expect(Math.max(...rows)).toBeLessThan(0.001);
+    const l2 = (text: string): string => text.replace('shuffle: false', 'shuffle: false, embedding_l2: 0.1, embedding_l2_frequency: true');
+    const { dir } = await expectSingleProcessModel('frequency-aware l2', l2, 'exact-order-l2-frequency');
     const a = modelTables(join(dir, 'single'));
     const b = modelTables(join(dir, 'two'));
     let total = 0;

@@ -54,21 +54,25 @@ function unique(ids: Int32Array): Int32Array {
   return Int32Array.from(new Set(ids));
 }
 
-function readAll(t: EmbeddingTable): { weights: Float32Array; state: Int32Array; present: Uint8Array; counts: Int32Array } {
-  const ids = allIds();
-  const out = { weights: new Float32Array(ROWS * t.dim), state: new Int32Array(ROWS * t.rowStateWords), present: new Uint8Array(ROWS), counts: new Int32Array(ROWS) };
+/** The reference's rows of `ids` (every id by default): weights, state, presence and occurrence counts. */
+function readAll(t: EmbeddingTable, ids = allIds()): { weights: Float32Array; state: Int32Array; present: Uint8Array; counts: Int32Array } {
+  const n = ids.length;
+  const out = { weights: new Float32Array(n * t.dim), state: new Int32Array(n * t.rowStateWords), present: new Uint8Array(n), counts: new Int32Array(n) };
   t.readRows(ids, out.weights, out.state, out.present, out.counts);
   return out;
 }
 
-/** Every stored row's occurrence count by id (0 for rows not stored), read through scan. */
+/** Occurrence counts by id of a frequency-aware table, read through scan (every pending round applied). */
+async function countsById(store: TableStore, table: number): Promise<Map<number, number>> {
+  const counts = new Map<number, number>();
+  for await (const block of store.scan(table)) block.ids.forEach((id, i) => counts.set(id, block.counts![i]!));
+  return counts;
+}
+
+/** Every row's occurrence count by id (0 for rows not stored), read through scan. */
 async function scannedCounts(store: TableStore, table: number): Promise<number[]> {
-  const out = new Array<number>(ROWS).fill(0);
-  for await (const block of store.scan(table)) {
-    expect(block.counts).toBeDefined();
-    block.ids.forEach((id, i) => (out[id] = block.counts![i]!));
-  }
-  return out;
+  const byId = await countsById(store, table);
+  return Array.from({ length: ROWS }, (_, id) => byId.get(id) ?? 0);
 }
 
 /**
@@ -270,13 +274,11 @@ describe.skipIf(!haveRedis)('RedisTableStore on a 3-master + 3-replica loopback 
       for (let i = 0; i < sum.length; i++) sum[i] = g0[i]! + g1[i]!;
       ref.update(ids, sum, DIM, 0, Int32Array.of(4, 3, 2));
       const [p] = await a.pull([{ table: 0, ids }], 2);
-      const want = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length), counts: new Int32Array(ids.length) };
-      ref.readRows(ids, want.weights, want.state, want.present, want.counts);
+      const want = readAll(ref, ids);
       expect(new Int32Array(p!.weights.buffer)).toEqual(new Int32Array(want.weights.buffer));
       expect(p!.state).toEqual(want.state);
       expect(Array.from(want.counts)).toEqual([4, 3, 2]);
-      const counts = new Map<number, number>();
-      for await (const block of a.scan(0)) block.ids.forEach((id, i) => counts.set(id, block.counts![i]!));
+      const counts = await countsById(a, 0);
       expect([2, 3, 19].map((id) => counts.get(id))).toEqual([4, 3, 2]);
       // A table without the frequency-aware form under the same run is refused, not misread.
       const plain = await RedisTableStore.open(cluster.url, specsFor(c.optimizer, c.l2), { run: 'once-freq', groups: 16 });
@@ -300,19 +302,15 @@ describe.skipIf(!haveRedis)('RedisTableStore on a 3-master + 3-replica loopback 
       const ids = Int32Array.of(1, 8, 30);
       ref.update(ids, randomFloats(ids.length * DIM, 61, 0.3), DIM, 0, Int32Array.of(5, 1, 2));
       ref.update(Int32Array.of(1, 1, 8), randomFloats(3 * DIM, 62, 0.3), DIM, 0);
-      const snap = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length), counts: new Int32Array(ids.length) };
-      ref.readRows(ids, snap.weights, snap.state, snap.present, snap.counts);
+      const snap = readAll(ref, ids);
       expect(Array.from(snap.counts)).toEqual([7, 2, 2]);
       await store.restoreRows(0, { ids, weights: snap.weights, state: snap.state, counts: snap.counts });
       const g = randomFloats(ids.length * DIM, 63, 0.3);
       await store.push([{ table: 0, ids, grad: g, present: snap.present, counts: Int32Array.of(1, 1, 3) }]);
       ref.update(ids, g, DIM, 0, Int32Array.of(1, 1, 3));
       const [p] = await store.pull([{ table: 0, ids }]);
-      const want = { weights: new Float32Array(ids.length * DIM), state: new Int32Array(ids.length * ref.rowStateWords), present: new Uint8Array(ids.length), counts: new Int32Array(ids.length) };
-      ref.readRows(ids, want.weights, want.state, want.present, want.counts);
-      expect(new Int32Array(p!.weights.buffer)).toEqual(new Int32Array(want.weights.buffer));
-      const counts = new Map<number, number>();
-      for await (const block of store.scan(0)) block.ids.forEach((id, i) => counts.set(id, block.counts![i]!));
+      expect(new Int32Array(p!.weights.buffer)).toEqual(new Int32Array(readAll(ref, ids).weights.buffer));
+      const counts = await countsById(store, 0);
       expect([1, 8, 30].map((id) => counts.get(id))).toEqual([8, 3, 5]);
     } finally {
       await store.close();
