@@ -170,6 +170,8 @@ console.log(`quality grid: regimes ${regimes.join(',')}; sizes ${sizes.join(',')
 for (const regime of regimes) {
   for (const rows of sizes) {
     const cells: Record<string, FlatMetrics[]> = {};
+    /** --calibrations: per model, the validation split's buys and the two inverse-propensity readings per seed. */
+    const levels: Record<string, string[][]> = {};
     for (const seed of seeds) {
       const overrides: Record<string, unknown> = {
         data: { synth: { rows, seed, ...REGIMES[regime] } },
@@ -184,6 +186,7 @@ for (const regime of regimes) {
       }
       if (calibrations !== undefined) {
         for (const r of await trainAndCalibrate(config, models, calibrations as CalibrationMethodName[])) {
+          (levels[r.model] ??= []).push([String(seed), String(r.validBuys), r.validExpectedBuys.toFixed(1), r.ipsTrueOverTrue.toFixed(2), r.ipsModelOverTrue.toFixed(2)]);
           console.log(JSON.stringify({ bench: 'quality-calibration-valid', regime, rows, seed, model: r.model, valid_buys: r.validBuys, valid_expected_buys: Number(r.validExpectedBuys.toFixed(1)),
             ips_true_pctr_mean_cvr_over_true: Number(r.ipsTrueOverTrue.toFixed(3)), ips_model_pctr_mean_cvr_over_true: Number(r.ipsModelOverTrue.toFixed(3)) }));
           for (const c of calibrations) {
@@ -219,6 +222,10 @@ for (const regime of regimes) {
     const header = ['model', ...columns.map(([t]) => t)];
     const body = Object.keys(cells).map((m) => [m, ...columns.map(([, k]) => fmt(cells[m]!.map((x) => x[k] ?? Number.NaN)))]);
     printTable(header, body);
+    if (calibrations !== undefined) {
+      console.log('\nvalidation split: buys, and its entire-space mean CVR estimated as sum(buy / pCTR) / rows, over the truth');
+      printTable(['model', 'seed', 'buys', 'expected', "with true pCTR", "with model pCTR'"], Object.entries(levels).flatMap(([m, ls]) => ls.map((l) => [m, ...l])));
+    }
     if (perEpoch !== undefined) {
       console.log(`\nper epoch (entire-space pCVR AUC on test): the default's kept epoch against the best of epochs 1..${perEpoch}`);
       const eh = ['model', 'seed', 'kept', 'default', 'best epoch', 'best', 'gap', 'by epoch'];
