@@ -12,6 +12,7 @@ export type FlatMetrics = Record<string, number>;
 export const POTENTIAL_BUY = 'potential_buy';
 export const TRUE_PCVR = 'true_pcvr';
 export const TRUE_PCTR = 'true_pctr';
+export const TRUE_PCTCVR = 'true_pctcvr';
 
 /**
  * Score predictions against labels, always naming the space each metric is computed on:
@@ -92,6 +93,10 @@ export function evaluatePredictions(data: EncodedChunk, pred: Predictions): Flat
     // Without the generating probabilities, the realised potential conversions are the truth.
     m.calibration_cvr_entire_space = m.mean_pcvr / mean(Array.from(potential));
   }
+  // pCTCVR's level against the truth (not against the few buys a split holds): the per-impression
+  // level clicks and buys do inform, beside pCVR's, which on rarely clicked impressions they do not.
+  const truePctcvr = data.truth.get(TRUE_PCTCVR);
+  if (truePctcvr !== undefined) m.calibration_ctcvr_entire_space = mean(Array.from(pred.pctcvr)) / mean(Array.from(truePctcvr));
   return m;
 }
 

@@ -20,6 +20,7 @@ export function tableColumns(n: TaskNames = DEFAULT_TASK_NAMES): TableColumn[] {
   // The named conditional task ("never married | income") already says it is on clicked rows.
   const cvrClicked = named ? n.cvr : 'CVR clicked';
   const pcvr = named ? `p(${n.cvr})` : 'pCVR';
+  const pctcvr = named ? `p(${n.ctcvr})` : 'pCTCVR';
   return [
     { key: 'auc_cvr_clicked', title: `${n.cvr} AUC (clicked)`, task: cvrClicked, metric: 'AUC' },
     { key: 'gauc_cvr_clicked', title: `${n.cvr} GAUC (clicked)`, task: cvrClicked, metric: 'GAUC' },
@@ -34,6 +35,7 @@ export function tableColumns(n: TaskNames = DEFAULT_TASK_NAMES): TableColumn[] {
     { key: 'gauc_macro', title: 'GAUC macro', task: 'macro', metric: 'GAUC' },
     { key: 'logloss_ctcvr', title: `${n.ctcvr} logloss`, task: n.ctcvr, metric: 'logloss' },
     { key: 'calibration_cvr_entire_space', title: `${pcvr} mean / true`, task: pcvr, metric: 'mean/true' },
+    { key: 'calibration_ctcvr_entire_space', title: `${pctcvr} mean / true`, task: pctcvr, metric: 'mean/true' },
   ];
 }
 

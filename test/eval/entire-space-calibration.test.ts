@@ -41,6 +41,15 @@ describe('entire-space pCVR calibration', () => {
     expect(high.calibration_cvr_click_weighted).toBeGreaterThan(1.9);
   });
 
+  it("pCTCVR's level is read against the true pCTCVR when the data carry it", () => {
+    const withCtcvr = chunk([0.001, 0.5], [0.01, 0.2]);
+    withCtcvr.truth.set('true_pctcvr', Float32Array.from([0.001 * 0.01, 0.5 * 0.2]));
+    const pctcvr = Float32Array.from([0.002 * 0.01, 0.5 * 0.2 * 1.1]); // 10% high where clicks happen
+    const m = evaluatePredictions(withCtcvr, { pctr: Float32Array.from([0.002, 0.5]), pcvr: Float32Array.from([0.01, 0.22]), pctcvr });
+    expect(m.calibration_ctcvr_entire_space).toBeCloseTo((0.00002 + 0.11) / (0.00001 + 0.1), 5);
+    expect(evaluatePredictions(data, { pctr: Float32Array.from([0.1, 0.4, 0.1, 0.4]), pcvr: Float32Array.from([0.01, 0.2, 0.01, 0.2]), pctcvr: Float32Array.from([0.001, 0.08, 0.001, 0.08]) }).calibration_ctcvr_entire_space).toBeUndefined();
+  });
+
   it('is absent without the true click probability', () => {
     const noPctr = chunk([0.001, 0.5], [0.01, 0.2]);
     noPctr.truth.delete('true_pctr');
