@@ -277,7 +277,7 @@ export class RedisTableStore implements TableStore {
       const v = Buffer.alloc(4 * (spec.dim + sw + cw));
       Buffer.from(block.weights.buffer, block.weights.byteOffset + 4 * i * spec.dim, 4 * spec.dim).copy(v, 0);
       if (sw > 0) Buffer.from(block.state.buffer, block.state.byteOffset + 4 * i * sw, 4 * sw).copy(v, 4 * spec.dim);
-      // A snapshot without counts (written before they were kept) restarts them at 0.
+      // A block without counts (none was given) starts them at 0.
       if (cw > 0) v.writeInt32LE(block.counts?.[i] ?? 0, 4 * (spec.dim + sw));
       list.push(this.key(table, id), v);
     }
